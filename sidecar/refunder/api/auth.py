@@ -1,0 +1,48 @@
+"""Signature check for every /v1 request, before any view runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from urllib.parse import quote
+
+from flask import Request
+
+from .. import signing
+from ..errors import SignatureRejected
+from ..ledger.database import Database
+from ..ledger.nonces import remember_nonce
+
+log = logging.getLogger(__name__)
+
+_PATH_SAFE = "/-._~!$&'()*+,;=:@%"
+
+
+def signed_target(request: Request) -> str:
+    """Percent-encoded path plus "?query" when there is one: what the client signed."""
+    path = quote(request.path, safe=_PATH_SAFE)
+    query = request.query_string.decode("latin-1")
+    return f"{path}?{query}" if query else path
+
+
+def make_verifier(secret: str, db: Database, clock: Callable[[], datetime]) -> Callable[[Request], None]:
+    def verify(request: Request) -> None:
+        now = int(clock().timestamp())
+        try:
+            verified = signing.verify(
+                secret,
+                method=request.method,
+                target=signed_target(request),
+                body=request.get_data(cache=True),
+                timestamp=request.headers.get(signing.TIMESTAMP_HEADER),
+                nonce=request.headers.get(signing.NONCE_HEADER),
+                signature=request.headers.get(signing.SIGNATURE_HEADER),
+                now=now,
+            )
+            remember_nonce(db, verified.nonce, verified.timestamp, now)
+        except SignatureRejected as exc:
+            log.warning("rejected %s %s from %s: %s", request.method, request.path, request.remote_addr, exc.code)
+            raise
+
+    return verify

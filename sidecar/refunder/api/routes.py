@@ -1,0 +1,179 @@
+"""The sidecar's HTTP API (/v1, signed) and health check."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import text
+
+from .. import __version__
+from ..ledger.models import AuditEvent, Refund
+from ..money import Money
+from ..providers.base import PaymentClaim
+from ..refunds import Actor, PaymentView, RefundRequest, RefundService
+from . import schemas as s
+
+v1 = Blueprint("v1", __name__, url_prefix="/v1", description="Signed API used by the WordPress plugin.")
+public = Blueprint("public", __name__, description="Unsigned endpoints.")
+
+SIGNED = [{"RefunderTimestamp": [], "RefunderNonce": [], "RefunderSignature": []}]
+
+
+def service() -> RefundService:
+    return current_app.extensions["refunder"]
+
+
+@v1.before_request
+def verify_signature() -> None:
+    current_app.extensions["refunder_verify"](request)
+
+
+def _actor(data: dict[str, str]) -> Actor:
+    return Actor(id=data["id"], name=data["name"])
+
+
+def money_out(m: Money) -> dict[str, Any]:
+    return {"value": m.minor, "currency": m.currency}
+
+
+def payment_out(view: PaymentView) -> dict[str, Any]:
+    p, b = view.payment, view.balance
+    provider = service().providers.get(p.provider)
+    return {
+        "id": p.id, "provider": p.provider, "provider_label": provider.label if provider else p.provider,
+        "reference": p.reference, "order_id": p.order_id, "currency": p.currency,
+        "captured": money_out(b.captured), "refunded": money_out(b.refunded),
+        "in_flight": money_out(b.in_flight), "refundable": money_out(b.refundable), "paid_at": p.paid_at, "refund_deadline": view.deadline,
+        "refund_window_open": view.window_open,
+    }
+
+
+def refund_out(r: Refund) -> dict[str, Any]:
+    return {
+        "id": r.id, "payment_id": r.payment_id, "amount": money_out(r.amount),
+        "status": r.status, "reason": r.reason, "actor": {"id": r.actor_id, "name": r.actor_name},
+        "lines": r.lines, "bank_reference": r.bank_reference, "provider_reference": r.provider_reference,
+        "failure": {"code": r.failure_code, "message": r.failure_message} if r.failure_code else None,
+        "created_at": r.created_at, "updated_at": r.updated_at, "finalized_at": r.finalized_at,
+    }
+
+
+def event_out(e: AuditEvent) -> dict[str, Any]:
+    return {
+        "id": e.id, "at": e.at, "action": e.action, "actor": {"id": e.actor_id, "name": e.actor_name},
+        "refund_id": e.refund_id, "reason": e.reason, "provider_reference": e.provider_reference,
+        "amount": {"value": e.amount_minor, "currency": e.currency} if e.currency else None, "detail": e.detail,
+    }
+
+
+def fingerprint() -> str:
+    """Same method, path and JSON body (whatever its spacing or key order) give the same fingerprint."""
+    canonical = json.dumps(
+        {"method": request.method, "path": request.path, "body": request.get_json(silent=True)},
+        sort_keys=True, separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@public.route("/health")
+class Health(MethodView):
+    @public.response(200, s.HealthSchema)
+    def get(self) -> dict[str, Any]:
+        """Liveness and database check (unsigned)."""
+        with service().db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "providers": sorted(service().providers)}
+
+
+@v1.route("/ping")
+class Ping(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.response(200, s.HealthSchema)
+    def get(self) -> dict[str, Any]:
+        """Signed health check: proves the shared secret and clocks agree ("test connection")."""
+        return {"status": "ok", "version": __version__, "providers": sorted(service().providers)}
+
+
+@v1.route("/payments")
+class Payments(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.arguments(s.PaymentRegistrationSchema)
+    @v1.response(200, s.PaymentSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Register a payment (or refresh it) and get its captured, refunded and refundable amounts."""
+        claim = PaymentClaim(reference=data["reference"], order_id=data["order_id"], captured=data["captured"],
+                             paid_at=data["paid_at"], provider_data=data["provider_data"])
+        return payment_out(service().register_payment(data["provider"], claim, _actor(data["actor"])))
+
+
+@v1.route("/payments/<string:payment_id>")
+class PaymentItem(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.response(200, s.PaymentSchema)
+    def get(self, payment_id: str) -> dict[str, Any]:
+        """Captured, refunded, in-flight and refundable amounts of one payment."""
+        return payment_out(service().payment_view(payment_id))
+
+
+@v1.route("/payments/<string:payment_id>/refunds")
+class PaymentRefunds(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.response(200, s.RefundListSchema)
+    def get(self, payment_id: str) -> dict[str, Any]:
+        """Refunds of one payment, oldest first."""
+        return {"refunds": [refund_out(r) for r in service().list_refunds(payment_id=payment_id)]}
+
+    @v1.doc(security=SIGNED)
+    @v1.arguments(s.IdempotencyHeaderSchema, location="headers")
+    @v1.arguments(s.RefundCreateSchema)
+    @v1.response(201, s.RefundSchema)
+    @v1.alt_response(200, schema=s.RefundSchema, description="Idempotent replay: the refund this key made.")
+    def post(self, headers: dict[str, str], data: dict[str, Any], payment_id: str) -> Any:
+        """Refund all or part of a payment. The same Idempotency-Key and body return the first result."""
+        lines = [dict(line) for line in data["lines"]]
+        req = RefundRequest(amount=data["amount"], reason=data["reason"].strip(), actor=_actor(data["actor"]),
+                            lines=lines, bank_reference=data["bank_reference"])
+        refund, created = service().create_refund(payment_id, req, headers["idempotency_key"], fingerprint())
+        return refund_out(refund), (201 if created else 200), {"Idempotent-Replayed": str(not created).lower()}
+
+
+@v1.route("/payments/<string:payment_id>/events")
+class PaymentEvents(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.response(200, s.EventListSchema)
+    def get(self, payment_id: str) -> dict[str, Any]:
+        """Audit trail of one payment: who did what, when, why, with which provider reference."""
+        return {"events": [event_out(e) for e in service().events(payment_id)]}
+
+
+@v1.route("/refunds")
+class Refunds(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.arguments(s.OrderQuerySchema, location="query")
+    @v1.response(200, s.RefundListSchema)
+    def get(self, query: dict[str, str]) -> dict[str, Any]:
+        """Refunds of an order (all its payments), oldest first."""
+        return {"refunds": [refund_out(r) for r in service().list_refunds(order_id=query["order_id"])]}
+
+
+@v1.route("/refunds/<string:refund_id>")
+class RefundItem(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.response(200, s.RefundSchema)
+    def get(self, refund_id: str) -> dict[str, Any]:
+        """One refund as the ledger has it."""
+        return refund_out(service().get_refund(refund_id))
+
+
+@v1.route("/refunds/<string:refund_id>/refresh")
+class RefundRefresh(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.response(200, s.RefundSchema)
+    def post(self, refund_id: str) -> dict[str, Any]:
+        """Ask the provider for the state of a refund that is not final yet (never sends it again)."""
+        return refund_out(service().refresh_refund(refund_id))

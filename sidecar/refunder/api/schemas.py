@@ -1,0 +1,168 @@
+"""marshmallow schemas for every request and response of the sidecar API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from ..currencies import EXPONENTS
+from ..money import MAX_MINOR, Money
+
+_PRINTABLE = validate.Regexp(r"^[\x21-\x7e]+$", error="Use printable ASCII without spaces.")
+_KEY = validate.Regexp(r"^[\x21-\x7e]{8,255}$", error="Use 8 to 255 printable ASCII characters without spaces.")
+
+
+def _text(max_len: int, *validators: validate.Validator, **kwargs: Any) -> fields.String:
+    return fields.String(validate=[validate.Length(min=1, max=max_len), *validators], **kwargs)
+
+
+class MinorUnits(fields.Integer):
+    """A whole number of minor units (øre, cents); floats, strings and booleans are refused."""
+
+    def __init__(self, minimum: int, **kwargs: Any) -> None:
+        message = (
+            "Must be a positive whole number of minor units, e.g. 2500 for 25.00 NOK."
+            if minimum > 0 else "Must be a whole number of minor units, zero or more."
+        )
+        super().__init__(strict=True, validate=validate.Range(min=minimum, max=MAX_MINOR, error=message),
+                         error_messages={"invalid": message}, **kwargs)
+
+
+class MoneySchema(Schema):
+    value = MinorUnits(1, required=True, metadata={"description": "Integer minor units (2500 = 25.00 NOK)."})
+    currency = fields.String(
+        required=True, validate=validate.OneOf(sorted(EXPONENTS), error="Not an ISO 4217 currency code."),
+        metadata={"example": "NOK"},
+    )
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Money:
+        return Money(data["value"], data["currency"])
+
+
+class BalanceMoneySchema(MoneySchema):
+    value = MinorUnits(0, required=True)
+
+
+class ActorSchema(Schema):
+    id = _text(64, required=True, metadata={"description": "WordPress user id."})
+    name = _text(200, required=True, metadata={"description": "Display name or login of the user."})
+
+
+class LineSchema(Schema):
+    item_id = _text(64, required=True)
+    name = _text(200, required=True)
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=100_000))
+    amount = MinorUnits(1, required=True)
+
+
+class PaymentRegistrationSchema(Schema):
+    provider = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]{2,32}$"),
+                             metadata={"example": "simulator"})
+    reference = _text(100, _PRINTABLE, required=True)
+    order_id = _text(64, _PRINTABLE, required=True)
+    captured = fields.Nested(BalanceMoneySchema, required=True,
+                             metadata={"description": "What the order says was paid; the provider's figure wins."})
+    paid_at = fields.AwareDateTime(required=True)
+    provider_data = fields.Dict(keys=fields.String(validate=validate.Length(max=64)),
+                                values=fields.String(validate=validate.Length(max=200)),
+                                load_default=dict, validate=validate.Length(max=20))
+    actor = fields.Nested(ActorSchema, required=True)
+
+
+class RefundCreateSchema(Schema):
+    amount = fields.Nested(MoneySchema, required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    actor = fields.Nested(ActorSchema, required=True)
+    lines = fields.List(fields.Nested(LineSchema), load_default=list, validate=validate.Length(max=200))
+    bank_reference = fields.String(load_default=None, allow_none=True,
+                                   validate=validate.Length(min=1, max=100))
+
+    @validates_schema
+    def reason_has_words(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("reason", "x").strip():
+            raise ValidationError("Give the reason for the refund.", "reason")
+
+
+class IdempotencyHeaderSchema(Schema):
+    idempotency_key = fields.String(required=True, data_key="Idempotency-Key", validate=_KEY,
+                                    metadata={"description": "One per reviewed refund; retries reuse it."})
+
+
+class OrderQuerySchema(Schema):
+    order_id = _text(64, required=True)
+
+
+class PaymentSchema(Schema):
+    id = fields.String()
+    provider = fields.String()
+    provider_label = fields.String()
+    reference = fields.String()
+    order_id = fields.String()
+    currency = fields.String()
+    captured = fields.Nested(BalanceMoneySchema)
+    refunded = fields.Nested(BalanceMoneySchema)
+    in_flight = fields.Nested(BalanceMoneySchema)
+    refundable = fields.Nested(BalanceMoneySchema)
+    paid_at = fields.AwareDateTime()
+    refund_deadline = fields.AwareDateTime(allow_none=True)
+    refund_window_open = fields.Boolean(metadata={"description": "False once the provider's refund period ended."})
+
+
+class FailureSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+
+
+class RefundSchema(Schema):
+    id = fields.String()
+    payment_id = fields.String()
+    amount = fields.Nested(MoneySchema)
+    status = fields.String(validate=validate.OneOf(["pending", "processing", "refunded", "failed", "unknown"]))
+    reason = fields.String()
+    actor = fields.Nested(ActorSchema)
+    lines = fields.List(fields.Nested(LineSchema))
+    bank_reference = fields.String(allow_none=True)
+    provider_reference = fields.String(allow_none=True)
+    failure = fields.Nested(FailureSchema, allow_none=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    finalized_at = fields.AwareDateTime(allow_none=True)
+
+
+class RefundListSchema(Schema):
+    refunds = fields.List(fields.Nested(RefundSchema))
+
+
+class EventSchema(Schema):
+    id = fields.Integer()
+    at = fields.AwareDateTime()
+    action = fields.String()
+    actor = fields.Nested(ActorSchema)
+    refund_id = fields.String(allow_none=True)
+    amount = fields.Nested(BalanceMoneySchema, allow_none=True)
+    reason = fields.String(allow_none=True)
+    provider_reference = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
+class EventListSchema(Schema):
+    events = fields.List(fields.Nested(EventSchema))
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+    version = fields.String()
+    providers = fields.List(fields.String())
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem document; code is stable for machines, detail is plain words for people."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    code = fields.String()
+    detail = fields.String()
+    errors = fields.Dict(metadata={"description": "Field-level messages for invalid input."})

@@ -1,0 +1,77 @@
+"""Flask application factory (gunicorn: refunder.app:create_app())."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from . import __version__
+from .api import problems
+from .api.auth import make_verifier
+from .api.routes import public, v1
+from .api.schemas import ProblemSchema
+from .config import Settings
+from .errors import ConfigurationError, RefunderError
+from .ledger.database import MIGRATIONS, Database
+from .providers import build_providers
+from .providers.base import Provider
+from .refunds import RefundService
+from .signing import NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class RefunderApi(Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
+        return problems.from_http_exception(error)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    providers: Mapping[str, Provider] | None = None,
+) -> Flask:
+    settings = settings or Settings.load()
+    db = Database.from_url(settings.database_url)
+    _require_migrated(db)
+    app = Flask("refunder")
+    app.config.update(
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        API_TITLE="Refunder sidecar",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    service = RefundService(db, providers if providers is not None else build_providers(settings, clock), clock)
+    app.extensions["refunder"] = service
+    app.extensions["refunder_verify"] = make_verifier(settings.shared_secret, db, clock)
+    api = RefunderApi(app)
+    for name, header in (("RefunderTimestamp", TIMESTAMP_HEADER), ("RefunderNonce", NONCE_HEADER),
+                         ("RefunderSignature", SIGNATURE_HEADER)):
+        api.spec.components.security_scheme(name, {"type": "apiKey", "in": "header", "name": header})
+    api.register_blueprint(public)
+    api.register_blueprint(v1)
+    app.register_error_handler(RefunderError, problems.from_refunder_error)
+    return app
+
+
+def _require_migrated(db: Database) -> None:
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    with db.engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current != head:
+        raise ConfigurationError(
+            f"The ledger database is at revision {current or 'none'}, not {head}: run `refunder migrate` first."
+        )

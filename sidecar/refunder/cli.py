@@ -1,0 +1,135 @@
+"""`refunder` command: serve, migrate, demo, sign."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from . import signing
+from .app import create_app, utcnow
+from .config import Settings
+from .errors import RefunderError
+from .ledger.database import Database, migrate
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return create_app(self.settings)
+
+
+def serve(settings: Settings) -> None:
+    """Migrate once, then run gunicorn; each worker builds its own app (no connections cross a fork)."""
+    migrate(Database.from_url(settings.database_url).engine)
+    _Gunicorn(settings, {
+        "bind": settings.bind, "workers": settings.workers, "accesslog": "-", "graceful_timeout": 10,
+        "timeout": 60, "forwarded_allow_ips": "127.0.0.1",
+    }).run()
+
+
+def demo(env: dict[str, str]) -> None:
+    from .demo import seed
+    from .refunds import RefundService
+    from .providers import build_providers
+
+    data = Path(env.get("REFUNDER_DEMO_DIR", "var/demo"))
+    for old in ("ledger.db", "simulator.db"):  # every demo starts from the same bookings
+        for path in data.glob(old + "*"):
+            path.unlink()
+    data.mkdir(parents=True, exist_ok=True)
+    secret_file = data / "shared-secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_urlsafe(32))
+        secret_file.chmod(0o600)
+    env.setdefault("REFUNDER_SHARED_SECRET", secret_file.read_text().strip())
+    env.setdefault("REFUNDER_DATABASE_URL", f"sqlite:///{data / 'ledger.db'}")
+    env.setdefault("REFUNDER_SIMULATOR_PATH", str(data / "simulator.db"))
+    env.setdefault("REFUNDER_PROVIDERS", "manual,simulator")
+    settings = Settings.load(env)
+    db = Database.from_url(settings.database_url)
+    migrate(db.engine)
+    service = RefundService(db, build_providers(settings, utcnow), utcnow)
+    views = seed(service, utcnow)
+    url = f"http://{settings.bind}"
+    body = '{"amount":{"value":25000,"currency":"NOK"},"reason":"Appointment cancelled",' \
+           '"actor":{"id":"1","name":"demo"}}'
+    first = views[0][0].payment.id
+    target = f"/v1/payments/{first}/refunds"
+    print(f"""
+Refunder sidecar demo: {url}  (ledger {settings.database_url}, shared secret in {secret_file})
+Demo bookings (simulated provider unless noted):""")
+    for view, note in views:
+        p = view.payment
+        print(f"  order {p.order_id}  {p.id}  {view.balance.refundable} captured  - {note}")
+    print(f"""
+Every /v1 call is signed; `refunder sign` prints the curl headers. Try a partial refund of 250.00 NOK:
+
+  export REFUNDER_SHARED_SECRET=$(cat {secret_file})
+  BODY='{body}'
+  curl -s {url}{target} -H Idempotency-Key:$(python3 -c 'import uuid; print(uuid.uuid4())') \\
+       $(.venv/bin/refunder sign POST {target} "$BODY") -d "$BODY"
+
+Then see what is left and the audit trail:
+
+  curl -s {url}/v1/payments/{first} $(.venv/bin/refunder sign GET /v1/payments/{first})
+  curl -s {url}/v1/payments/{first}/events $(.venv/bin/refunder sign GET /v1/payments/{first}/events)
+
+API description: {url}/openapi.json   Stop with Ctrl-C.
+""", flush=True)
+    serve(settings)
+
+
+def sign(method: str, target: str, body: str, secret: str) -> str:
+    headers = signing.signed_headers(secret, method, target, body.encode(), int(time.time()))
+    headers["Content-Type"] = "application/json"
+    return " ".join(f"-H {k}:{v}" for k, v in headers.items())  # no spaces: safe in $(...)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="refunder", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the sidecar under gunicorn (settings from REFUNDER_* / REFUNDER_CONFIG)")
+    sub.add_parser("migrate", help="bring the ledger schema up to date")
+    sub.add_parser("demo", help="SQLite ledger + simulator provider + demo bookings, then serve")
+    p_sign = sub.add_parser("sign", help="print curl -H arguments that sign a request")
+    p_sign.add_argument("method")
+    p_sign.add_argument("target", help="path and query, e.g. /v1/payments/pay_x")
+    p_sign.add_argument("body", nargs="?", default="")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "sign":
+            secret = os.environ.get("REFUNDER_SHARED_SECRET")
+            if not secret:
+                parser.error("set REFUNDER_SHARED_SECRET")
+            print(sign(args.method, args.target, args.body, secret))
+        elif args.command == "migrate":
+            migrate(Database.from_url(Settings.load().database_url).engine)
+        elif args.command == "serve":
+            serve(Settings.load())
+        else:
+            demo(dict(os.environ))
+    except RefunderError as exc:
+        print(f"refunder: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

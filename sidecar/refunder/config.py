@@ -1,0 +1,53 @@
+"""Settings from environment variables (REFUNDER_*) or a TOML file named by REFUNDER_CONFIG."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigurationError
+
+DEFAULT_PROVIDERS = ("manual",)
+
+
+@dataclass(frozen=True)
+class Settings:
+    shared_secret: str = field(repr=False)
+    database_url: str = "sqlite:///var/refunder.db"
+    providers: tuple[str, ...] = DEFAULT_PROVIDERS
+    simulator_path: str = "var/simulator.db"
+    bind: str = "127.0.0.1:8765"
+    workers: int = 2
+    max_request_bytes: int = 64 * 1024
+
+    def __post_init__(self) -> None:
+        if len(self.shared_secret) < 32:
+            raise ConfigurationError("REFUNDER_SHARED_SECRET must be at least 32 characters.")
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """File values first, environment over them."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        if env.get("REFUNDER_CONFIG"):
+            values.update(tomllib.loads(Path(env["REFUNDER_CONFIG"]).read_text(encoding="utf-8")))
+        for f in fields(cls):
+            raw = env.get(f"REFUNDER_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = raw
+        if "shared_secret" not in values:
+            raise ConfigurationError("REFUNDER_SHARED_SECRET is not set.")
+        if isinstance(values.get("providers"), str):
+            values["providers"] = tuple(p.strip() for p in values["providers"].split(",") if p.strip())
+        elif "providers" in values:
+            values["providers"] = tuple(values["providers"])
+        for name in ("workers", "max_request_bytes"):
+            if name in values:
+                values[name] = int(values[name])
+        unknown = set(values) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ConfigurationError(f"Unknown settings: {', '.join(sorted(unknown))}.")
+        return cls(**values)

@@ -1,0 +1,79 @@
+"""Typed errors. Each carries a stable machine code, an HTTP status and a message in plain words.
+
+The API maps them to problem documents in one place (api/problems.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RefunderError(Exception):
+    code = "internal_error"
+    status = 500
+    title = "Something went wrong"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class ConfigurationError(RefunderError):
+    code, status, title = "configuration_error", 500, "The sidecar is not configured correctly"
+
+
+# --- request and rule violations: nothing was changed -------------------------------------------
+
+class InvalidRequest(RefunderError):
+    code, status, title = "invalid_request", 422, "The request is not valid"
+
+
+class AmountNotPositive(RefunderError):
+    code, status, title = "amount_not_positive", 422, "Refund amount must be more than zero"
+
+
+class CurrencyMismatch(RefunderError):
+    code, status, title = "currency_mismatch", 422, "Wrong currency"
+
+
+class ExceedsRefundable(RefunderError):
+    code, status, title = "exceeds_refundable", 422, "Amount is more than can be refunded"
+
+
+class RefundWindowExpired(RefunderError):
+    code, status, title = "refund_window_expired", 422, "Refund period has expired"
+
+
+class NothingCaptured(RefunderError):
+    code, status, title = "nothing_captured", 422, "Nothing has been captured"
+
+
+class ProviderUnavailable(RefunderError):
+    code, status, title = "provider_not_enabled", 422, "Payment provider is not enabled"
+
+
+class NotFound(RefunderError):
+    code, status, title = "not_found", 404, "Not found"
+
+
+class IdempotencyConflict(RefunderError):
+    code, status, title = "idempotency_conflict", 409, "Idempotency key reused for a different request"
+
+
+class PaymentConflict(RefunderError):
+    code, status, title = "payment_conflict", 409, "Payment does not match what is recorded"
+
+
+# --- authentication -----------------------------------------------------------------------------
+
+class SignatureRejected(RefunderError):
+    code, status, title = "signature_invalid", 401, "Request signature rejected"
+
+
+class SignatureExpired(SignatureRejected):
+    code, title = "signature_expired", "Request timestamp outside the allowed window"
+
+
+class ReplayedRequest(SignatureRejected):
+    code, title = "request_replayed", "Request was already received"

@@ -1,0 +1,1 @@
+"""The sidecar's own record of payments, refunds, idempotency keys, nonces and audit events."""

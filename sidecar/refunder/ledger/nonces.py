@@ -1,0 +1,21 @@
+"""Replay protection: each signed request's nonce is accepted once while its timestamp is valid."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import ReplayedRequest
+from ..signing import MAX_SKEW_SECONDS
+from .database import Database
+from .models import RequestNonce
+
+
+def remember_nonce(db: Database, nonce: str, timestamp: int, now: int) -> None:
+    """Record the nonce until its timestamp leaves the window; a second use raises ReplayedRequest."""
+    try:
+        with db.transaction() as s:
+            s.execute(delete(RequestNonce).where(RequestNonce.expires_at < now))
+            s.add(RequestNonce(nonce=nonce, expires_at=timestamp + MAX_SKEW_SECONDS))
+    except IntegrityError:
+        raise ReplayedRequest("This request was already received (same nonce); it was not processed again.") from None

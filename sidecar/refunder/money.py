@@ -1,0 +1,89 @@
+"""Money as integer minor units plus an ISO 4217 currency; never floats."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .currencies import EXPONENTS
+
+MAX_MINOR = 10**15  # far above any booking, far below a 64-bit column
+
+_DECIMAL = re.compile(r"^(0|[1-9][0-9]*)(?:\.([0-9]+))?$")
+
+
+class MoneyError(ValueError):
+    """An amount or currency that cannot be money."""
+
+
+def exponent(currency: str) -> int:
+    """Number of minor-unit digits of an ISO 4217 currency (NOK 2, JPY 0, KWD 3)."""
+    try:
+        return EXPONENTS[currency]
+    except KeyError:
+        raise MoneyError(f"{currency!r} is not an ISO 4217 currency code") from None
+
+
+@dataclass(frozen=True, order=False)
+class Money:
+    minor: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if type(self.minor) is not int:
+            raise MoneyError("money must be a whole number of minor units")
+        exponent(self.currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(0, currency)
+
+    @classmethod
+    def parse(cls, value: str, currency: str) -> Money:
+        """Read a decimal string such as "10.00" exactly; more digits than the currency has are refused."""
+        digits = exponent(currency)
+        match = _DECIMAL.match(value) if isinstance(value, str) else None
+        if not match or (match.group(2) and len(match.group(2)) > digits):
+            raise MoneyError(f"{value!r} is not an amount in {currency}")
+        whole, frac = match.group(1), (match.group(2) or "")
+        return cls(int(whole) * 10**digits + int(frac.ljust(digits, "0") or "0"), currency)
+
+    def decimal_string(self) -> str:
+        """Exact decimal form with the currency's digits: 1000 NOK minor -> "10.00"."""
+        digits = exponent(self.currency)
+        sign = "-" if self.minor < 0 else ""
+        whole, frac = divmod(abs(self.minor), 10**digits)
+        return f"{sign}{whole}.{frac:0{digits}d}" if digits else f"{sign}{whole}"
+
+    def _same(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise TypeError("money only combines with money")
+        if other.currency != self.currency:
+            raise MoneyError(f"cannot combine {self.currency} with {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor + other.minor, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.minor - other.minor, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor < other.minor
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor <= other.minor
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor > other.minor
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.minor >= other.minor
+
+    def __str__(self) -> str:
+        return f"{self.decimal_string()} {self.currency}"

@@ -1,0 +1,91 @@
+"""The one interface every payment provider implements, and what crosses it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..errors import RefunderError
+from ..money import Money
+from ..rules import RefundPolicy, RefundStatus
+
+
+@dataclass(frozen=True)
+class PaymentClaim:
+    """What WordPress says about a payment when it registers it."""
+
+    reference: str
+    order_id: str
+    captured: Money
+    paid_at: datetime
+    provider_data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PaymentFacts:
+    """What the provider says: the truth for captured money."""
+
+    captured: Money
+    paid_at: datetime
+
+
+@dataclass(frozen=True)
+class RefundCall:
+    refund_id: str
+    idempotency_key: str  # one key per refund, forever: retries and read-backs reuse it
+    payment_reference: str
+    amount: Money
+    reason: str
+    provider_data: dict[str, Any] = field(default_factory=dict)
+    bank_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    status: RefundStatus
+    provider_reference: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+
+
+class ProviderError(RefunderError):
+    """The provider refused; message is in plain words for the shop's staff."""
+
+    code, status, title = "provider_declined", 502, "The payment provider refused"
+
+    def __init__(self, message: str, *, provider_code: str = "", **details: Any) -> None:
+        super().__init__(message, provider_code=provider_code, **details)
+        self.provider_code = provider_code
+
+
+class ProviderUnreachable(ProviderError):
+    """No answer (timeout, connection lost): whether money moved is unknown."""
+
+    code, status, title = "provider_unreachable", 504, "The payment provider did not answer"
+
+
+class PaymentNotAtProvider(ProviderError):
+    code, status, title = "payment_not_at_provider", 404, "The provider does not know this payment"
+
+
+class Provider(ABC):
+    name: str
+    label: str
+    policy: RefundPolicy = RefundPolicy()
+
+    def check_request(self, call: RefundCall) -> None:
+        """Refuse provider-specific bad input before anything is recorded."""
+
+    @abstractmethod
+    def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
+        """Captured amount and payment time as the provider has them."""
+
+    @abstractmethod
+    def refund(self, call: RefundCall) -> ProviderResult:
+        """Send the refund. Raise ProviderError when refused, ProviderUnreachable when unanswered."""
+
+    @abstractmethod
+    def refund_status(self, call: RefundCall) -> ProviderResult:
+        """Read back a refund sent earlier with call.idempotency_key (never sends a new one)."""

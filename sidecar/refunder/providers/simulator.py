@@ -1,0 +1,134 @@
+"""An in-process fake provider for the demo: its own balances in a SQLite file shared by all workers.
+
+The payment reference picks the behaviour:
+  ...-async    refunds are "processing" and settle ASYNC_SECONDS later, when read back
+  ...-decline  refunds are refused with a plain-words reason
+  ...-timeout  the refund is applied but the answer is lost (the ledger sees "unknown")
+anything else  refunds settle at once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from ..money import Money
+from ..rules import RefundPolicy, RefundStatus
+from .base import (
+    PaymentClaim,
+    PaymentFacts,
+    PaymentNotAtProvider,
+    Provider,
+    ProviderError,
+    ProviderResult,
+    ProviderUnreachable,
+    RefundCall,
+)
+
+ASYNC_SECONDS = 2
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS payments (
+  reference TEXT PRIMARY KEY, currency TEXT NOT NULL, captured INTEGER NOT NULL,
+  refunded INTEGER NOT NULL DEFAULT 0, paid_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS refunds (
+  idempotency_key TEXT PRIMARY KEY, id TEXT NOT NULL, reference TEXT NOT NULL, amount INTEGER NOT NULL,
+  currency TEXT NOT NULL, settles_at TEXT);
+"""
+
+
+class SimulatorProvider(Provider):
+    name = "simulator"
+    label = "Simulated card provider"
+    policy = RefundPolicy(window=timedelta(days=365))
+
+    def __init__(self, path: str | Path, clock: Callable[[], datetime]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.clock = clock
+        with sqlite3.connect(self.path, timeout=30) as db:
+            db.executescript(_SCHEMA)
+        db.close()
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
+    def add_payment(self, reference: str, captured: Money, paid_at: datetime) -> None:
+        """Seed a captured payment (demo data and tests)."""
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO payments (reference, currency, captured, refunded, paid_at) VALUES (?,?,?,0,?)",
+                (reference, captured.currency, captured.minor, paid_at.isoformat()),
+            )
+
+    def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT currency, captured, paid_at FROM payments WHERE reference = ?", (claim.reference,)
+            ).fetchone()
+        if row is None:
+            raise PaymentNotAtProvider(f"The simulator has no payment with reference {claim.reference}.")
+        return PaymentFacts(captured=Money(row[1], row[0]), paid_at=datetime.fromisoformat(row[2]))
+
+    def refund(self, call: RefundCall) -> ProviderResult:
+        reference = call.payment_reference
+        if reference.endswith("-decline"):
+            raise ProviderError(
+                "The customer's card issuer declined the refund (simulated). Refund by bank transfer instead.",
+                provider_code="card_declined",
+            )
+        with self._db() as db:
+            if db.execute("SELECT 1 FROM refunds WHERE idempotency_key = ?", (call.idempotency_key,)).fetchone():
+                pass  # replay: the refund exists already, answer as before
+            else:
+                row = db.execute(
+                    "SELECT currency, captured, refunded FROM payments WHERE reference = ?", (reference,)
+                ).fetchone()
+                if row is None:
+                    raise PaymentNotAtProvider(f"The simulator has no payment with reference {reference}.")
+                currency, captured, refunded = row
+                if call.amount.currency != currency or call.amount.minor > captured - refunded:
+                    raise ProviderError(
+                        "The provider says the amount is more than is left to refund on this payment.",
+                        provider_code="amount_too_large",
+                    )
+                settles = self.clock() + timedelta(seconds=ASYNC_SECONDS) if reference.endswith("-async") else None
+                db.execute("UPDATE payments SET refunded = refunded + ? WHERE reference = ?",
+                           (call.amount.minor, reference))
+                db.execute(
+                    "INSERT INTO refunds VALUES (?,?,?,?,?,?)",
+                    (call.idempotency_key, f"sim_{call.refund_id}", reference, call.amount.minor,
+                     call.amount.currency, settles.isoformat() if settles else None),
+                )
+        if reference.endswith("-timeout"):
+            raise ProviderUnreachable("The provider did not answer in time (simulated).", provider_code="timeout")
+        return self.refund_status(call)
+
+    def refund_status(self, call: RefundCall) -> ProviderResult:
+        with self._db() as db:
+            row = db.execute(
+                "SELECT id, settles_at FROM refunds WHERE idempotency_key = ?", (call.idempotency_key,)
+            ).fetchone()
+        if row is None:
+            return ProviderResult(
+                RefundStatus.FAILED,
+                failure_code="not_received",
+                failure_message="The provider never received this refund; no money was sent.",
+            )
+        sim_id, settles_at = row
+        if settles_at and self.clock() < datetime.fromisoformat(settles_at):
+            return ProviderResult(RefundStatus.PROCESSING, provider_reference=sim_id)
+        return ProviderResult(RefundStatus.REFUNDED, provider_reference=sim_id)

@@ -1,0 +1,311 @@
+"""Refund orchestration: ledger checks under the payment's lock, the provider call outside it.
+
+1. Under the lock: idempotency key, refund rules, refund recorded as pending (counts as in flight).
+2. No lock: the provider call, with the refund's own idempotency key.
+3. Under a transaction: the provider's answer applied through rules.next_status, and audited.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import rules
+from .errors import InvalidRequest, IdempotencyConflict, NotFound, PaymentConflict, ProviderUnavailable
+from .ledger.database import Database
+from .ledger.models import AuditEvent, IdempotencyKey, Payment, Refund
+from .money import Money
+from .providers.base import PaymentClaim, Provider, ProviderError, ProviderResult, ProviderUnreachable, RefundCall
+from .rules import Balance, RefundStatus
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    name: str
+
+
+SYSTEM = Actor("system", "Refunder")
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    amount: Money
+    reason: str
+    actor: Actor
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    bank_reference: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    payment: Payment
+    balance: Balance
+    deadline: datetime | None
+    window_open: bool
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+class RefundService:
+    def __init__(self, db: Database, providers: Mapping[str, Provider], clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.providers = providers
+        self.clock = clock
+
+    def provider(self, name: str) -> Provider:
+        try:
+            return self.providers[name]
+        except KeyError:
+            raise ProviderUnavailable(
+                f"Payment provider '{name}' is not enabled in the sidecar.", provider=name
+            ) from None
+
+    # --- payments ---------------------------------------------------------------------------------
+
+    def register_payment(self, provider_name: str, claim: PaymentClaim, actor: Actor) -> PaymentView:
+        """Record a payment (or refresh its captured amount) from what the provider says."""
+        provider = self.provider(provider_name)
+        facts = provider.payment_facts(claim)
+        if facts.captured.currency != claim.captured.currency:
+            raise PaymentConflict(
+                f"The order is in {claim.captured.currency} but the provider has the payment in "
+                f"{facts.captured.currency}."
+            )
+
+        def upsert() -> str:
+            with self.db.transaction() as s:
+                return self._upsert_payment(s, provider_name, claim, facts.captured, facts.paid_at, actor)
+
+        return self.payment_view(_once_more_on_conflict(upsert))
+
+    def _upsert_payment(
+        self, s: Session, provider_name: str, claim: PaymentClaim, captured: Money, paid_at: datetime, actor: Actor
+    ) -> str:
+        now = self.clock()
+        payment = s.scalars(
+            select(Payment)
+            .where(Payment.provider == provider_name, Payment.reference == claim.reference)
+            .with_for_update()
+        ).one_or_none()
+        if payment is None:
+            payment = Payment(
+                id=new_id("pay"), provider=provider_name, reference=claim.reference, order_id=claim.order_id,
+                currency=captured.currency, captured_minor=captured.minor, paid_at=paid_at,
+                provider_data=claim.provider_data, created_at=now, updated_at=now,
+            )
+            s.add(payment)
+            s.flush()
+            _audit(s, now, "payment.registered", actor, payment=payment, amount=captured)
+            return payment.id
+        if payment.order_id != claim.order_id:
+            raise PaymentConflict(
+                f"This payment is already recorded for order {payment.order_id}, not order {claim.order_id}."
+            )
+        if payment.captured_minor != captured.minor or payment.provider_data != claim.provider_data:
+            _audit(s, now, "payment.updated", actor, payment=payment, amount=captured,
+                   detail={"captured_before": payment.captured_minor})
+            payment.captured_minor = captured.minor
+            payment.provider_data = claim.provider_data
+            payment.updated_at = now
+        return payment.id
+
+    def payment_view(self, payment_id: str) -> PaymentView:
+        with self.db.transaction() as s:
+            payment = self._payment(s, payment_id)
+            balance = _balance(s, payment)
+        policy = self.providers[payment.provider].policy if payment.provider in self.providers else rules.RefundPolicy()
+        deadline = rules.refund_deadline(payment.paid_at, policy)
+        return PaymentView(payment, balance, deadline, deadline is None or self.clock() <= deadline)
+
+    def events(self, payment_id: str) -> list[AuditEvent]:
+        with self.db.transaction() as s:
+            self._payment(s, payment_id)
+            return list(s.scalars(select(AuditEvent).where(AuditEvent.payment_id == payment_id).order_by(AuditEvent.id)))
+
+    # --- refunds ----------------------------------------------------------------------------------
+
+    def create_refund(
+        self, payment_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str
+    ) -> tuple[Refund, bool]:
+        """Returns the refund and whether this call created it (False: idempotent replay)."""
+        recorded = _once_more_on_conflict(lambda: self._record(payment_id, request, idempotency_key, fingerprint))
+        if isinstance(recorded, Refund):
+            return recorded, False
+        provider, call = recorded
+        return self._apply(call.refund_id, _send(provider, call), SYSTEM), True
+
+    def _record(
+        self, payment_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str
+    ) -> Refund | tuple[Provider, RefundCall]:
+        """The refund an idempotency key already made, or the provider call for a newly recorded one."""
+        with self.db.locked_payment(payment_id) as (s, payment):
+            if payment is None:
+                raise NotFound(f"No payment {payment_id} is recorded.")
+            known = s.get(IdempotencyKey, idempotency_key)
+            if known is not None:
+                if known.fingerprint != fingerprint:
+                    raise IdempotencyConflict(
+                        "This idempotency key was already used for a different refund request. "
+                        "Start a new review to refund again."
+                    )
+                return s.get_one(Refund, known.refund_id)
+            provider = self.provider(payment.provider)
+            call = _call(payment, new_id("rf"), request.amount, request.reason, request.bank_reference)
+            provider.check_request(call)
+            _check_lines(request)
+            now = self.clock()
+            rules.check_refund(balance=_balance(s, payment), amount=request.amount, paid_at=payment.paid_at,
+                               now=now, policy=provider.policy)
+            refund = Refund(
+                id=call.refund_id, payment_id=payment.id, amount_minor=request.amount.minor,
+                currency=request.amount.currency, status=RefundStatus.PENDING, reason=request.reason,
+                actor_id=request.actor.id, actor_name=request.actor.name, lines=request.lines,
+                bank_reference=request.bank_reference, created_at=now, updated_at=now,
+            )
+            s.add(refund)
+            s.flush()
+            s.add(IdempotencyKey(key=idempotency_key, fingerprint=fingerprint, refund_id=refund.id, created_at=now))
+            _audit(s, now, "refund.requested", request.actor, payment=payment, refund=refund,
+                   amount=request.amount, reason=request.reason)
+            return provider, call
+
+    def refresh_refund(self, refund_id: str) -> Refund:
+        """Read a refund that is not final back from its provider (never sends it again)."""
+        with self.db.transaction() as s:
+            refund = self._refund(s, refund_id)
+            payment = s.get_one(Payment, refund.payment_id)
+        if refund.status in rules.FINAL:
+            return refund
+        call = _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference)
+        try:
+            result = self.provider(payment.provider).refund_status(call)
+        except ProviderError as exc:
+            log.warning("refund %s: read-back failed: %s", refund_id, exc.message)
+            return refund
+        return self._apply(refund.id, result, SYSTEM)
+
+    def _apply(self, refund_id: str, result: ProviderResult, actor: Actor) -> Refund:
+        with self.db.transaction() as s:
+            refund = s.scalars(select(Refund).where(Refund.id == refund_id).with_for_update()).one()
+            status = rules.next_status(RefundStatus(refund.status), result.status)
+            now = self.clock()
+            changed = status != refund.status
+            if changed or (result.provider_reference and not refund.provider_reference):
+                refund.status = status
+                refund.provider_reference = refund.provider_reference or result.provider_reference
+                if status in (RefundStatus.FAILED, RefundStatus.UNKNOWN):
+                    refund.failure_code, refund.failure_message = result.failure_code, result.failure_message
+                refund.finalized_at = now if status in rules.FINAL else None
+                refund.updated_at = now
+            if changed:
+                _audit(s, now, f"refund.{status}", actor, payment=s.get_one(Payment, refund.payment_id),
+                       refund=refund, amount=refund.amount, provider_reference=refund.provider_reference,
+                       detail={"failure_code": result.failure_code, "failure_message": result.failure_message}
+                       if result.failure_code else {})
+            return refund
+
+    def get_refund(self, refund_id: str) -> Refund:
+        with self.db.transaction() as s:
+            return self._refund(s, refund_id)
+
+    def list_refunds(self, *, payment_id: str | None = None, order_id: str | None = None) -> list[Refund]:
+        with self.db.transaction() as s:
+            query = select(Refund).order_by(Refund.created_at, Refund.id)
+            if payment_id is not None:
+                self._payment(s, payment_id)
+                query = query.where(Refund.payment_id == payment_id)
+            if order_id is not None:
+                query = query.join(Payment).where(Payment.order_id == order_id)
+            return list(s.scalars(query))
+
+    def _payment(self, s: Session, payment_id: str) -> Payment:
+        payment = s.get(Payment, payment_id)
+        if payment is None:
+            raise NotFound(f"No payment {payment_id} is recorded.")
+        return payment
+
+    def _refund(self, s: Session, refund_id: str) -> Refund:
+        refund = s.get(Refund, refund_id)
+        if refund is None:
+            raise NotFound(f"No refund {refund_id} is recorded.")
+        return refund
+
+
+T = TypeVar("T")
+
+
+def _once_more_on_conflict(work: Callable[[], T]) -> T:
+    """Run work again once if a concurrent transaction inserted the same unique row first."""
+    try:
+        return work()
+    except IntegrityError:
+        return work()
+
+
+def _call(payment: Payment, refund_id: str, amount: Money, reason: str, bank_reference: str | None) -> RefundCall:
+    return RefundCall(
+        refund_id=refund_id, idempotency_key=refund_id, payment_reference=payment.reference, amount=amount,
+        reason=reason, provider_data=payment.provider_data, bank_reference=bank_reference,
+    )
+
+
+def _send(provider: Provider, call: RefundCall) -> ProviderResult:
+    """The provider's answer as a result; an exception is an answer too."""
+    try:
+        return provider.refund(call)
+    except ProviderUnreachable as exc:
+        return ProviderResult(RefundStatus.UNKNOWN, failure_code=exc.provider_code or exc.code,
+                              failure_message=exc.message)
+    except ProviderError as exc:
+        return ProviderResult(RefundStatus.FAILED, failure_code=exc.provider_code or exc.code,
+                              failure_message=exc.message)
+    except Exception:  # a bug after the request left: money may have moved, so never "failed"
+        log.exception("refund %s: unexpected error from provider %s", call.refund_id, provider.name)
+        return ProviderResult(RefundStatus.UNKNOWN, failure_code="internal_error",
+                              failure_message="The outcome is not known yet; it will be checked with the provider.")
+
+
+def _check_lines(request: RefundRequest) -> None:
+    if request.lines and sum(line["amount"] for line in request.lines) != request.amount.minor:
+        raise InvalidRequest("The refunded lines do not add up to the refund amount.", field="lines")
+
+
+def _balance(s: Session, payment: Payment) -> Balance:
+    rows = s.execute(
+        select(Refund.status, func.coalesce(func.sum(Refund.amount_minor), 0))
+        .where(Refund.payment_id == payment.id)
+        .group_by(Refund.status)
+    ).all()
+    sums = {RefundStatus(status): int(total) for status, total in rows}
+    currency = payment.currency
+    return Balance(
+        captured=payment.captured,
+        refunded=Money(sums.get(RefundStatus.REFUNDED, 0), currency),
+        in_flight=Money(sum(sums.get(st, 0) for st in rules.IN_FLIGHT), currency),
+    )
+
+
+def _audit(
+    s: Session, at: datetime, action: str, actor: Actor, *, payment: Payment, refund: Refund | None = None,
+    amount: Money | None = None, reason: str | None = None, provider_reference: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    s.add(AuditEvent(
+        at=at, action=action, actor_id=actor.id, actor_name=actor.name, payment_id=payment.id,
+        refund_id=refund.id if refund else None, amount_minor=amount.minor if amount else None,
+        currency=amount.currency if amount else None, reason=reason, provider_reference=provider_reference,
+        detail=detail or {},
+    ))
