@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Flask
+from flask import Flask, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
@@ -56,7 +56,14 @@ def create_app(
     )
     service = RefundService(db, providers if providers is not None else build_providers(settings, clock), clock)
     app.extensions["refunder"] = service
-    app.extensions["refunder_verify"] = make_verifier(settings.shared_secret, db, clock)
+    verify = make_verifier(settings.shared_secret, db, clock)
+
+    @app.before_request
+    def verify_signature() -> None:
+        """Before routing errors too: unsigned callers learn nothing about /v1."""
+        if request.path.startswith("/v1/") or request.path == "/v1":
+            verify(request)
+
     api = RefunderApi(app)
     for name, header in (("RefunderTimestamp", TIMESTAMP_HEADER), ("RefunderNonce", NONCE_HEADER),
                          ("RefunderSignature", SIGNATURE_HEADER)):

@@ -49,9 +49,13 @@ def from_http_exception(error: HTTPException) -> Response:
                        "The sidecar hit an unexpected error. Nothing more was done; try again or check its log.")
     code, detail = _HTTP_MESSAGES.get(status, ("http_error", error.description or error.name))
     extra: dict[str, Any] = {}
-    if "messages" in data:  # webargs validation errors, by location
-        extra["errors"] = {field: msgs for location in data["messages"].values() for field, msgs in location.items()}
-        detail = "Some fields are missing or not valid: " + ", ".join(sorted(extra["errors"])) + "."
+    if "messages" in data:  # webargs errors by location: {"json": {field: [...]}} or {"json": ["Invalid JSON body."]}
+        errors: dict[str, Any] = {}
+        for location, found in data["messages"].items():
+            errors.update(found if isinstance(found, dict) else {location: found})
+        extra["errors"] = errors
+        if status == 422:
+            detail = "Some fields are missing or not valid: " + ", ".join(sorted(errors)) + "."
     response = problem(status, code, _HTTP_TITLES.get(status, error.name), detail, **extra)
     for name, value in error.get_headers():
         if name.lower() != "content-type":  # e.g. Allow on 405

@@ -28,11 +28,6 @@ def service() -> RefundService:
     return current_app.extensions["refunder"]
 
 
-@v1.before_request
-def verify_signature() -> None:
-    current_app.extensions["refunder_verify"](request)
-
-
 def _actor(data: dict[str, str]) -> Actor:
     return Actor(id=data["id"], name=data["name"])
 
