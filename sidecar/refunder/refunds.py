@@ -156,12 +156,13 @@ class RefundService:
                 raise NotFound(f"No payment {payment_id} is recorded.")
             known = s.get(IdempotencyKey, idempotency_key)
             if known is not None:
-                if known.fingerprint != fingerprint:
+                prior = s.get_one(Refund, known.refund_id)
+                if known.fingerprint != fingerprint or prior.payment_id != payment.id:
                     raise IdempotencyConflict(
                         "This idempotency key was already used for a different refund request. "
                         "Start a new review to refund again."
                     )
-                return s.get_one(Refund, known.refund_id)
+                return prior
             provider = self.provider(payment.provider)
             call = _call(payment, new_id("rf"), request.amount, request.reason, request.bank_reference)
             provider.check_request(call)

@@ -19,3 +19,26 @@ def register(api: Any, provider: str, reference: str, captured: int, *, order_id
 
 def refund_body(value: int, *, currency: str = "NOK", reason: str = "Appointment cancelled", **extra: Any) -> dict[str, Any]:
     return {"amount": {"value": value, "currency": currency}, "reason": reason, "actor": ACTOR, **extra}
+
+
+class CountingProvider:
+    """Wraps a provider; counts refund calls per idempotency key and can slow them down."""
+
+    def __init__(self, inner: Any, delay: float = 0.0) -> None:
+        import threading
+        from collections import Counter
+
+        self.inner, self.delay = inner, delay
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def refund(self, call: Any) -> Any:
+        import time
+
+        with self._lock:
+            self.calls[call.idempotency_key] += 1
+        time.sleep(self.delay)
+        return self.inner.refund(call)

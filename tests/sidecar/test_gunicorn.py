@@ -1,0 +1,127 @@
+"""The sidecar as it runs in production: `refunder serve` (gunicorn, several worker processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from refunder import signing
+from refunder.money import Money
+from refunder.providers.simulator import SimulatorProvider
+from tests.conftest import SECRET
+from tests.sidecar.helpers import ACTOR, refund_body
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Sidecar:
+    def __init__(self, url: str, simulator: SimulatorProvider) -> None:
+        self.url, self.simulator = url, simulator
+        self.http = requests.Session()
+
+    def call(self, method: str, target: str, body: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
+        data = json.dumps(body).encode() if body is not None else b""
+        signed = signing.signed_headers(SECRET, method, target, data, int(time.time()))
+        return requests.request(method, self.url + target, data=data, timeout=30,
+                                headers={**signed, "Content-Type": "application/json", **(headers or {})})
+
+
+@pytest.fixture(scope="module")
+def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar]:
+    data = tmp_path_factory.mktemp("gunicorn")
+    port = free_port()
+    env = {**os.environ, "REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": f"sqlite:///{data / 'ledger.db'}",
+           "REFUNDER_PROVIDERS": "manual,simulator", "REFUNDER_SIMULATOR_PATH": str(data / "sim.db"),
+           "REFUNDER_BIND": f"127.0.0.1:{port}", "REFUNDER_WORKERS": "3"}
+    log = (data / "sidecar.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "refunder.cli", "serve"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if requests.get(url + "/health", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("sidecar did not start:\n" + (data / "sidecar.log").read_text())
+    yield Sidecar(url, SimulatorProvider(data / "sim.db", lambda: datetime.now(timezone.utc)))
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+    output = (data / "sidecar.log").read_text()
+    assert SECRET not in output
+    assert "Traceback" not in output
+
+
+def paid(sidecar: Sidecar, reference: str, captured: int) -> dict[str, Any]:
+    sidecar.simulator.add_payment(reference, Money(captured, "NOK"), datetime.now(timezone.utc) - timedelta(days=1))
+    response = sidecar.call("POST", "/v1/payments", {
+        "provider": "simulator", "reference": reference, "order_id": reference,
+        "captured": {"value": captured, "currency": "NOK"}, "paid_at": "2026-01-01T00:00:00+00:00", "actor": ACTOR})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_health_and_spec(sidecar: Sidecar) -> None:
+    assert requests.get(sidecar.url + "/health", timeout=5).json()["status"] == "ok"
+    assert "/v1/payments" in requests.get(sidecar.url + "/openapi.json", timeout=5).json()["paths"]
+    assert requests.get(sidecar.url + "/v1/ping", timeout=5).status_code == 401
+    assert sidecar.call("GET", "/v1/ping").status_code == 200
+
+
+def test_refund_end_to_end(sidecar: Sidecar) -> None:
+    payment = paid(sidecar, "gu-e2e", 100000)
+    target = f"/v1/payments/{payment['id']}/refunds"
+    created = sidecar.call("POST", target, refund_body(25000), {"Idempotency-Key": "gunicorn-e2e-1"})
+    assert created.status_code == 201 and created.json()["status"] == "refunded"
+    replay = sidecar.call("POST", target, refund_body(25000), {"Idempotency-Key": "gunicorn-e2e-1"})
+    assert replay.status_code == 200 and replay.json()["id"] == created.json()["id"]
+    over = sidecar.call("POST", target, refund_body(75001), {"Idempotency-Key": "gunicorn-e2e-2"})
+    assert over.status_code == 422 and over.headers["Content-Type"] == "application/problem+json"
+    summary = sidecar.call("GET", f"/v1/payments/{payment['id']}").json()
+    assert summary["refundable"] == {"value": 75000, "currency": "NOK"}
+
+
+def test_replay_is_caught_by_any_worker(sidecar: Sidecar) -> None:
+    headers = signing.signed_headers(SECRET, "GET", "/v1/ping", b"", int(time.time()))
+    codes = [requests.get(sidecar.url + "/v1/ping", headers=headers, timeout=5).status_code for _ in range(6)]
+    assert codes == [200, 401, 401, 401, 401, 401]
+
+
+def test_parallel_refunds_across_processes(sidecar: Sidecar) -> None:
+    payment = paid(sidecar, "gu-parallel", 10000)
+    target = f"/v1/payments/{payment['id']}/refunds"
+    with ThreadPoolExecutor(12) as pool:
+        distinct = list(pool.map(
+            lambda i: sidecar.call("POST", target, refund_body(3000), {"Idempotency-Key": f"gu-par-{i:04d}"}),
+            range(12)))
+        same = list(pool.map(
+            lambda i: sidecar.call("POST", target, refund_body(1000), {"Idempotency-Key": "gu-par-same"}),
+            range(12)))
+    assert sorted(r.status_code for r in distinct) == [201] * 3 + [422] * 9
+    assert sorted(r.status_code for r in same) == [200] * 11 + [201]
+    assert len({r.json()["id"] for r in same}) == 1
+    summary = sidecar.call("GET", f"/v1/payments/{payment['id']}").json()
+    assert summary["refunded"]["value"] == 10000 and summary["refundable"]["value"] == 0
+    with sidecar.simulator._db() as db:
+        assert db.execute("SELECT refunded FROM payments WHERE reference='gu-parallel'").fetchone() == (10000,)
