@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Run every test. Extra arguments go to pytest (e.g. scripts/test.sh -k signing).
+# Run every test: the sidecar suites on SQLite and on a private PostgreSQL (started here).
+# Extra arguments go to pytest (e.g. scripts/test.sh -k signing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+eval "$(scripts/postgres.sh)"
 exec .venv/bin/python -m pytest "$@"

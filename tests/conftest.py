@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 
 from refunder import signing
 from refunder.app import create_app
@@ -34,9 +39,33 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc))
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'ledger.db'}"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("REFUNDER_TEST_POSTGRES_URL") else [])
+
+
+@contextmanager
+def fresh_database(backend: str, directory: Path) -> Iterator[str]:
+    """URL of a new, empty database: a SQLite file, or a database on the test PostgreSQL server."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / 'ledger.db'}"
+        return
+    server = make_url(os.environ["REFUNDER_TEST_POSTGRES_URL"])
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Every test that uses the ledger runs on SQLite and, where the test server is up, PostgreSQL."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import requests
 from refunder import signing
 from refunder.money import Money
 from refunder.providers.simulator import SimulatorProvider
-from tests.conftest import SECRET
+from tests.conftest import BACKENDS, SECRET, fresh_database
 from tests.sidecar.helpers import ACTOR, refund_body
 
 pytestmark = pytest.mark.slow
@@ -45,11 +45,16 @@ class Sidecar:
                                 headers={**signed, "Content-Type": "application/json", **(headers or {})})
 
 
-@pytest.fixture(scope="module")
-def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar]:
+@pytest.fixture(scope="module", params=BACKENDS)
+def sidecar(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sidecar]:
     data = tmp_path_factory.mktemp("gunicorn")
+    with fresh_database(request.param, data) as database_url:
+        yield from _serve(data, database_url)
+
+
+def _serve(data: Path, database_url: str) -> Iterator[Sidecar]:
     port = free_port()
-    env = {**os.environ, "REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": f"sqlite:///{data / 'ledger.db'}",
+    env = {**os.environ, "REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": database_url,
            "REFUNDER_PROVIDERS": "manual,simulator", "REFUNDER_SIMULATOR_PATH": str(data / "sim.db"),
            "REFUNDER_BIND": f"127.0.0.1:{port}", "REFUNDER_WORKERS": "3"}
     log = (data / "sidecar.log").open("wb")
