@@ -7,7 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ class FakeClock:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock(datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc))
+    return FakeClock(datetime(2026, 11, 22, 12, 0, tzinfo=UTC))
 
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("REFUNDER_TEST_POSTGRES_URL") else [])

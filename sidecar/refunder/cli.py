@@ -45,8 +45,8 @@ def serve(settings: Settings) -> None:
 
 def demo(env: dict[str, str]) -> None:
     from .demo import seed
-    from .refunds import RefundService
     from .providers import build_providers
+    from .refunds import RefundService
 
     data = Path(env.get("REFUNDER_DEMO_DIR", "var/demo"))
     for old in ("ledger.db", "simulator.db"):  # every demo starts from the same bookings

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import rules
-from .errors import InvalidRequest, IdempotencyConflict, NotFound, PaymentConflict, ProviderUnavailable
+from .errors import IdempotencyConflict, InvalidRequest, NotFound, PaymentConflict, ProviderUnavailable
 from .ledger.database import Database
 from .ledger.models import AuditEvent, IdempotencyKey, Payment, Refund
 from .money import Money
@@ -133,7 +133,8 @@ class RefundService:
     def events(self, payment_id: str) -> list[AuditEvent]:
         with self.db.transaction() as s:
             self._payment(s, payment_id)
-            return list(s.scalars(select(AuditEvent).where(AuditEvent.payment_id == payment_id).order_by(AuditEvent.id)))
+            query = select(AuditEvent).where(AuditEvent.payment_id == payment_id).order_by(AuditEvent.id)
+            return list(s.scalars(query))
 
     # --- refunds ----------------------------------------------------------------------------------
 

@@ -17,7 +17,8 @@ def register(api: Any, provider: str, reference: str, captured: int, *, order_id
     return response.json
 
 
-def refund_body(value: int, *, currency: str = "NOK", reason: str = "Appointment cancelled", **extra: Any) -> dict[str, Any]:
+def refund_body(value: int, *, currency: str = "NOK", reason: str = "Appointment cancelled",
+                **extra: Any) -> dict[str, Any]:
     return {"amount": {"value": value, "currency": currency}, "reason": reason, "actor": ACTOR, **extra}
 
 

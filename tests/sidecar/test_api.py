@@ -166,7 +166,8 @@ def test_amount_must_be_positive_whole_minor_units(api: Any, paid: dict[str, Any
     ({"reason": "   "}, "reason"), ({"reason": ""}, "reason"), ({"actor": {"id": "1"}}, "actor"),
     ({"unexpected": 1}, "unexpected"), ({"lines": [{"item_id": "1"}]}, "lines"),
 ])
-def test_bad_input_is_named_and_changes_nothing(api: Any, paid: dict[str, Any], change: dict[str, Any], field: str) -> None:
+def test_bad_input_is_named_and_changes_nothing(api: Any, paid: dict[str, Any], change: dict[str, Any],
+                                                field: str) -> None:
     body = {**refund_body(100), **change}
     response = api.post(f"/v1/payments/{paid['id']}/refunds", body, headers={"Idempotency-Key": "key-bad-00001"})
     assert response.status_code == 422 and field in response.json["errors"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -32,7 +32,7 @@ def test_sign_without_secret_is_an_error(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_demo_seed_covers_every_case(settings: Any, db: Any) -> None:
-    clock = lambda: datetime.now(timezone.utc)  # noqa: E731
+    clock = lambda: datetime.now(UTC)  # noqa: E731
     service = RefundService(db, build_providers(settings, clock), clock)
     views = [view for view, _ in seed(service, clock)]
     assert [v.payment.order_id for v in views] == [b[0] for b in BOOKINGS]

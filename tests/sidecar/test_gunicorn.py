@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,8 @@ class Sidecar:
         self.url, self.simulator = url, simulator
         self.http = requests.Session()
 
-    def call(self, method: str, target: str, body: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
+    def call(self, method: str, target: str, body: Any = None,
+             headers: dict[str, str] | None = None) -> requests.Response:
         data = json.dumps(body).encode() if body is not None else b""
         signed = signing.signed_headers(SECRET, method, target, data, int(time.time()))
         return requests.request(method, self.url + target, data=data, timeout=30,
@@ -70,7 +71,7 @@ def _serve(data: Path, database_url: str) -> Iterator[Sidecar]:
     else:
         process.kill()
         pytest.fail("sidecar did not start:\n" + (data / "sidecar.log").read_text())
-    yield Sidecar(url, SimulatorProvider(data / "sim.db", lambda: datetime.now(timezone.utc)))
+    yield Sidecar(url, SimulatorProvider(data / "sim.db", lambda: datetime.now(UTC)))
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
     output = (data / "sidecar.log").read_text()
@@ -79,7 +80,7 @@ def _serve(data: Path, database_url: str) -> Iterator[Sidecar]:
 
 
 def paid(sidecar: Sidecar, reference: str, captured: int) -> dict[str, Any]:
-    sidecar.simulator.add_payment(reference, Money(captured, "NOK"), datetime.now(timezone.utc) - timedelta(days=1))
+    sidecar.simulator.add_payment(reference, Money(captured, "NOK"), datetime.now(UTC) - timedelta(days=1))
     response = sidecar.call("POST", "/v1/payments", {
         "provider": "simulator", "reference": reference, "order_id": reference,
         "captured": {"value": captured, "currency": "NOK"}, "paid_at": "2026-01-01T00:00:00+00:00", "actor": ACTOR})

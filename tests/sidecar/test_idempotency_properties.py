@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hypothesis import settings as hsettings
@@ -32,7 +32,7 @@ class RefundMachine(RuleBasedStateMachine):
     @initialize(captured=st.integers(min_value=1, max_value=10**6),
                 behaviour=st.sampled_from(["", "-async", "-decline", "-timeout"]))
     def setup(self, captured: int, behaviour: str) -> None:
-        self.clock = FakeClock(datetime(2026, 11, 22, tzinfo=timezone.utc))
+        self.clock = FakeClock(datetime(2026, 11, 22, tzinfo=UTC))
         self.sim = SimulatorProvider(_DIR / "simulator.db", self.clock)
         self.provider = CountingProvider(self.sim)
         self.service = RefundService(_DB, {"simulator": self.provider}, self.clock)

@@ -21,7 +21,7 @@ from . import schemas as s
 v1 = Blueprint("v1", __name__, url_prefix="/v1", description="Signed API used by the WordPress plugin.")
 public = Blueprint("public", __name__, description="Unsigned endpoints.")
 
-SIGNED = [{"RefunderTimestamp": [], "RefunderNonce": [], "RefunderSignature": []}]
+SIGNED: list[dict[str, list[str]]] = [{"RefunderTimestamp": [], "RefunderNonce": [], "RefunderSignature": []}]
 
 
 def service() -> RefundService:
@@ -43,7 +43,8 @@ def payment_out(view: PaymentView) -> dict[str, Any]:
         "id": p.id, "provider": p.provider, "provider_label": provider.label if provider else p.provider,
         "reference": p.reference, "order_id": p.order_id, "currency": p.currency,
         "captured": money_out(b.captured), "refunded": money_out(b.refunded),
-        "in_flight": money_out(b.in_flight), "refundable": money_out(b.refundable), "paid_at": p.paid_at, "refund_deadline": view.deadline,
+        "in_flight": money_out(b.in_flight), "refundable": money_out(b.refundable),
+        "paid_at": p.paid_at, "refund_deadline": view.deadline,
         "refund_window_open": view.window_open,
     }
 

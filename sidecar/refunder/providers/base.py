@@ -75,7 +75,7 @@ class Provider(ABC):
     label: str
     policy: RefundPolicy = RefundPolicy()
 
-    def check_request(self, call: RefundCall) -> None:
+    def check_request(self, call: RefundCall) -> None:  # noqa: B027 - optional hook, most providers need none
         """Refuse provider-specific bad input before anything is recorded."""
 
     @abstractmethod
