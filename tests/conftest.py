@@ -71,7 +71,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(shared_secret=SECRET, database_url=database_url, providers=("manual", "simulator"),
-                    simulator_path=str(tmp_path / "simulator.db"))
+                    sections={"simulator": {"path": str(tmp_path / "simulator.db")}})
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 from . import __version__
 from .api import problems
 from .api.auth import make_verifier
-from .api.routes import public, v1
+from .api.routes import public, v1, webhooks
 from .api.schemas import ProblemSchema
 from .config import Settings
 from .errors import ConfigurationError, RefunderError
@@ -70,6 +70,7 @@ def create_app(
         api.spec.components.security_scheme(name, {"type": "apiKey", "in": "header", "name": header})
     api.register_blueprint(public)
     api.register_blueprint(v1)
+    api.register_blueprint(webhooks)
     app.register_error_handler(RefunderError, problems.from_refunder_error)
     return app
 

@@ -95,6 +95,17 @@ API description: {url}/openapi.json   Stop with Ctrl-C.
     serve(settings)
 
 
+def reconcile(settings: Settings) -> None:
+    from .providers import build_providers
+    from .refunds import RefundService
+
+    service = RefundService(Database.from_url(settings.database_url), build_providers(settings, utcnow), utcnow)
+    refunds = service.reconcile()
+    for refund in refunds:
+        print(f"{refund.id} {refund.status} {refund.amount}")
+    print(f"reconciled {len(refunds)} refunds; {sum(r.status in ('refunded', 'failed') for r in refunds)} final")
+
+
 def sign(method: str, target: str, body: str, secret: str) -> str:
     headers = signing.signed_headers(secret, method, target, body.encode(), int(time.time()))
     headers["Content-Type"] = "application/json"
@@ -107,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="run the sidecar under gunicorn (settings from REFUNDER_* / REFUNDER_CONFIG)")
     sub.add_parser("migrate", help="bring the ledger schema up to date")
     sub.add_parser("demo", help="SQLite ledger + simulator provider + demo bookings, then serve")
+    sub.add_parser("reconcile", help="read back every refund that is not final yet from its provider")
     p_sign = sub.add_parser("sign", help="print curl -H arguments that sign a request")
     p_sign.add_argument("method")
     p_sign.add_argument("target", help="path and query, e.g. /v1/payments/pay_x")
@@ -123,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             migrate(Database.from_url(Settings.load().database_url).engine)
         elif args.command == "serve":
             serve(Settings.load())
+        elif args.command == "reconcile":
+            reconcile(Settings.load())
         else:
             demo(dict(os.environ))
     except RefunderError as exc:

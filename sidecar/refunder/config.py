@@ -1,4 +1,7 @@
-"""Settings from environment variables (REFUNDER_*) or a TOML file named by REFUNDER_CONFIG."""
+"""Settings from environment variables (REFUNDER_*) or a TOML file named by REFUNDER_CONFIG.
+
+Provider settings live in sections: REFUNDER_VIPPS_CLIENT_ID or [vipps] client_id in the file.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from typing import Any
 from .errors import ConfigurationError
 
 DEFAULT_PROVIDERS = ("manual",)
+SECTIONS = ("stripe_connect", "stripe", "vipps", "mollie", "simulator")  # longest prefix first
 
 
 @dataclass(frozen=True)
@@ -19,14 +23,17 @@ class Settings:
     shared_secret: str = field(repr=False)
     database_url: str = "sqlite:///var/refunder.db"
     providers: tuple[str, ...] = DEFAULT_PROVIDERS
-    simulator_path: str = "var/simulator.db"
     bind: str = "127.0.0.1:8765"
     workers: int = 2
     max_request_bytes: int = 64 * 1024
+    sections: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.shared_secret) < 32:
             raise ConfigurationError("REFUNDER_SHARED_SECRET must be at least 32 characters.")
+
+    def section(self, name: str) -> Mapping[str, str]:
+        return self.sections.get(name, {})
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -35,10 +42,18 @@ class Settings:
         values: dict[str, Any] = {}
         if env.get("REFUNDER_CONFIG"):
             values.update(tomllib.loads(Path(env["REFUNDER_CONFIG"]).read_text(encoding="utf-8")))
-        for f in fields(cls):
-            raw = env.get(f"REFUNDER_{f.name.upper()}")
-            if raw is not None:
-                values[f.name] = raw
+        sections: dict[str, dict[str, str]] = {name: dict(values.pop(name, {})) for name in SECTIONS}
+        top = {f.name for f in fields(cls)} - {"sections"}
+        for key, raw in env.items():
+            if not key.startswith("REFUNDER_") or key == "REFUNDER_CONFIG":
+                continue
+            name = key[len("REFUNDER_"):].lower()
+            if name in top:
+                values[name] = raw
+                continue
+            section = next((s for s in SECTIONS if name.startswith(s + "_")), None)
+            if section:
+                sections[section][name[len(section) + 1:]] = raw
         if "shared_secret" not in values:
             raise ConfigurationError("REFUNDER_SHARED_SECRET is not set.")
         if isinstance(values.get("providers"), str):
@@ -48,7 +63,7 @@ class Settings:
         for name in ("workers", "max_request_bytes"):
             if name in values:
                 values[name] = int(values[name])
-        unknown = set(values) - {f.name for f in fields(cls)}
+        unknown = set(values) - top
         if unknown:
             raise ConfigurationError(f"Unknown settings: {', '.join(sorted(unknown))}.")
-        return cls(**values)
+        return cls(**values, sections={k: v for k, v in sections.items() if v})

@@ -53,6 +53,10 @@ class ProviderUnavailable(RefunderError):
     code, status, title = "provider_not_enabled", 422, "Payment provider is not enabled"
 
 
+class TooManyRefunds(RefunderError):
+    code, status, title = "too_many_refunds", 429, "Too many refunds on this payment right now"
+
+
 class NotFound(RefunderError):
     code, status, title = "not_found", 404, "Not found"
 

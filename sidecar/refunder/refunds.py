@@ -11,7 +11,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select
@@ -23,7 +23,16 @@ from .errors import IdempotencyConflict, InvalidRequest, NotFound, PaymentConfli
 from .ledger.database import Database
 from .ledger.models import AuditEvent, IdempotencyKey, Payment, Refund
 from .money import Money
-from .providers.base import PaymentClaim, Provider, ProviderError, ProviderResult, ProviderUnreachable, RefundCall
+from .providers.base import (
+    PaymentClaim,
+    Provider,
+    ProviderError,
+    ProviderResult,
+    ProviderUnreachable,
+    RefundCall,
+    RefundNotAtProvider,
+    RefundUpdate,
+)
 from .rules import Balance, RefundStatus
 
 log = logging.getLogger(__name__)
@@ -169,8 +178,10 @@ class RefundService:
             provider.check_request(call)
             _check_lines(request)
             now = self.clock()
+            recent = s.scalar(select(func.count()).select_from(Refund).where(
+                Refund.payment_id == payment.id, Refund.created_at > now - timedelta(minutes=1)))
             rules.check_refund(balance=_balance(s, payment), amount=request.amount, paid_at=payment.paid_at,
-                               now=now, policy=provider.policy)
+                               now=now, policy=provider.policy, refunds_last_minute=recent or 0)
             refund = Refund(
                 id=call.refund_id, payment_id=payment.id, amount_minor=request.amount.minor,
                 currency=request.amount.currency, status=RefundStatus.PENDING, reason=request.reason,
@@ -185,19 +196,53 @@ class RefundService:
             return provider, call
 
     def refresh_refund(self, refund_id: str) -> Refund:
-        """Read a refund that is not final back from its provider (never sends it again)."""
+        """Read a refund that is not final back from its provider.
+
+        If the provider never got it and the grace period is over, it is sent again with the same
+        idempotency key: the provider applies it once, whatever happened before.
+        """
         with self.db.transaction() as s:
             refund = self._refund(s, refund_id)
             payment = s.get_one(Payment, refund.payment_id)
         if refund.status in rules.FINAL:
             return refund
+        provider = self.provider(payment.provider)
         call = _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference)
         try:
-            result = self.provider(payment.provider).refund_status(call)
+            result = provider.refund_status(call)
+        except RefundNotAtProvider:
+            if self.clock() - refund.created_at < rules.RESEND_AFTER:
+                return refund  # the first request may still be on its way
+            log.warning("refund %s: not at %s; sending it again with the same key", refund_id, provider.name)
+            result = _send(provider, call)
         except ProviderError as exc:
             log.warning("refund %s: read-back failed: %s", refund_id, exc.message)
             return refund
         return self._apply(refund.id, result, SYSTEM)
+
+    def reconcile(self) -> list[Refund]:
+        """Read back every refund that is not final yet; returns them as they are now."""
+        with self.db.transaction() as s:
+            ids = list(s.scalars(select(Refund.id).where(Refund.status.in_(list(rules.IN_FLIGHT)))
+                                 .order_by(Refund.created_at)))
+        return [self.refresh_refund(refund_id) for refund_id in ids]
+
+    def apply_updates(self, provider_name: str, updates: list[RefundUpdate]) -> int:
+        """Apply a verified webhook's news; refunds we do not know, or of another provider, are skipped."""
+        provider = self.provider(provider_name)
+        actor = Actor(f"webhook:{provider_name}", f"{provider.label} webhook")
+        applied = 0
+        for update in updates:
+            with self.db.transaction() as s:
+                refund = s.get(Refund, update.refund_id)
+                owner = s.get_one(Payment, refund.payment_id).provider if refund else None
+            if owner != provider_name:
+                log.warning("%s webhook names refund %s, which is not one of its refunds", provider_name,
+                            update.refund_id)
+                continue
+            self._apply(update.refund_id, update.result, actor)
+            applied += 1
+        return applied
 
     def _apply(self, refund_id: str, result: ProviderResult, actor: Actor) -> Refund:
         with self.db.transaction() as s:

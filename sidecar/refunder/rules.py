@@ -12,6 +12,7 @@ from .errors import (
     ExceedsRefundable,
     NothingCaptured,
     RefundWindowExpired,
+    TooManyRefunds,
 )
 from .money import Money
 
@@ -23,6 +24,8 @@ class RefundStatus(StrEnum):
     FAILED = "failed"  # the provider refused: final, counts for nothing
     UNKNOWN = "unknown"  # no answer (timeout): read back from the provider, never sent again
 
+
+RESEND_AFTER = timedelta(minutes=2)  # a refund the provider has not seen by then never arrived
 
 IN_FLIGHT = frozenset({RefundStatus.PENDING, RefundStatus.PROCESSING, RefundStatus.UNKNOWN})
 FINAL = frozenset({RefundStatus.REFUNDED, RefundStatus.FAILED})
@@ -47,6 +50,8 @@ class RefundPolicy:
     """Provider limits that are not about balances."""
 
     window: timedelta | None = None  # e.g. Vipps: 365 days from payment
+    max_per_minute: int | None = None  # e.g. Vipps: 5 modifications a minute per payment
+    uncaptured_hint: str = ""  # said when nothing is captured yet (e.g. Klarna before capture)
 
 
 def refund_deadline(paid_at: datetime, policy: RefundPolicy) -> datetime | None:
@@ -54,7 +59,8 @@ def refund_deadline(paid_at: datetime, policy: RefundPolicy) -> datetime | None:
 
 
 def check_refund(
-    *, balance: Balance, amount: Money, paid_at: datetime, now: datetime, policy: RefundPolicy
+    *, balance: Balance, amount: Money, paid_at: datetime, now: datetime, policy: RefundPolicy,
+    refunds_last_minute: int = 0,
 ) -> None:
     """Raise the first rule the refund breaks; return None when it may go ahead."""
     if amount.currency != balance.captured.currency:
@@ -72,13 +78,20 @@ def check_refund(
             deadline=deadline.isoformat(),
         )
     if balance.captured.minor <= 0:
-        raise NothingCaptured("Nothing has been captured on this payment, so there is nothing to refund.")
+        raise NothingCaptured(
+            " ".join(filter(None, ["Nothing has been captured on this payment, so there is nothing to refund.",
+                                   policy.uncaptured_hint])))
     refundable = balance.refundable
     if amount > refundable:
         raise ExceedsRefundable(
             f"At most {refundable} can be refunded: {balance.captured} captured, "
             f"{balance.refunded} already refunded, {balance.in_flight} being refunded.",
             refundable=refundable.minor,
+        )
+    if policy.max_per_minute is not None and refunds_last_minute >= policy.max_per_minute:
+        raise TooManyRefunds(
+            f"The provider accepts at most {policy.max_per_minute} changes a minute to one payment. "
+            "Wait a minute and try again; nothing was refunded.",
         )
 
 

@@ -20,7 +20,7 @@ THREADS = 16
 @pytest.fixture
 def slow(settings: Any, db: Any, clock: Any) -> tuple[Any, CountingProvider]:
     """App whose provider takes 20 ms per refund, so requests overlap."""
-    provider = CountingProvider(SimulatorProvider(settings.simulator_path, clock), delay=0.02)
+    provider = CountingProvider(SimulatorProvider(settings.section("simulator")["path"], clock), delay=0.02)
     return create_app(settings, clock=clock, providers={"simulator": provider}), provider
 
 

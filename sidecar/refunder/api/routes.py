@@ -12,14 +12,18 @@ from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from .. import __version__
+from ..errors import NotFound
 from ..ledger.models import AuditEvent, Refund
 from ..money import Money
-from ..providers.base import PaymentClaim
+from ..providers.base import PaymentClaim, WebhookRequest
 from ..refunds import Actor, PaymentView, RefundRequest, RefundService
 from . import schemas as s
+from .auth import signed_target
 
 v1 = Blueprint("v1", __name__, url_prefix="/v1", description="Signed API used by the WordPress plugin.")
 public = Blueprint("public", __name__, description="Unsigned endpoints.")
+webhooks = Blueprint("webhooks", __name__, url_prefix="/webhooks",
+                     description="Provider webhooks, each verified by the provider's own signature.")
 
 SIGNED: list[dict[str, list[str]]] = [{"RefunderTimestamp": [], "RefunderNonce": [], "RefunderSignature": []}]
 
@@ -173,3 +177,17 @@ class RefundRefresh(MethodView):
     def post(self, refund_id: str) -> dict[str, Any]:
         """Ask the provider for the state of a refund that is not final yet (never sends it again)."""
         return refund_out(service().refresh_refund(refund_id))
+
+
+@webhooks.route("/<string:provider>")
+class ProviderWebhook(MethodView):
+    @webhooks.response(200, s.WebhookResultSchema)
+    def post(self, provider: str) -> dict[str, int]:
+        """A provider tells us a refund moved. Verified, then applied; repeats and late arrivals are harmless."""
+        svc = service()
+        if provider not in svc.providers:
+            raise NotFound(f"No webhook for provider '{provider}' here.")
+        received = WebhookRequest(method=request.method, url=f"{request.scheme}://{request.host}{signed_target(request)}",
+                                  headers=dict(request.headers), body=request.get_data())
+        updates = svc.providers[provider].webhook_updates(received)
+        return {"received": len(updates), "applied": svc.apply_updates(provider, updates)}

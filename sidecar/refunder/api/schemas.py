@@ -157,6 +157,11 @@ class HealthSchema(Schema):
     providers = fields.List(fields.String())
 
 
+class WebhookResultSchema(Schema):
+    received = fields.Integer(metadata={"description": "Refund updates the webhook carried."})
+    applied = fields.Integer(metadata={"description": "Updates that named one of our refunds."})
+
+
 class ProblemSchema(Schema):
     """RFC 9457 problem document; code is stable for machines, detail is plain words for people."""
 

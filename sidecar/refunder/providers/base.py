@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,6 +51,28 @@ class ProviderResult:
     failure_message: str | None = None
 
 
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What the webhook endpoint received, as the provider signed it."""
+
+    method: str
+    url: str  # scheme://host/path?query as the provider called it
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class RefundUpdate:
+    """A provider's news about one of our refunds, found by our refund id."""
+
+    refund_id: str
+    result: ProviderResult
+
+
+class WebhookRejected(RefunderError):
+    code, status, title = "webhook_rejected", 401, "Webhook rejected"
+
+
 class ProviderError(RefunderError):
     """The provider refused; message is in plain words for the shop's staff."""
 
@@ -64,6 +87,12 @@ class ProviderUnreachable(ProviderError):
     """No answer (timeout, connection lost): whether money moved is unknown."""
 
     code, status, title = "provider_unreachable", 504, "The payment provider did not answer"
+
+
+class RefundNotAtProvider(ProviderError):
+    """Read-back found no refund made with this idempotency key: it never arrived."""
+
+    code, status, title = "refund_not_at_provider", 404, "The provider has no such refund"
 
 
 class PaymentNotAtProvider(ProviderError):
@@ -88,4 +117,8 @@ class Provider(ABC):
 
     @abstractmethod
     def refund_status(self, call: RefundCall) -> ProviderResult:
-        """Read back a refund sent earlier with call.idempotency_key (never sends a new one)."""
+        """Read back a refund sent earlier with call.idempotency_key; RefundNotAtProvider if there is none."""
+
+    def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
+        """Verify a webhook from this provider and say which refunds it moves. WebhookRejected if forged."""
+        raise WebhookRejected(f"{self.label} sends no webhooks.")

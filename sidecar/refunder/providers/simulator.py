@@ -26,6 +26,7 @@ from .base import (
     ProviderResult,
     ProviderUnreachable,
     RefundCall,
+    RefundNotAtProvider,
 )
 
 ASYNC_SECONDS = 2
@@ -123,11 +124,7 @@ class SimulatorProvider(Provider):
                 "SELECT id, settles_at FROM refunds WHERE idempotency_key = ?", (call.idempotency_key,)
             ).fetchone()
         if row is None:
-            return ProviderResult(
-                RefundStatus.FAILED,
-                failure_code="not_received",
-                failure_message="The provider never received this refund; no money was sent.",
-            )
+            raise RefundNotAtProvider(f"The simulator has no refund made with key {call.idempotency_key}.")
         sim_id, settles_at = row
         if settles_at and self.clock() < datetime.fromisoformat(settles_at):
             return ProviderResult(RefundStatus.PROCESSING, provider_reference=sim_id)

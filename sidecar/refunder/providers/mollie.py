@@ -1,0 +1,137 @@
+"""Mollie (cards, Vipps via Mollie, Klarna): refunds with decimal-string amounts, webhooks by re-fetching."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+import requests
+
+from ..money import Money
+from ..rules import RefundPolicy, RefundStatus
+from .base import (
+    PaymentClaim,
+    PaymentFacts,
+    PaymentNotAtProvider,
+    Provider,
+    ProviderError,
+    ProviderResult,
+    RefundCall,
+    RefundNotAtProvider,
+    RefundUpdate,
+    WebhookRejected,
+    WebhookRequest,
+)
+from .http import Transport
+
+LABEL = "Mollie"
+METADATA_KEY = "refunder_refund_id"
+STATUSES = {
+    "queued": RefundStatus.PROCESSING, "pending": RefundStatus.PROCESSING, "processing": RefundStatus.PROCESSING,
+    "refunded": RefundStatus.REFUNDED, "failed": RefundStatus.FAILED, "canceled": RefundStatus.FAILED,
+}
+
+
+@dataclass(frozen=True)
+class MollieSettings:
+    api_key: str = field(repr=False)
+    api_base: str = "https://api.mollie.com"
+
+
+def mollie_amount(money: Money) -> dict[str, str]:
+    """Mollie wants the amount as an exact decimal string: {"currency": "EUR", "value": "10.00"}."""
+    return {"currency": money.currency, "value": money.decimal_string()}
+
+
+def parse_amount(amount: dict[str, str] | None, currency: str) -> Money:
+    return Money.parse(amount["value"], amount["currency"]) if amount else Money.zero(currency)
+
+
+def refund_result(refund: dict[str, Any]) -> ProviderResult:
+    status = STATUSES.get(refund.get("status", ""), RefundStatus.PROCESSING)
+    if status is RefundStatus.FAILED:
+        return ProviderResult(status, provider_reference=refund.get("id"), failure_code=f"mollie_{refund['status']}",
+                              failure_message=f"{LABEL} reports the refund {refund['status']}; no money was sent. "
+                                              "Refund the customer by bank transfer instead.")
+    return ProviderResult(status, provider_reference=refund.get("id"))
+
+
+def refused(response: requests.Response) -> ProviderError:
+    try:
+        body = response.json()
+        said = body.get("detail") or body.get("title") or ""
+    except ValueError:
+        said = ""
+    if response.status_code in (401, 403):
+        return ProviderError(f"{LABEL} refused the sidecar's API key. Check the Mollie settings.",
+                             provider_code="auth_failed")
+    return ProviderError(f"{LABEL} refused the refund{': ' + said if said else ''}.",
+                         provider_code=f"mollie_{response.status_code}")
+
+
+class MollieProvider(Provider):
+    name = "mollie"
+    label = LABEL
+    policy = RefundPolicy(uncaptured_hint="Klarna and other pay-later payments can be refunded only after they "
+                                          "are captured. Capture the payment in Mollie first, or cancel it there.")
+
+    def __init__(self, settings: MollieSettings, clock: Callable[[], datetime], transport: Transport | None = None):
+        self.settings = settings
+        self.transport = transport or Transport(settings.api_base, LABEL)
+
+    def _send(self, method: str, path: str, *, key: str | None = None, body: Any = None) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self.settings.api_key}"}
+        if key:
+            headers["Idempotency-Key"] = key
+        return self.transport.send(method, path, headers=headers, json=body)
+
+    @staticmethod
+    def _path(payment_id: str, tail: str = "") -> str:
+        return f"/v2/payments/{quote(payment_id, safe='')}{tail}"
+
+    def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
+        response = self._send("GET", self._path(claim.reference))
+        if response.status_code == 404:
+            raise PaymentNotAtProvider(f"{LABEL} has no payment {claim.reference}.", provider_code="mollie_404")
+        if response.status_code != 200:
+            raise refused(response)
+        payment = response.json()
+        amount = parse_amount(payment["amount"], payment["amount"]["currency"])
+        if "amountCaptured" in payment:  # Klarna and other pay-later: only what was captured
+            captured = parse_amount(payment["amountCaptured"], amount.currency)
+        else:
+            captured = amount if payment.get("status") == "paid" else Money.zero(amount.currency)
+        paid = payment.get("paidAt") or payment.get("authorizedAt") or payment.get("createdAt")
+        return PaymentFacts(captured=captured, paid_at=datetime.fromisoformat(paid) if paid else claim.paid_at)
+
+    def refund(self, call: RefundCall) -> ProviderResult:
+        body = {"amount": mollie_amount(call.amount), "description": call.reason[:255],
+                "metadata": {METADATA_KEY: call.refund_id}}
+        response = self._send("POST", self._path(call.payment_reference, "/refunds"), key=call.idempotency_key,
+                              body=body)
+        if response.status_code not in (200, 201):
+            raise refused(response)
+        return refund_result(response.json())
+
+    def _refunds(self, payment_id: str) -> list[dict[str, Any]]:
+        response = self._send("GET", self._path(payment_id, "/refunds?limit=250"))
+        if response.status_code != 200:
+            raise refused(response)
+        return list(response.json().get("_embedded", {}).get("refunds", []))
+
+    def refund_status(self, call: RefundCall) -> ProviderResult:
+        for refund in self._refunds(call.payment_reference):
+            if (refund.get("metadata") or {}).get(METADATA_KEY) == call.refund_id:
+                return refund_result(refund)
+        raise RefundNotAtProvider(f"{LABEL} has no refund for {call.refund_id}.")
+
+    def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
+        """Mollie posts only the payment id and signs nothing: the news is whatever the API says now."""
+        ids = parse_qs(request.body.decode("utf-8", "replace")).get("id", [])
+        if len(ids) != 1 or not ids[0].startswith("tr_"):
+            raise WebhookRejected("A Mollie webhook carries one payment id (tr_...).")
+        return [RefundUpdate(refund_id=r["metadata"][METADATA_KEY], result=refund_result(r))
+                for r in self._refunds(ids[0]) if (r.get("metadata") or {}).get(METADATA_KEY)]

@@ -1,0 +1,199 @@
+"""Stripe: refunds by PaymentIntent or Charge through stripe-python's StripeClient, and webhooks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+
+from ..errors import InvalidRequest
+from ..money import Money
+from ..rules import RefundStatus
+from .base import (
+    PaymentClaim,
+    PaymentFacts,
+    PaymentNotAtProvider,
+    Provider,
+    ProviderError,
+    ProviderResult,
+    RefundCall,
+    RefundNotAtProvider,
+    RefundUpdate,
+    WebhookRejected,
+    WebhookRequest,
+)
+from .http import DEFAULT_RETRY, RetryPolicy, Verdict, with_retries
+
+METADATA_KEY = "refunder_refund_id"
+WEBHOOK_TOLERANCE = 300
+# ISO 4217 says no minor unit; Stripe counts them with two decimals (amounts divisible by 100).
+STRIPE_TWO_DECIMALS = frozenset({"ISK", "UGX"})
+
+ERRORS = {
+    "charge_already_refunded": "Stripe says this payment is already fully refunded.",
+    "charge_disputed": "The customer has disputed this payment; Stripe allows no refund while the dispute is open.",
+    "amount_too_large": "Stripe says the amount is more than is left to refund on this payment.",
+    "charge_expired_for_refund": "Stripe says this payment is too old to refund by card. Refund the customer by "
+                                 "bank transfer instead.",
+}
+FAILURE_REASONS = {
+    "lost_or_stolen_card": "the customer's card was reported lost or stolen",
+    "expired_or_canceled_card": "the customer's card has expired or was cancelled",
+    "insufficient_funds": "the Stripe balance was too low to cover the refund",
+    "declined": "the customer's bank declined the refund",
+    "merchant_request": "it was cancelled on request",
+    "charge_for_pending_refund_disputed": "the customer disputed the payment",
+}
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    api_key: str = field(repr=False)
+    webhook_secret: str = field(default="", repr=False)
+    api_base: str = ""  # tests and proxies only
+
+
+def to_stripe_amount(money: Money) -> int:
+    return money.minor * 100 if money.currency in STRIPE_TWO_DECIMALS else money.minor
+
+
+def from_stripe_amount(amount: int, currency: str) -> Money:
+    code = currency.upper()
+    return Money(amount // 100 if code in STRIPE_TWO_DECIMALS else amount, code)
+
+
+def refund_result(refund: Any) -> ProviderResult:
+    """A Stripe Refund object as our result."""
+    status = refund.get("status")
+    if status == "succeeded":
+        return ProviderResult(RefundStatus.REFUNDED, provider_reference=refund["id"])
+    if status in ("pending", "requires_action"):
+        return ProviderResult(RefundStatus.PROCESSING, provider_reference=refund["id"])
+    if status == "canceled":
+        return ProviderResult(RefundStatus.FAILED, provider_reference=refund["id"], failure_code="stripe_canceled",
+                              failure_message="The refund was cancelled in Stripe; no money was sent.")
+    reason = refund.get("failure_reason") or "unknown"
+    return ProviderResult(
+        RefundStatus.FAILED, provider_reference=refund["id"], failure_code=f"stripe_{reason}",
+        failure_message=f"Stripe could not refund: {FAILURE_REASONS.get(reason, 'no reason given')}. "
+                        "Refund the customer by bank transfer instead.")
+
+
+class StripeProvider(Provider):
+    name = "stripe"
+    label = "Stripe"
+
+    def __init__(self, settings: StripeSettings, clock: Callable[[], datetime], *,
+                 policy: RetryPolicy = DEFAULT_RETRY, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.retry_policy, self.sleep = policy, sleep
+        self.client = stripe.StripeClient(
+            settings.api_key, max_network_retries=0,
+            base_addresses={"api": settings.api_base} if settings.api_base else None,
+            http_client=stripe.RequestsClient(timeout=policy.timeout[1]))
+
+    # -- per-payment choices (Stripe Connect overrides these) --------------------------------------
+
+    def _options(self, provider_data: dict[str, Any]) -> Any:  # stripe.RequestOptions
+        return {}
+
+    def _refund_params(self, provider_data: dict[str, Any]) -> dict[str, Any]:
+        return {}
+
+    # -- calls -----------------------------------------------------------------------------------
+
+    def _call(self, what: str, work: Callable[[], Any]) -> Any:
+        def judge(result: Any, error: Exception | None) -> tuple[Verdict, str, str]:
+            if isinstance(error, stripe.RateLimitError):
+                return Verdict.BUSY, "rate limited", ""
+            if isinstance(error, (stripe.APIConnectionError, stripe.IdempotencyError)):
+                return Verdict.UNKNOWN, type(error).__name__, ""
+            if isinstance(error, stripe.StripeError) and (error.http_status or 0) >= 500:
+                return Verdict.UNKNOWN, f"HTTP {error.http_status}", ""
+            return Verdict.FINAL, "answered", ""
+
+        try:
+            return with_retries(work, judge, label=self.label, log_as=what, policy=self.retry_policy,
+                                sleep=self.sleep)
+        except stripe.StripeError as exc:
+            raise self._refused(exc) from None
+
+    def _refused(self, exc: stripe.StripeError) -> ProviderError:
+        code = getattr(exc, "code", None) or ""
+        if exc.http_status == 404 or code == "resource_missing":
+            return PaymentNotAtProvider(f"{self.label} does not know this payment.", provider_code="stripe_missing")
+        if code in ERRORS:
+            return ProviderError(ERRORS[code], provider_code=f"stripe_{code}")
+        if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
+            return ProviderError(f"{self.label} refused the sidecar's API key. Check the Stripe settings.",
+                                 provider_code="auth_failed")
+        said = exc.user_message or (exc.error.message if exc.error else "") or "no reason given"
+        return ProviderError(f"{self.label} refused the refund: {said}", provider_code=f"stripe_{code or 'error'}")
+
+    @staticmethod
+    def _target(reference: str) -> dict[str, str]:
+        if reference.startswith("pi_"):
+            return {"payment_intent": reference}
+        if reference.startswith(("ch_", "py_")):
+            return {"charge": reference}
+        raise InvalidRequest("A Stripe payment reference starts with pi_ (PaymentIntent) or ch_/py_ (Charge).",
+                             field="reference")
+
+    def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
+        target = self._target(claim.reference)
+        options = self._options(claim.provider_data)
+        if "payment_intent" in target:
+            intent = self._call("retrieve payment", lambda: self.client.v1.payment_intents.retrieve(
+                claim.reference, options=options))
+            captured, currency, created = intent["amount_received"], intent["currency"], intent["created"]
+        else:
+            charge = self._call("retrieve charge", lambda: self.client.v1.charges.retrieve(
+                claim.reference, options=options))
+            captured, currency, created = charge["amount_captured"], charge["currency"], charge["created"]
+        return PaymentFacts(captured=from_stripe_amount(captured, currency),
+                            paid_at=datetime.fromtimestamp(created, UTC))
+
+    def refund(self, call: RefundCall) -> ProviderResult:
+        params: Any = {  # stripe.RefundCreateParams
+            **self._target(call.payment_reference), **self._refund_params(call.provider_data),
+            "amount": to_stripe_amount(call.amount), "reason": "requested_by_customer",
+            "metadata": {METADATA_KEY: call.refund_id, "reason": call.reason[:500]},
+        }
+        options: Any = {**self._options(call.provider_data), "idempotency_key": call.idempotency_key}
+        refund = self._call("create refund", lambda: self.client.v1.refunds.create(params=params, options=options))
+        return refund_result(refund)
+
+    def refund_status(self, call: RefundCall) -> ProviderResult:
+        for refund in self._refunds(call.payment_reference, self._options(call.provider_data)):
+            if (refund.get("metadata") or {}).get(METADATA_KEY) == call.refund_id:
+                return refund_result(refund)
+        raise RefundNotAtProvider(f"{self.label} has no refund for {call.refund_id}.")
+
+    def _refunds(self, reference: str, options: Any) -> list[Any]:
+        params: Any = {**self._target(reference), "limit": 100}
+        page = self._call("list refunds", lambda: self.client.v1.refunds.list(params=params, options=options))
+        return list(page.auto_paging_iter())
+
+    def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
+        if not self.settings.webhook_secret:
+            raise WebhookRejected(f"No {self.label} webhook secret is configured.")
+        header = {k.lower(): v for k, v in request.headers.items()}.get("stripe-signature")
+        try:
+            event = stripe.Webhook.construct_event(request.body, header, self.settings.webhook_secret,
+                                                   tolerance=WEBHOOK_TOLERANCE)
+        except (stripe.SignatureVerificationError, ValueError) as exc:
+            raise WebhookRejected(f"The {self.label} webhook signature is not valid ({type(exc).__name__}).") from None
+        obj = event["data"]["object"]
+        if event["type"] in ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated"):
+            refunds = [obj]
+        elif event["type"] == "charge.refunded":  # the charge's refund list may be cut short: ask Stripe
+            options = {"stripe_account": event["account"]} if event.get("account") else {}
+            refunds = self._refunds(obj["id"], options)
+        else:
+            return []
+        return [RefundUpdate(refund_id=r["metadata"][METADATA_KEY], result=refund_result(r))
+                for r in refunds if (r.get("metadata") or {}).get(METADATA_KEY)]

@@ -1,0 +1,50 @@
+"""Stripe Connect ("BT Pay"): a platform's card service refunding its merchants' payments.
+
+Per payment (provider_data): charge_type "direct" (the charge lives on the connected account: calls carry
+Stripe-Account) or "destination" (the charge lives on the platform: the transfer is reversed and the
+application fee refunded with it).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import InvalidRequest
+from .base import PaymentClaim, PaymentFacts, RefundCall
+from .stripe_cards import StripeProvider
+
+_ACCOUNT = re.compile(r"^acct_[A-Za-z0-9]+$")
+
+
+class StripeConnectProvider(StripeProvider):
+    name = "stripe_connect"
+    label = "BT Pay (Stripe Connect)"
+
+    @staticmethod
+    def _charge_type(provider_data: dict[str, Any]) -> str:
+        charge_type = provider_data.get("charge_type", "")
+        if charge_type not in ("direct", "destination"):
+            raise InvalidRequest('A BT Pay payment needs provider_data.charge_type "direct" or "destination".',
+                                 field="provider_data")
+        if charge_type == "direct" and not _ACCOUNT.match(provider_data.get("account", "")):
+            raise InvalidRequest("A direct BT Pay charge needs provider_data.account (acct_...).",
+                                 field="provider_data")
+        return charge_type
+
+    def _options(self, provider_data: dict[str, Any]) -> Any:
+        if self._charge_type(provider_data) == "direct":
+            return {"stripe_account": provider_data["account"]}
+        return {}
+
+    def _refund_params(self, provider_data: dict[str, Any]) -> dict[str, Any]:
+        if self._charge_type(provider_data) == "destination":
+            return {"reverse_transfer": True, "refund_application_fee": True}
+        return {"refund_application_fee": provider_data.get("refund_application_fee", "true") == "true"}
+
+    def check_request(self, call: RefundCall) -> None:
+        self._charge_type(call.provider_data)
+
+    def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
+        self._charge_type(claim.provider_data)
+        return super().payment_facts(claim)

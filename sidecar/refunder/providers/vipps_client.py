@@ -1,0 +1,101 @@
+"""Vipps MobilePay settings, access tokens, and the client every Vipps call goes through."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+
+from .. import __version__
+from .base import ProviderError, ProviderUnreachable
+from .http import ProviderBusy, Transport
+
+BASE_URLS = {"test": "https://apitest.vipps.no", "production": "https://api.vipps.no"}
+LABEL = "Vipps MobilePay"
+
+
+@dataclass(frozen=True)
+class VippsSettings:
+    client_id: str
+    client_secret: str = field(repr=False)
+    subscription_key: str = field(repr=False)
+    msn: str
+    environment: str = "test"
+    base_url: str = ""  # overrides environment (tests, proxies)
+    webhook_secret: str = field(default="", repr=False)
+
+    @property
+    def url(self) -> str:
+        return self.base_url or BASE_URLS[self.environment]
+
+
+class AccessTokens:
+    """POST /accesstoken/get, cached per process until shortly before it expires."""
+
+    def __init__(self, settings: VippsSettings, transport: Transport, clock: Callable[[], datetime]) -> None:
+        self.settings, self.transport, self.clock = settings, transport, clock
+        self._token: tuple[str, datetime] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> str:
+        with self._lock:
+            if self._token is None or self.clock() >= self._token[1]:
+                self._token = self._fetch()
+            return self._token[0]
+
+    def forget(self) -> None:
+        with self._lock:
+            self._token = None
+
+    def _fetch(self) -> tuple[str, datetime]:
+        s = self.settings
+        try:
+            response = self.transport.send("POST", "/accesstoken/get", headers={
+                "client_id": s.client_id, "client_secret": s.client_secret,
+                "Ocp-Apim-Subscription-Key": s.subscription_key, "Merchant-Serial-Number": s.msn,
+                **system_headers(),
+            })
+        except ProviderUnreachable:  # no money moves on a token call: say so
+            raise ProviderBusy(f"Could not reach {LABEL} to sign in. Nothing was refunded; try again.",
+                               provider_code="token_unreachable") from None
+        if response.status_code != 200:
+            raise ProviderError(
+                f"{LABEL} refused the sidecar's API keys (HTTP {response.status_code}). Check client id, "
+                "client secret, subscription key and merchant serial number.", provider_code="auth_failed")
+        body = response.json()
+        lifetime = int(body["expires_in"])  # Vipps sends numbers as strings
+        return body["access_token"], self.clock() + timedelta(seconds=max(lifetime - 60, 0))
+
+
+def system_headers() -> dict[str, str]:
+    return {
+        "Vipps-System-Name": "refunder", "Vipps-System-Version": __version__,
+        "Vipps-System-Plugin-Name": "refunder-woocommerce", "Vipps-System-Plugin-Version": __version__,
+    }
+
+
+class VippsClient:
+    """Every Vipps call: token, keys, system headers; a 401 fetches a new token once."""
+
+    def __init__(self, settings: VippsSettings, clock: Callable[[], datetime], transport: Transport | None = None):
+        self.settings = settings
+        self.transport = transport or Transport(settings.url, LABEL)
+        self.tokens = AccessTokens(settings, self.transport, clock)
+
+    def send(self, method: str, path: str, *, headers: dict[str, str] | None = None, body: Any = None,
+             busy: Callable[[requests.Response], bool]) -> requests.Response:
+        for _ in range(2):
+            response = self.transport.send(method, path, json=body, busy=busy, headers={
+                "Authorization": f"Bearer {self.tokens.get()}",
+                "Ocp-Apim-Subscription-Key": self.settings.subscription_key,
+                "Merchant-Serial-Number": self.settings.msn,
+                **system_headers(), **(headers or {}),
+            })
+            if response.status_code != 401:
+                break
+            self.tokens.forget()
+        return response

@@ -1,0 +1,105 @@
+"""Vipps eCom API v2 (legacy orders): refund with X-Request-Id, details for balances and read-back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from ..money import Money
+from ..rules import RefundPolicy, RefundStatus
+from .base import (
+    PaymentClaim,
+    PaymentFacts,
+    PaymentNotAtProvider,
+    Provider,
+    ProviderError,
+    ProviderResult,
+    RefundCall,
+    RefundNotAtProvider,
+)
+from .http import Transport
+from .vipps_client import LABEL, VippsClient, VippsSettings
+
+ERRORS = {
+    "71": "Vipps says the amount is more than is left to refund on this order.",
+    "93": "Vipps does not allow this refund on this order (it belongs to another sales unit or is not captured).",
+    "95": "Vipps refunds are possible only within 365 days of the payment. Refund the customer by bank "
+          "transfer instead.",
+}
+LOCKED = "94"  # "order locked and already processing": retried
+
+
+def errors(response: requests.Response) -> list[dict[str, Any]]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    return body if isinstance(body, list) else []
+
+
+def error_code(response: requests.Response) -> str:
+    return next((str(e.get("errorCode")) for e in errors(response)), "")
+
+
+def refused(response: requests.Response) -> ProviderError:
+    code = error_code(response)
+    if code in ERRORS:
+        return ProviderError(ERRORS[code], provider_code=f"vipps_ecom_{code}")
+    said = next((str(e.get("errorMessage")) for e in errors(response)), "")
+    return ProviderError(f"{LABEL} refused the refund (HTTP {response.status_code}{', ' + said if said else ''}).",
+                         provider_code=f"vipps_ecom_{code or response.status_code}")
+
+
+class VippsEcomProvider(Provider):
+    name = "vipps_ecom"
+    label = f"{LABEL} (eCom, older orders)"
+    policy = RefundPolicy(window=timedelta(days=365), max_per_minute=5)
+
+    def __init__(self, settings: VippsSettings, clock: Callable[[], datetime], transport: Transport | None = None):
+        self.settings = settings
+        self.client = VippsClient(settings, clock, transport)
+
+    def _send(self, method: str, path: str, *, request_id: str | None = None, body: Any = None) -> requests.Response:
+        return self.client.send(method, path, headers={"X-Request-Id": request_id} if request_id else None,
+                                body=body, busy=lambda r: r.status_code == 429 or error_code(r) == LOCKED)
+
+    @staticmethod
+    def _path(order_id: str, tail: str) -> str:
+        return f"/ecomm/v2/payments/{quote(order_id, safe='')}/{tail}"
+
+    def _details(self, order_id: str) -> dict[str, Any]:
+        response = self._send("GET", self._path(order_id, "details"))
+        if response.status_code == 404:
+            raise PaymentNotAtProvider(f"{LABEL} has no eCom order {order_id}.", provider_code="vipps_ecom_404")
+        if response.status_code != 200:
+            raise refused(response)
+        return response.json()
+
+    def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
+        summary = self._details(claim.reference)["transactionSummary"]
+        return PaymentFacts(captured=Money(int(summary["capturedAmount"]), "NOK"), paid_at=claim.paid_at)
+
+    def refund(self, call: RefundCall) -> ProviderResult:
+        body = {
+            "merchantInfo": {"merchantSerialNumber": self.settings.msn},
+            "transaction": {"amount": call.amount.minor, "transactionText": call.reason[:100]},
+        }
+        response = self._send("POST", self._path(call.payment_reference, "refund"),
+                              request_id=call.idempotency_key, body=body)
+        if response.status_code != 200:
+            raise refused(response)
+        transaction = response.json().get("transaction") or {}
+        return ProviderResult(RefundStatus.REFUNDED, provider_reference=transaction.get("transactionId"))
+
+    def refund_status(self, call: RefundCall) -> ProviderResult:
+        for entry in self._details(call.payment_reference).get("transactionLogHistory", []):
+            if entry.get("operation") == "REFUND" and entry.get("requestId") == call.idempotency_key:
+                if entry.get("operationSuccess"):
+                    return ProviderResult(RefundStatus.REFUNDED, provider_reference=entry.get("transactionId"))
+                return ProviderResult(RefundStatus.FAILED, failure_code="vipps_ecom_refund_failed",
+                                      failure_message=f"{LABEL} reports the refund failed.")
+        raise RefundNotAtProvider(f"{LABEL} has no refund made with request id {call.idempotency_key}.")
