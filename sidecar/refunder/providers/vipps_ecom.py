@@ -34,6 +34,8 @@ LOCKED = "94"  # "order locked and already processing": retried
 
 
 def errors(response: requests.Response) -> list[dict[str, Any]]:
+    if response.ok:
+        return []
     try:
         body = response.json()
     except ValueError:
@@ -64,8 +66,11 @@ class VippsEcomProvider(Provider):
         self.client = VippsClient(settings, clock, transport)
 
     def _send(self, method: str, path: str, *, request_id: str | None = None, body: Any = None) -> requests.Response:
-        return self.client.send(method, path, headers={"X-Request-Id": request_id} if request_id else None,
-                                body=body, busy=lambda r: r.status_code == 429 or error_code(r) == LOCKED)
+        headers = {"Content-Type": "application/json;charset=UTF-8"}  # as the eCom spec names it
+        if request_id:
+            headers["X-Request-Id"] = request_id
+        return self.client.send(method, path, headers=headers, body=body,
+                                busy=lambda r: r.status_code == 429 or error_code(r) == LOCKED)
 
     @staticmethod
     def _path(order_id: str, tail: str) -> str:

@@ -42,10 +42,13 @@ LOCKED = "6160"  # another change to the payment is in progress: retried
 
 def error_code(response: requests.Response) -> str:
     """The ErrorCode in a Vipps problem document's extraDetails, or ""."""
+    if response.ok:
+        return ""
     try:
-        details = response.json().get("extraDetails") or []
+        body = response.json()
     except ValueError:
         return ""
+    details = (body.get("extraDetails") if isinstance(body, dict) else None) or []
     return next((str(d.get("reason")) for d in details if d.get("name") == "ErrorCode"), "")
 
 
