@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ SECRETS = ["csecret-TOPSECRET-1", "subkey-TOPSECRET-2", "whsecret-TOPSECRET-3", 
 VIPPS_URL = "https://apitest.vipps.no"
 VIPPS = VippsSettings(client_id="cid-public", client_secret=SECRETS[0], subscription_key=SECRETS[1], msn="123456",
                       webhook_secret=SECRETS[2])
-NOW = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 FAST = RetryPolicy(attempts=3, backoff=0.0, timeout=(1.0, 1.0))
 
 

@@ -58,7 +58,8 @@ def test_refund_is_valid_against_the_spec_and_carries_every_header(mocked: Any, 
     assert sent.headers["Authorization"] == f"Bearer {SECRETS[3]}"
     assert sent.headers["Ocp-Apim-Subscription-Key"] == SECRETS[1]
     assert sent.headers["Merchant-Serial-Number"] == "123456"
-    for name in ("Vipps-System-Name", "Vipps-System-Version", "Vipps-System-Plugin-Name", "Vipps-System-Plugin-Version"):
+    for name in ("Vipps-System-Name", "Vipps-System-Version", "Vipps-System-Plugin-Name",
+                 "Vipps-System-Plugin-Version"):
         assert 0 < len(sent.headers[name]) <= 30
     token_call = mocked.calls[0].request
     assert token_call.headers["client_id"] == "cid-public" and token_call.headers["client_secret"] == SECRETS[0]

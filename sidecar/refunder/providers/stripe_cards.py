@@ -66,8 +66,13 @@ def from_stripe_amount(amount: int, currency: str) -> Money:
     return Money(amount // 100 if code in STRIPE_TWO_DECIMALS else amount, code)
 
 
-def refund_result(refund: Any) -> ProviderResult:
-    """A Stripe Refund object as our result."""
+def plain(obj: Any) -> dict[str, Any]:
+    """A StripeObject (no .get) as a plain dict."""
+    return obj.to_dict() if isinstance(obj, stripe.StripeObject) else dict(obj)
+
+
+def refund_result(refund: dict[str, Any]) -> ProviderResult:
+    """A Stripe Refund (as a plain dict) as our result."""
     status = refund.get("status")
     if status == "succeeded":
         return ProviderResult(RefundStatus.REFUNDED, provider_reference=refund["id"])
@@ -165,7 +170,7 @@ class StripeProvider(Provider):
         }
         options: Any = {**self._options(call.provider_data), "idempotency_key": call.idempotency_key}
         refund = self._call("create refund", lambda: self.client.v1.refunds.create(params=params, options=options))
-        return refund_result(refund)
+        return refund_result(plain(refund))
 
     def refund_status(self, call: RefundCall) -> ProviderResult:
         for refund in self._refunds(call.payment_reference, self._options(call.provider_data)):
@@ -173,10 +178,10 @@ class StripeProvider(Provider):
                 return refund_result(refund)
         raise RefundNotAtProvider(f"{self.label} has no refund for {call.refund_id}.")
 
-    def _refunds(self, reference: str, options: Any) -> list[Any]:
+    def _refunds(self, reference: str, options: Any) -> list[dict[str, Any]]:
         params: Any = {**self._target(reference), "limit": 100}
         page = self._call("list refunds", lambda: self.client.v1.refunds.list(params=params, options=options))
-        return list(page.auto_paging_iter())
+        return [plain(refund) for refund in page.auto_paging_iter()]
 
     def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
         if not self.settings.webhook_secret:
@@ -187,11 +192,12 @@ class StripeProvider(Provider):
                                                    tolerance=WEBHOOK_TOLERANCE)
         except (stripe.SignatureVerificationError, ValueError) as exc:
             raise WebhookRejected(f"The {self.label} webhook signature is not valid ({type(exc).__name__}).") from None
-        obj = event["data"]["object"]
+        obj = plain(event["data"]["object"])
         if event["type"] in ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated"):
             refunds = [obj]
         elif event["type"] == "charge.refunded":  # the charge's refund list may be cut short: ask Stripe
-            options = {"stripe_account": event["account"]} if event.get("account") else {}
+            account = plain(event).get("account")
+            options = {"stripe_account": account} if account else {}
             refunds = self._refunds(obj["id"], options)
         else:
             return []
