@@ -1,0 +1,187 @@
+"""A stateful fake of the Vipps MobilePay ePayment API, following its documented behaviour.
+
+Every request is validated against shared/specs/vipps/epayment.v1.yml first: a malformed request gets a
+400 "spec_violation" and is recorded in .violations, so tests fail on it. Then:
+- POST /accesstoken/get issues tokens (numbers as strings); other calls need a token it issued;
+- refunds move money only from captured - refunded: 6150 beyond that, 6180 when nothing is left,
+  6220 after 365 days, 404/5090 for unknown references;
+- the same Idempotency-Key with the same body answers as before; with another body 409;
+- at most 5 modifications a minute per payment, then 429;
+- every refund adds a REFUNDED event (GET .../events) and a webhook signed like the real ones.
+Faults for tests: .faults is a list of "lock" (one 409/6160 answer), "error500", or "lose_answer" (apply
+the refund, then answer 504, as if the answer were lost).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+from werkzeug.wrappers import Request, Response
+
+from refunder.providers.vipps_webhooks import authorization, content_hash
+from tests.providers import specs
+
+SPEC = "epayment.v1.yml"
+SPEC_HOST = "https://apitest.vipps.no"
+
+
+@dataclass
+class FakePayment:
+    reference: str
+    captured: int
+    created: datetime
+    currency: str = "NOK"
+    refunded: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)
+    modifications: list[datetime] = field(default_factory=list)
+
+
+class FakeVipps:
+    def __init__(self, *, msn: str = "123456", client_id: str = "cid-public", client_secret: str = "",
+                 subscription_key: str = "", webhook_secret: str = "", clock: Any = None) -> None:
+        self.msn, self.client_id, self.client_secret = msn, client_id, client_secret
+        self.subscription_key, self.webhook_secret = subscription_key, webhook_secret
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.payments: dict[str, FakePayment] = {}
+        self.tokens: set[str] = set()
+        self.idempotency: dict[str, tuple[str, int, dict[str, Any]]] = {}
+        self.webhooks: list[dict[str, Any]] = []
+        self.violations: list[str] = []
+        self.faults: list[str] = []
+        self.refund_calls = 0
+        self._lock = threading.Lock()
+
+    # --- set-up and inspection -------------------------------------------------------------------
+
+    def add_payment(self, reference: str, captured: int, *, days_ago: int = 1) -> None:
+        self.payments[reference] = FakePayment(reference, captured, self.clock() - timedelta(days=days_ago))
+
+    def signed_webhook(self, event: dict[str, Any], url: str) -> tuple[bytes, dict[str, str]]:
+        """The body and headers Vipps would send for event to url."""
+        from urllib.parse import urlsplit
+
+        body = json.dumps(event).encode()
+        date = self.clock().strftime("%a, %d %b %Y %H:%M:%S GMT")
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        return body, {"x-ms-date": date, "x-ms-content-sha256": content_hash(body), "Content-Type": "application/json",
+                      "Authorization": authorization(self.webhook_secret, "POST", path, date, parts.netloc, body)}
+
+    # --- WSGI ------------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        with self._lock:
+            response = self._handle(request)
+        return response(environ, start_response)
+
+    def _handle(self, request: Request) -> Response:
+        body = request.get_data()
+        if request.path == "/accesstoken/get":
+            return self._token(request)
+        prepared = requests.Request(request.method, SPEC_HOST + request.full_path.rstrip("?"),
+                                    headers=dict(request.headers), data=body).prepare()
+        try:
+            specs.validate(SPEC, prepared)
+        except Exception as exc:  # the request breaks the official spec
+            self.violations.append(f"{request.method} {request.path}: {exc}")
+            return problem(400, "spec_violation", str(exc))
+        if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
+            return problem(401, "", "Unauthorized")
+        parts = request.path.split("/")  # ['', 'epayment', 'v1', 'payments', ref, tail?]
+        payment = self.payments.get(parts[4]) if len(parts) > 4 else None
+        if payment is None:
+            return problem(404, "5090", "Payment not found")
+        tail = parts[5] if len(parts) > 5 else ""
+        if request.method == "GET" and tail == "":
+            return ok(self._payment_json(payment))
+        if request.method == "GET" and tail == "events":
+            return ok(payment.events)
+        if request.method == "POST" and tail == "refund":
+            return self._refund(payment, request.headers["Idempotency-Key"], body)
+        return problem(404, "", "Not found")
+
+    def _token(self, request: Request) -> Response:
+        h = request.headers
+        if (h.get("client_id"), h.get("client_secret"), h.get("Ocp-Apim-Subscription-Key"),
+                h.get("Merchant-Serial-Number")) != (self.client_id, self.client_secret, self.subscription_key,
+                                                     self.msn):
+            return Response(json.dumps({"error": "unauthorized_client"}), 401, content_type="application/json")
+        token = secrets.token_urlsafe(24)
+        self.tokens.add(token)
+        return ok({"token_type": "Bearer", "expires_in": "3599", "ext_expires_in": "3599", "expires_on": "0",
+                   "not_before": "0", "resource": "fake", "access_token": token})
+
+    def _refund(self, payment: FakePayment, key: str, body: bytes) -> Response:
+        self.refund_calls += 1
+        fingerprint = f"{payment.reference}|{body.decode()}"
+        if key in self.idempotency:
+            seen, status, answer = self.idempotency[key]
+            return Response(json.dumps(answer), status, content_type="application/json") if seen == fingerprint \
+                else problem(409, "4020", "Idempotency-Key already used for another request")
+        fault = self.faults.pop(0) if self.faults else ""
+        if fault == "lock":
+            return problem(409, "6160", "Payment is locked by another modification")
+        if fault == "error500":
+            return problem(500, "3010", "Internal error")
+        now = self.clock()
+        payment.modifications = [t for t in payment.modifications if now - t < timedelta(minutes=1)]
+        if len(payment.modifications) >= 5:
+            return problem(429, "", "Too many requests")
+        amount = json.loads(body)["modificationAmount"]
+        status, answer = self._apply(payment, key, int(amount["value"]), amount["currency"], now)
+        if status == 200:
+            payment.modifications.append(now)
+        self.idempotency[key] = (fingerprint, status, answer)
+        if fault == "lose_answer":
+            return problem(504, "", "Gateway timeout")
+        return Response(json.dumps(answer), status, content_type="application/json")
+
+    def _apply(self, payment: FakePayment, key: str, value: int, currency: str,
+               now: datetime) -> tuple[int, dict[str, Any]]:
+        if now - payment.created > timedelta(days=365):
+            return 400, problem_body(400, "6220", "Refund period expired")
+        if payment.refunded >= payment.captured:
+            return 400, problem_body(400, "6180", "Payment already fully refunded")
+        if currency != payment.currency or value > payment.captured - payment.refunded:
+            return 400, problem_body(400, "6150", "Refund amount too high")
+        payment.refunded += value
+        psp = f"psp-{secrets.token_hex(4)}"
+        event = {"reference": payment.reference, "pspReference": psp, "name": "REFUNDED",
+                 "amount": {"currency": currency, "value": value}, "timestamp": now.isoformat(),
+                 "idempotencyKey": key, "success": True}
+        payment.events.append(event)
+        self.webhooks.append({"msn": self.msn, **event})
+        answer = {**self._payment_json(payment), "amount": {"currency": currency, "value": value}, "pspReference": psp}
+        return 200, {k: answer[k] for k in ("amount", "state", "aggregate", "pspReference", "reference")}
+
+    def _payment_json(self, p: FakePayment) -> dict[str, Any]:
+        def money(v: int) -> dict[str, Any]:
+            return {"currency": p.currency, "value": v}
+
+        return {"reference": p.reference, "pspReference": f"psp-{p.reference}", "state": "AUTHORIZED",
+                "amount": money(p.captured), "paymentMethod": {"type": "WALLET"}, "profile": {},
+                "aggregate": {"authorizedAmount": money(p.captured), "cancelledAmount": money(0),
+                              "capturedAmount": money(p.captured), "refundedAmount": money(p.refunded)}}
+
+
+def problem_body(status: int, code: str, title: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": f"https://httpstatuses.io/{status}", "title": title, "status": status,
+                            "detail": title, "traceId": secrets.token_hex(8)}
+    if code:
+        body["extraDetails"] = [{"name": "ErrorCode", "reason": code}]
+    return body
+
+
+def problem(status: int, code: str, title: str) -> Response:
+    return Response(json.dumps(problem_body(status, code, title)), status, content_type="application/problem+json")
+
+
+def ok(body: Any) -> Response:
+    return Response(json.dumps(body), 200, content_type="application/json")

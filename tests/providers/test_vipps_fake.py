@@ -1,0 +1,144 @@
+"""The sidecar against a stateful Vipps fake on loopback that validates every request against the spec."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from refunder.app import create_app
+from refunder.providers.http import ProviderBusy, RetryPolicy, Transport
+from refunder.providers.vipps_epayment import VippsEPaymentProvider
+from refunder.rules import RefundStatus
+from tests.conftest import SignedClient
+from tests.fakes.server import serving
+from tests.fakes.vipps import FakeVipps
+from tests.providers.conftest import FAST, VIPPS, call
+from tests.sidecar.helpers import ACTOR, refund_body
+
+
+@pytest.fixture
+def fake(clock: Any) -> Iterator[tuple[FakeVipps, str]]:
+    vipps = FakeVipps(client_secret=VIPPS.client_secret, subscription_key=VIPPS.subscription_key,
+                      webhook_secret=VIPPS.webhook_secret, clock=clock)
+    with serving(vipps) as url:
+        yield vipps, url
+    assert vipps.violations == []
+
+
+def provider(url: str, clock: Any, policy: RetryPolicy = FAST) -> VippsEPaymentProvider:
+    return VippsEPaymentProvider(replace(VIPPS, base_url=url), clock,
+                                 Transport(url, "Vipps MobilePay", policy=policy, sleep=lambda s: None))
+
+
+@pytest.fixture
+def sidecar(settings: Any, db: Any, clock: Any, fake: tuple[FakeVipps, str]) -> tuple[Any, SignedClient]:
+    app = create_app(settings, clock=clock, providers={"vipps": provider(fake[1], clock)})
+    return app, SignedClient(app.test_client(), clock)
+
+
+def register(api: SignedClient, reference: str) -> dict[str, Any]:
+    response = api.post("/v1/payments", {"provider": "vipps", "reference": reference, "order_id": reference,
+                                         "captured": {"value": 100000, "currency": "NOK"},
+                                         "paid_at": "2026-11-21T10:00:00+00:00", "actor": ACTOR})
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def refund(api: SignedClient, payment: dict[str, Any], value: int, key: str) -> Any:
+    return api.post(f"/v1/payments/{payment['id']}/refunds", refund_body(value), headers={"Idempotency-Key": key})
+
+
+def test_partial_refunds_replays_and_the_providers_balance(fake: Any, sidecar: Any) -> None:
+    vipps, _ = fake
+    _, api = sidecar
+    vipps.add_payment("booking-0001", 100000)
+    payment = register(api, "booking-0001")
+    first = refund(api, payment, 25000, "fake-key-0001")
+    assert first.status_code == 201 and first.json["status"] == "refunded"
+    assert refund(api, payment, 25000, "fake-key-0001").json == first.json
+    assert refund(api, payment, 75000, "fake-key-0002").json["status"] == "refunded"
+    assert vipps.payments["booking-0001"].refunded == 100000 and vipps.refund_calls == 2
+    assert api.get(f"/v1/payments/{payment['id']}").json["refundable"]["value"] == 0
+
+
+def test_refund_made_in_the_vipps_portal_is_caught_by_vipps(fake: Any, sidecar: Any) -> None:
+    vipps, _ = fake
+    _, api = sidecar
+    vipps.add_payment("booking-0002", 100000)
+    payment = register(api, "booking-0002")
+    vipps.payments["booking-0002"].refunded = 90000  # refunded in portal.vipps.no, behind our back
+    failed = refund(api, payment, 20000, "fake-key-0003").json
+    assert failed["status"] == "failed"
+    assert failed["failure"] == {"code": "vipps_6150",
+                                 "message": "Vipps says the amount is more than is left to refund on this payment."}
+
+
+def test_old_payment_is_refused_by_vipps_in_plain_words(fake: Any, sidecar: Any) -> None:
+    vipps, _ = fake
+    _, api = sidecar
+    vipps.add_payment("booking-0003", 100000, days_ago=400)  # the order's date was wrong
+    payment = register(api, "booking-0003")
+    failed = refund(api, payment, 100, "fake-key-0004").json
+    assert failed["status"] == "failed" and "within 365 days" in failed["failure"]["message"]
+
+
+def test_lost_answer_is_retried_with_the_same_key_and_paid_once(fake: Any, sidecar: Any) -> None:
+    vipps, _ = fake
+    _, api = sidecar
+    vipps.add_payment("booking-0004", 100000)
+    payment = register(api, "booking-0004")
+    vipps.faults = ["lose_answer"]
+    assert refund(api, payment, 30000, "fake-key-0005").json["status"] == "refunded"
+    assert vipps.payments["booking-0004"].refunded == 30000 and vipps.refund_calls == 2
+
+
+def test_lock_is_waited_out(fake: Any, sidecar: Any) -> None:
+    vipps, _ = fake
+    _, api = sidecar
+    vipps.add_payment("booking-0005", 100000)
+    payment = register(api, "booking-0005")
+    vipps.faults = ["lock"]
+    assert refund(api, payment, 100, "fake-key-0006").json["status"] == "refunded"
+
+
+def test_unknown_outcome_settled_by_the_signed_webhook(fake: Any, settings: Any, db: Any, clock: Any) -> None:
+    vipps, url = fake
+    app = create_app(settings, clock=clock, providers={"vipps": provider(url, clock, RetryPolicy(attempts=1))})
+    api = SignedClient(app.test_client(), clock)
+    vipps.add_payment("booking-0006", 100000)
+    payment = register(api, "booking-0006")
+    vipps.faults = ["lose_answer"]
+    created = refund(api, payment, 5000, "fake-key-0007").json
+    assert created["status"] == "unknown"
+    body, headers = vipps.signed_webhook(vipps.webhooks[-1], "https://shop.example/webhooks/vipps")
+    answer = app.test_client().post("/webhooks/vipps", data=body, headers=headers, base_url="https://shop.example")
+    assert answer.json == {"received": 1, "applied": 1}
+    settled = api.get(f"/v1/refunds/{created['id']}").json
+    assert settled["status"] == "refunded" and settled["provider_reference"].startswith("psp-")
+
+
+def test_the_fake_enforces_five_a_minute(fake: Any, clock: Any) -> None:
+    vipps, url = fake
+    vipps.add_payment("booking-0007", 100000)
+    direct = provider(url, clock)
+    for i in range(5):
+        assert direct.refund(call("booking-0007", 10, refund_id=f"rf_rate{i}")).status is RefundStatus.REFUNDED
+    with pytest.raises(ProviderBusy):
+        direct.refund(call("booking-0007", 10, refund_id="rf_rate5"))
+    clock.advance(seconds=61)
+    assert direct.refund(call("booking-0007", 10, refund_id="rf_rate5")).status is RefundStatus.REFUNDED
+
+
+def test_same_key_other_amount_is_refused_by_the_fake(fake: Any, clock: Any) -> None:
+    vipps, url = fake
+    vipps.add_payment("booking-0008", 100000)
+    direct = provider(url, clock)
+    direct.refund(call("booking-0008", 10, refund_id="rf_same"))
+    from refunder.providers.base import ProviderError
+
+    with pytest.raises(ProviderError):
+        direct.refund(call("booking-0008", 11, refund_id="rf_same"))
+    assert vipps.payments["booking-0008"].refunded == 10
