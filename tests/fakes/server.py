@@ -25,7 +25,7 @@ class _KeepUnderscoreHeaders(WSGIRequestHandler):
 def serving(app: Any) -> Iterator[str]:
     """Yield the base URL of app served on 127.0.0.1; stopped when the block ends."""
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_KeepUnderscoreHeaders)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
