@@ -1,13 +1,15 @@
-"""A stateful fake of the Vipps MobilePay ePayment API, following its documented behaviour.
+"""A stateful fake of Vipps MobilePay (ePayment API and legacy eCom v2), following the documented behaviour.
 
-Every request is validated against shared/specs/vipps/epayment.v1.yml first: a malformed request gets a
-400 "spec_violation" and is recorded in .violations, so tests fail on it. Then:
+Every request is validated against the official spec first (epayment.v1.yml or ecom.v2.swagger.yaml): a
+malformed request gets a 400 "spec_violation" and is recorded in .violations, so tests fail on it. Then:
 - POST /accesstoken/get issues tokens (numbers as strings); other calls need a token it issued;
 - refunds move money only from captured - refunded: 6150 beyond that, 6180 when nothing is left,
   6220 after 365 days, 404/5090 for unknown references;
 - the same Idempotency-Key with the same body answers as before; with another body 409;
 - at most 5 modifications a minute per payment, then 429;
 - every refund adds a REFUNDED event (GET .../events) and a webhook signed like the real ones.
+eCom v2 refunds the same payments (eCom runs on ePayment): X-Request-Id is its idempotency key, and its
+errors are arrays with codes 71 (more than captured), 95 (365 days), 94 (order locked).
 Faults for tests: .faults is a list of "lock" (one 409/6160 answer), "error500", or "lose_answer" (apply
 the refund, then answer 504, as if the answer were lost).
 """
@@ -28,6 +30,7 @@ from refunder.providers.vipps_webhooks import authorization, content_hash
 from tests.providers import specs
 
 SPEC = "epayment.v1.yml"
+ECOM_SPEC = "ecom.v2.swagger.yaml"
 SPEC_HOST = "https://apitest.vipps.no"
 
 
@@ -87,13 +90,16 @@ class FakeVipps:
             return self._token(request)
         prepared = requests.Request(request.method, SPEC_HOST + request.full_path.rstrip("?"),
                                     headers=dict(request.headers), data=body).prepare()
+        ecom = request.path.startswith("/ecomm/")
         try:
-            specs.validate(SPEC, prepared)
+            specs.validate(ECOM_SPEC if ecom else SPEC, prepared)
         except Exception as exc:  # the request breaks the official spec
             self.violations.append(f"{request.method} {request.path}: {exc}")
             return problem(400, "spec_violation", str(exc))
         if request.headers.get("Authorization", "").removeprefix("Bearer ") not in self.tokens:
             return problem(401, "", "Unauthorized")
+        if ecom:
+            return self._ecom(request, body)
         parts = request.path.split("/")  # ['', 'epayment', 'v1', 'payments', ref, tail?]
         payment = self.payments.get(parts[4]) if len(parts) > 4 else None
         if payment is None:
@@ -106,6 +112,44 @@ class FakeVipps:
         if request.method == "POST" and tail == "refund":
             return self._refund(payment, request.headers["Idempotency-Key"], body)
         return problem(404, "", "Not found")
+
+    def _ecom(self, request: Request, body: bytes) -> Response:
+        parts = request.path.split("/")  # ['', 'ecomm', 'v2', 'payments', orderId, 'refund'|'details']
+        payment = self.payments.get(parts[4])
+        if payment is None:
+            return ecom_error(404, "101", "Order not found")
+        if parts[5] == "details":
+            return ok({"orderId": payment.reference, "transactionSummary": self._ecom_summary(payment),
+                       "transactionLogHistory": [
+                           {"amount": e["amount"]["value"], "operation": "REFUND", "operationSuccess": e["success"],
+                            "requestId": e["idempotencyKey"], "timeStamp": e["timestamp"],
+                            "transactionId": e["pspReference"], "transactionText": "refund"}
+                           for e in reversed(payment.events)]})
+        self.refund_calls += 1
+        key = request.headers["X-Request-Id"]
+        fingerprint = f"ecom|{payment.reference}|{body.decode()}"
+        if key in self.idempotency:
+            seen, status, answer = self.idempotency[key]
+            return Response(json.dumps(answer), status, content_type="application/json") if seen == fingerprint \
+                else ecom_error(400, "35", "Duplicate X-Request-Id")
+        if self.faults and self.faults[0] == "lock":
+            self.faults.pop(0)
+            return ecom_error(402, "94", "Order locked and is already processing")
+        amount = json.loads(body)["transaction"]["amount"]
+        status, problem_answer = self._apply(payment, key, int(amount), "NOK", self.clock())
+        if status != 200:
+            code = {"6220": "95", "6180": "71", "6150": "71"}[problem_answer["extraDetails"][0]["reason"]]
+            return ecom_error(402, code, problem_answer["title"])
+        answer = {"orderId": payment.reference, "transactionSummary": self._ecom_summary(payment),
+                  "transaction": {"amount": amount, "status": "Refund", "timeStamp": self.clock().isoformat(),
+                                  "transactionId": payment.events[-1]["pspReference"], "transactionText": "refund"}}
+        self.idempotency[key] = (fingerprint, 200, answer)
+        return ok(answer)
+
+    @staticmethod
+    def _ecom_summary(p: FakePayment) -> dict[str, int]:
+        return {"capturedAmount": p.captured, "refundedAmount": p.refunded, "remainingAmountToCapture": 0,
+                "remainingAmountToRefund": p.captured - p.refunded}
 
     def _token(self, request: Request) -> Response:
         h = request.headers
@@ -181,6 +225,11 @@ def problem_body(status: int, code: str, title: str) -> dict[str, Any]:
 
 def problem(status: int, code: str, title: str) -> Response:
     return Response(json.dumps(problem_body(status, code, title)), status, content_type="application/problem+json")
+
+
+def ecom_error(status: int, code: str, message: str) -> Response:
+    return Response(json.dumps([{"errorGroup": "Payment", "errorCode": code, "errorMessage": message}]), status,
+                    content_type="application/json")
 
 
 def ok(body: Any) -> Response:

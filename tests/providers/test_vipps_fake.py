@@ -142,3 +142,43 @@ def test_same_key_other_amount_is_refused_by_the_fake(fake: Any, clock: Any) -> 
     with pytest.raises(ProviderError):
         direct.refund(call("booking-0008", 11, refund_id="rf_same"))
     assert vipps.payments["booking-0008"].refunded == 10
+
+
+# --- eCom v2 (legacy orders) against the same fake host ----------------------------------------------
+
+def ecom_provider(url: str, clock: Any) -> Any:
+    from refunder.providers.vipps_ecom import VippsEcomProvider
+
+    return VippsEcomProvider(replace(VIPPS, base_url=url), clock,
+                             Transport(url, "Vipps MobilePay", policy=FAST, sleep=lambda s: None))
+
+
+def test_ecom_refunds_against_the_fake(fake: Any, settings: Any, db: Any, clock: Any) -> None:
+    vipps, url = fake
+    app = create_app(settings, clock=clock, providers={"vipps_ecom": ecom_provider(url, clock)})
+    api = SignedClient(app.test_client(), clock)
+    vipps.add_payment("legacy-order-1", 100000)
+    response = api.post("/v1/payments", {"provider": "vipps_ecom", "reference": "legacy-order-1", "order_id": "9",
+                                         "captured": {"value": 100000, "currency": "NOK"},
+                                         "paid_at": "2026-11-21T10:00:00+00:00", "actor": ACTOR})
+    payment = response.json
+    assert payment["captured"]["value"] == 100000
+    vipps.faults = ["lock"]  # 94: waited out, same X-Request-Id
+    first = refund(api, payment, 40000, "ecom-key-0001").json
+    assert first["status"] == "refunded"
+    assert refund(api, payment, 40000, "ecom-key-0001").json == first
+    vipps.payments["legacy-order-1"].refunded = 100000  # the rest refunded elsewhere
+    failed = refund(api, payment, 100, "ecom-key-0002").json
+    assert failed["status"] == "failed" and failed["failure"]["code"] == "vipps_ecom_71"
+    direct = ecom_provider(url, clock)
+    assert direct.refund_status(call("legacy-order-1", 40000, refund_id=first["id"])).status is RefundStatus.REFUNDED
+    assert vipps.payments["legacy-order-1"].refunded == 100000
+
+
+def test_ecom_old_order(fake: Any, clock: Any) -> None:
+    vipps, url = fake
+    vipps.add_payment("legacy-order-2", 100000, days_ago=400)
+    from refunder.providers.base import ProviderError
+
+    with pytest.raises(ProviderError, match="within 365 days"):
+        ecom_provider(url, clock).refund(call("legacy-order-2", 100))

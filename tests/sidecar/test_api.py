@@ -279,3 +279,15 @@ def test_health_and_openapi_are_public(app: Any) -> None:
     assert create["security"] == [{"RefunderTimestamp": [], "RefunderNonce": [], "RefunderSignature": []}]
     assert "Idempotency-Key" in [p["name"] for p in create["parameters"]]
     assert set(spec["components"]["securitySchemes"]) == {"RefunderTimestamp", "RefunderNonce", "RefunderSignature"}
+
+
+def test_reconcile_settles_every_refund_that_is_not_final(app: Any, api: Any, simulator: Any, clock: Any) -> None:
+    simulator.add_payment("sim-6-timeout", Money(20000, "NOK"), clock())
+    simulator.add_payment("sim-7-async", Money(20000, "NOK"), clock())
+    lost = refund(api, register(api, "simulator", "sim-6-timeout", 20000, order_id="6"), 100, "key-recon-0001").json
+    slow = refund(api, register(api, "simulator", "sim-7-async", 20000, order_id="7"), 100, "key-recon-0002").json
+    assert (lost["status"], slow["status"]) == ("unknown", "processing")
+    clock.advance(seconds=3)
+    settled = app.extensions["refunder"].reconcile()
+    assert {r.id: r.status for r in settled} == {lost["id"]: "refunded", slow["id"]: "refunded"}
+    assert app.extensions["refunder"].reconcile() == []
