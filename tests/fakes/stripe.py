@@ -2,7 +2,8 @@
 
 Refunds never exceed the charge's captured amount (amount_too_large / charge_already_refunded), card
 refunds succeed at once (or stay "pending" for payment intents listed in .slow), the same Idempotency-Key
-with the same parameters answers as before, and signed webhooks are made like Stripe's.
+with the same parameters answers as before, more than .per_second requests in a second get 429
+rate_limit, and signed webhooks are made like Stripe's.
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ class StripePayment:
 
 
 class FakeStripe(FakeApp):
-    def __init__(self, api_key: str, webhook_secret: str) -> None:
+    def __init__(self, api_key: str, webhook_secret: str, *, per_second: int = 25, clock: Any = time.monotonic) -> None:
         super().__init__()
+        self.per_second, self.clock = per_second, clock
+        self.recent: list[float] = []
+        self.throttled = 0
         self.api_key, self.webhook_secret = api_key, webhook_secret
         self.payments: dict[str, StripePayment] = {}
         self.idempotency: dict[str, tuple[str, Response]] = {}
@@ -57,6 +61,11 @@ class FakeStripe(FakeApp):
     def handle(self, request: Request) -> Response:
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return error(401, "authentication_error", "invalid_api_key", "Invalid API Key provided.")
+        now = self.clock()
+        self.recent = [t for t in self.recent if now - t < 1.0] + [now]
+        if len(self.recent) > self.per_second:
+            self.throttled += 1
+            return error(429, "rate_limit_error", "rate_limit", "Too many requests hit the API too quickly.")
         account = request.headers.get("Stripe-Account", "")
         if request.path == "/v1/refunds" and request.method == "POST":
             return self._refund(request, account)

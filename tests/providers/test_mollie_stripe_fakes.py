@@ -146,3 +146,22 @@ def test_bt_pay_direct_and_destination_charges(fakes: Any, sidecar: Any) -> None
                                         "captured": {"value": 1, "currency": "NOK"}, "actor": ACTOR,
                                         "paid_at": "2026-11-21T10:00:00+00:00", "provider_data": {}})
     assert missing.status_code == 422 and missing.json["field"] == "provider_data"
+
+
+def test_stripe_rate_limit_is_waited_out_with_the_same_key() -> None:
+    from refunder.providers.http import RetryPolicy
+    from refunder.rules import RefundStatus
+    from tests.providers.conftest import call
+
+    now = [0.0]
+    stripe = FakeStripe(SECRETS[4], SECRETS[5], per_second=2, clock=lambda: now[0])
+    stripe.add_payment("pi_busy1", 100000)
+    with serving(stripe) as url:
+        provider = StripeProvider(StripeSettings(api_key=SECRETS[4], api_base=url), lambda: None,  # type: ignore
+                                  policy=RetryPolicy(attempts=3, backoff=0.5),
+                                  sleep=lambda s: now.__setitem__(0, now[0] + s))
+        results = [provider.refund(call("pi_busy1", 100, refund_id=f"rf_busy{i}")) for i in range(4)]
+    assert [r.status for r in results] == [RefundStatus.REFUNDED] * 4
+    assert stripe.throttled >= 2  # the limit was hit, and waited out
+    assert stripe.refund_calls == 4 and stripe.payments["pi_busy1"].refunded() == 400
+    assert len(stripe.idempotency) == 4
