@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Refresh the plugin's translation template from the code, merge it into the nb_NO catalogue and compile it.
+# After running it, translate any new or fuzzy entries in wp-plugin/refunder/languages/refunder-nb_NO.po
+# and run it again. Needs gettext (Debian package gettext).
+set -euo pipefail
+cd "$(dirname "$0")/../wp-plugin/refunder"
+xgettext --language=PHP --from-code=UTF-8 --add-comments=translators: --package-name=Refunder --package-version=0.1.0 --sort-by-file \
+  --keyword=__ --keyword=_e --keyword=esc_html__ --keyword=esc_html_e --keyword=esc_attr__ --keyword=esc_attr_e \
+  -o languages/refunder.pot refunder.php includes/*.php
+msgmerge --quiet --update --backup=none languages/refunder-nb_NO.po languages/refunder.pot
+msgfmt --check -o languages/refunder-nb_NO.mo languages/refunder-nb_NO.po

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# A real WordPress + MariaDB under `php -S` for the plugin's tests, from Debian's packages (installed if missing).
+#   scripts/wp-env.sh up     W=/tmp/refunder-wp PORT=8089 DBPORT=3399 [WP_TREE=...] [WC_SRC=/path/to/woocommerce]
+#   scripts/wp-env.sh down
+# Installs WordPress (admin / admin-Pass-123), activates WooCommerce (the project's double in
+# tests/wp/woocommerce-double, or a real tree from WC_SRC) and the Refunder plugin from wp-plugin/refunder,
+# and adds a shop manager (kari / kari-Pass-123) and an editor (ola / ola-Pass-123).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+W=${W:-/tmp/refunder-wp}; PORT=${PORT:-8089}; DBPORT=${DBPORT:-3399}; WP_TREE=${WP_TREE:-/usr/share/wordpress}
+URL="http://127.0.0.1:$PORT"
+
+down() {
+  for f in php-server mariadbd; do
+    [ -f "$W/run/$f.pid" ] && kill -- -"$(cat "$W/run/$f.pid")" 2>/dev/null || true
+  done
+  for _ in $(seq 1 50); do [ -S "$W/run/mysqld.sock" ] || break; sleep 0.1; done
+}
+
+if [ "${1:-up}" = down ]; then down; exit 0; fi
+
+if ! command -v php >/dev/null || ! command -v mariadbd >/dev/null || [ ! -f /usr/share/wordpress/wp-settings.php ] \
+   || ! command -v phpunit >/dev/null; then
+  echo "wp-env: installing php, mariadb, wordpress and phpunit from Debian" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null
+  apt-get install -y -q --no-install-recommends php-cli php-mysql php-curl php-xml php-mbstring php-intl php-zip \
+    mariadb-server mariadb-client wordpress phpunit gettext >/dev/null
+fi
+
+down
+rm -rf "$W"; mkdir -p "$W/db" "$W/run" "$W/bin"
+mariadb-install-db --no-defaults --datadir="$W/db" --user=root --auth-root-authentication-method=normal \
+  --skip-test-db >/dev/null
+setsid mariadbd --no-defaults --datadir="$W/db" --user=root --socket="$W/run/mysqld.sock" --port="$DBPORT" \
+  --bind-address=127.0.0.1 --pid-file="$W/run/mysqld.pid" --log-error="$W/run/mysqld.err" --skip-log-bin \
+  --innodb-buffer-pool-size=64M </dev/null >/dev/null 2>&1 &
+echo $! > "$W/run/mariadbd.pid"
+for _ in $(seq 1 100); do mariadb-admin --no-defaults -S "$W/run/mysqld.sock" -uroot ping >/dev/null 2>&1 && break; sleep 0.1; done
+mariadb --no-defaults -S "$W/run/mysqld.sock" -uroot -e \
+  "CREATE DATABASE wp; CREATE USER 'wp'@'127.0.0.1' IDENTIFIED BY 'wppass'; GRANT ALL ON wp.* TO 'wp'@'127.0.0.1';"
+
+cp -rL "$WP_TREE" "$W/docroot"; rm -f "$W/docroot/wp-config.php" "$W/docroot/.htaccess"
+mkdir -p "$W/docroot/wp-content/mu-plugins" "$W/docroot/wp-content/uploads" "$W/docroot/wp-content/plugins"
+cat > "$W/docroot/wp-config.php" <<PHP
+<?php
+define('DB_NAME','wp'); define('DB_USER','wp'); define('DB_PASSWORD','wppass'); define('DB_HOST','127.0.0.1:$DBPORT');
+define('DB_CHARSET','utf8mb4'); define('DB_COLLATE','');
+foreach (array('AUTH_KEY','SECURE_AUTH_KEY','LOGGED_IN_KEY','NONCE_KEY','AUTH_SALT','SECURE_AUTH_SALT','LOGGED_IN_SALT','NONCE_SALT') as \$k) define(\$k, 'test-'.\$k);
+\$table_prefix = 'wp_';
+define('WP_HOME','$URL'); define('WP_SITEURL','$URL');
+define('WP_DEBUG', true); define('WP_DEBUG_LOG', '$W/debug.log'); define('WP_DEBUG_DISPLAY', false);
+define('WP_HTTP_BLOCK_EXTERNAL', true);
+define('AUTOMATIC_UPDATER_DISABLED', true); define('WP_AUTO_UPDATE_CORE', false);
+define('DISABLE_WP_CRON', true); define('FS_METHOD', 'direct');
+if (!defined('ABSPATH')) define('ABSPATH', __DIR__ . '/');
+require_once ABSPATH . 'wp-settings.php';
+PHP
+cat > "$W/docroot/wp-content/mu-plugins/test-mail-capture.php" <<PHP
+<?php
+add_filter('pre_wp_mail', function (\$null, \$atts) {
+  file_put_contents('$W/mail.jsonl', json_encode(\$atts) . "\n", FILE_APPEND); return true; }, 10, 2);
+PHP
+cat > "$W/docroot/wp-content/mu-plugins/test-offline.php" <<'PHP'
+<?php
+// No network here: answer WordPress' update checks locally instead of warning about WordPress.org.
+foreach (array('update_core', 'update_plugins', 'update_themes') as $t) {
+  add_filter("pre_site_transient_$t", function () { return (object) array('last_checked' => time(), 'version_checked' => get_bloginfo('version'), 'updates' => array(), 'response' => array(), 'translations' => array()); });
+}
+PHP
+cat > "$W/router.php" <<'PHP'
+<?php
+$root = $_SERVER['DOCUMENT_ROOT'];
+$path = urldecode(parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH));
+if ($path !== '/' && file_exists($root . $path) && !is_dir($root . $path)) return false;
+if (is_dir($root . $path) && file_exists($root . rtrim($path, '/') . '/index.php')) {
+  $_SERVER['SCRIPT_NAME'] = rtrim($path, '/') . '/index.php'; $_SERVER['SCRIPT_FILENAME'] = $root . $_SERVER['SCRIPT_NAME'];
+  chdir(dirname($_SERVER['SCRIPT_FILENAME'])); require $_SERVER['SCRIPT_FILENAME']; return true;
+}
+$_SERVER['SCRIPT_NAME'] = '/index.php'; $_SERVER['SCRIPT_FILENAME'] = $root . '/index.php';
+require $root . '/index.php';
+PHP
+cat > "$W/bin/wp-eval.php" <<PHP
+<?php
+\$_SERVER += array('HTTP_HOST'=>'127.0.0.1:$PORT','SERVER_NAME'=>'127.0.0.1','REQUEST_URI'=>'/','REQUEST_METHOD'=>'GET','SERVER_PROTOCOL'=>'HTTP/1.1','REMOTE_ADDR'=>'127.0.0.1');
+if (getenv('WP_INSTALLING_CLI')) { define('WP_INSTALLING', true); }
+require '$W/docroot/wp-load.php';
+require_once ABSPATH . 'wp-admin/includes/admin.php';
+require_once ABSPATH . 'wp-admin/includes/upgrade.php';
+if (!wp_installing()) wp_set_current_user(1);
+\$GLOBALS['wp_eval_args'] = array_slice(\$argv, 2);
+require \$argv[1];
+PHP
+cat > "$W/bin/install.php" <<'PHP'
+<?php
+wp_install('Refunder test shop', 'admin', 'admin@example.com', false, '', 'admin-Pass-123');
+update_option('permalink_structure', '/%postname%/');
+PHP
+WP_INSTALLING_CLI=1 php "$W/bin/wp-eval.php" "$W/bin/install.php"
+
+if [ -n "${WC_SRC:-}" ]; then
+  cp -r "$WC_SRC" "$W/docroot/wp-content/plugins/woocommerce"
+else
+  ln -s "$ROOT/tests/wp/woocommerce-double" "$W/docroot/wp-content/plugins/woocommerce"
+fi
+ln -s "$ROOT/wp-plugin/refunder" "$W/docroot/wp-content/plugins/refunder"
+cat > "$W/bin/setup.php" <<'PHP'
+<?php
+foreach (array('woocommerce/woocommerce.php', 'refunder/refunder.php') as $plugin) {
+  $r = activate_plugin($plugin);
+  if (is_wp_error($r)) { fwrite(STDERR, "$plugin: " . $r->get_error_message() . "\n"); exit(1); }
+}
+update_option('woocommerce_onboarding_profile', array('skipped' => true));
+delete_transient('_wc_activation_redirect');
+if (!get_role('shop_manager')) { add_role('shop_manager', 'Shop manager', get_role('editor')->capabilities); }
+wp_insert_user(array('user_login' => 'kari', 'user_pass' => 'kari-Pass-123', 'display_name' => 'Kari Nordmann', 'role' => 'shop_manager', 'user_email' => 'kari@example.com'));
+wp_insert_user(array('user_login' => 'ola', 'user_pass' => 'ola-Pass-123', 'display_name' => 'Ola', 'role' => 'editor', 'user_email' => 'ola@example.com'));
+echo 'WooCommerce ' . WC()->version . ", Refunder " . REFUNDER_VERSION . " active\n";
+PHP
+php "$W/bin/wp-eval.php" "$W/bin/setup.php"
+
+PHP_CLI_SERVER_WORKERS=4 setsid php -S "127.0.0.1:$PORT" -t "$W/docroot" "$W/router.php" </dev/null >"$W/php-server.log" 2>&1 &
+echo $! > "$W/run/php-server.pid"
+for _ in $(seq 1 50); do curl -fs -o /dev/null "$URL/wp-login.php" && break; sleep 0.1; done
+echo "wp-env: $URL (admin / admin-Pass-123) in $W"

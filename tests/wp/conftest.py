@@ -1,0 +1,87 @@
+"""A real WordPress + MariaDB (scripts/wp-env.sh) and a real sidecar under gunicorn, for the plugin's tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import requests
+
+from refunder.money import Money
+from refunder.providers.simulator import SimulatorProvider
+from tests.sidecar.test_gunicorn import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "wp-test-secret-0123456789-abcdefghijklmnop"
+# Payments the simulator holds for the plugin's tests: reference -> NOK minor units.
+SIMULATED = {**{f"wp-sim-{i:04d}": 150000 for i in range(40)}, "wp-async-0001-async": 150000,
+             "wp-decline-0001-decline": 150000, "wp-timeout-0001-timeout": 150000, "wp-browser-0001": 150000,
+             "wp-browser-0002-async": 150000}
+
+
+@dataclass(frozen=True)
+class WordPress:
+    url: str
+    directory: Path
+    sidecar_url: str
+
+    def eval(self, php: str) -> str:
+        """Run PHP inside WordPress (as the administrator) and return what it printed."""
+        script = self.directory / "bin" / f"eval-{time.time_ns()}.php"
+        script.write_text("<?php\n" + php)
+        try:
+            return subprocess.run(["php", str(self.directory / "bin" / "wp-eval.php"), str(script)], check=True,
+                                  capture_output=True, text=True, timeout=60).stdout
+        finally:
+            script.unlink()
+
+    def php_problems(self) -> list[str]:
+        """Warnings, notices and errors from the plugin (Debian's WordPress 6.1 on PHP 8.2 has core deprecations)."""
+        log = self.directory / "debug.log"
+        lines = log.read_text().splitlines() if log.exists() else []
+        return [line for line in lines if "Fatal" in line or "/refunder/" in line or "woocommerce" in line]
+
+
+@pytest.fixture(scope="session")
+def sidecar_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("wp-sidecar")
+    simulator = SimulatorProvider(data / "sim.db", lambda: datetime.now(timezone.utc))
+    for reference, minor in SIMULATED.items():
+        simulator.add_payment(reference, Money(minor, "NOK"), datetime.now(timezone.utc) - timedelta(days=1))
+    port = free_port()
+    env = {**os.environ, "REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": f"sqlite:///{data / 'ledger.db'}",
+           "REFUNDER_PROVIDERS": "manual,simulator", "REFUNDER_SIMULATOR_PATH": str(data / "sim.db"),
+           "REFUNDER_BIND": f"127.0.0.1:{port}", "REFUNDER_WORKERS": "2"}
+    log = (data / "sidecar.log").open("wb")
+    process = subprocess.Popen([sys.executable, "-m", "refunder.cli", "serve"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if requests.get(url + "/health", timeout=1).ok:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    yield url
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def wordpress(sidecar_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WordPress]:
+    directory = tmp_path_factory.mktemp("wordpress")
+    port = free_port()
+    env = {**os.environ, "W": str(directory), "PORT": str(port), "DBPORT": str(free_port())}
+    subprocess.run([str(ROOT / "scripts" / "wp-env.sh"), "up"], check=True, env=env, timeout=900)
+    wp = WordPress(f"http://127.0.0.1:{port}", directory, sidecar_url)
+    wp.eval(f"update_option('refunder_settings', array('url' => '{sidecar_url}', 'secret' => '{SECRET}'));")
+    yield wp
+    subprocess.run([str(ROOT / "scripts" / "wp-env.sh"), "down"], env=env, timeout=60)

@@ -1,0 +1,147 @@
+<?php
+/** Review, confirm and follow refunds through the real sidecar; WooCommerce records each refund once. */
+class RefundFlowTest extends Refunder_TestCase {
+
+	private static $next = 0;
+
+	/** A fresh simulator payment for each order (the session's sidecar keeps its balances). */
+	private function simulated_order( string $reference = '' ): WC_Order {
+		return $this->order( array(), $reference ?: sprintf( 'wp-sim-%04d', self::$next++ ) );
+	}
+
+	public function test_refund_by_items_through_a_bank_transfer() {
+		$order = $this->order( array( 'email' => 'kunde-items@example.com' ) );
+		$items = array_keys( $order->get_items() );
+		list( $status, $confirm, $review ) = $this->refund( $order, array( 'mode' => 'items', 'qty' => array( $items[1] => 1 ), 'reason' => 'Hair wash cancelled', 'bank_reference' => 'NO93-8601-2026' ) );
+		$this->assertSame( array( '1 × Hair wash: 250,00 kr' ), self::plain( $review['data']['lines'] ) );
+		$this->assertSame( 'Bank transfer (manual)', $review['data']['provider'] );
+		$this->assertSame( 200, $status );
+		$this->assertSame( 'refunded', $confirm['data']['status'] );
+		$order   = wc_get_order( $order->get_id() );
+		$refunds = $order->get_refunds();
+		$this->assertCount( 1, $refunds );
+		$this->assertSame( '250.00', $refunds[0]->get_amount() );
+		$this->assertFalse( $refunds[0]->get_refunded_payment(), 'no second gateway call' );
+		$this->assertSame( array( $items[1] => array( 'qty' => 1, 'refund_total' => '250.00' ) ), get_post_meta( $refunds[0]->get_id(), '_refunded_line_items', true ) );
+		$notes = wp_list_pluck( get_comments( array( 'post_id' => $order->get_id() ) ), 'comment_content' );
+		$this->assertContains( 'Refunder: 250,00 kr refunded through Bank transfer (manual) by admin (reference NO93-8601-2026). Reason: Hair wash cancelled', self::plain( $notes ) );
+		$mails = $this->mails_to( 'kunde-items@example.com' );
+		$this->assertCount( 1, $mails );
+		$this->assertStringContainsString( 'partially refunded', $mails[0]['subject'] );
+	}
+
+	public function test_double_confirm_refunds_once() {
+		$order = $this->simulated_order();
+		list( , $review ) = $this->ajax( 'refunder_review', array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'mode' => 'amount', 'amount' => '300,00', 'reason' => 'Late cancellation' ) );
+		$args  = array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'token' => $review['data']['token'] );
+		$first = $this->ajax( 'refunder_confirm', $args );
+		$again = $this->ajax( 'refunder_confirm', $args );
+		$this->assertSame( $first[1]['data']['id'], $again[1]['data']['id'] );
+		$this->assertCount( 1, wc_get_order( $order->get_id() )->get_refunds() );
+		$this->assertSame( '300.00', wc_get_order( $order->get_id() )->get_total_refunded() );
+	}
+
+	public function test_full_refund_then_nothing_is_left() {
+		$order = $this->simulated_order();
+		list( $status, $confirm ) = $this->refund( $order, array( 'mode' => 'full', 'reason' => 'Salon closed' ) );
+		$this->assertSame( 'refunded', $confirm['data']['status'] );
+		$this->assertSame( 'refunded', wc_get_order( $order->get_id() )->get_status() );
+		list( $status, $json ) = $this->ajax( 'refunder_review', array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'mode' => 'amount', 'amount' => '1', 'reason' => 'x' ) );
+		$this->assertSame( 422, $status );
+		$this->assertSame( 'Nothing is left to refund on this order.', $json['data']['message'] );
+	}
+
+	/** @dataProvider bad_reviews */
+	public function test_bad_input_is_explained_and_changes_nothing( array $form, string $message, bool $manual = false ) {
+		$order = $manual ? $this->order() : $this->simulated_order();
+		list( $status, $json ) = $this->ajax( 'refunder_review', $form + array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ) ) );
+		$this->assertSame( 422, $status );
+		$this->assertStringContainsString( $message, self::plain( $json['data']['message'] ) );
+		$this->assertSame( array(), Refunder_Ledger::refunds( wc_get_order( $order->get_id() ) ) );
+		$this->assertCount( 0, wc_get_order( $order->get_id() )->get_refunds() );
+	}
+
+	public function bad_reviews() {
+		return array(
+			'no reason'        => array( array( 'mode' => 'full', 'reason' => '  ' ), 'Give the reason' ),
+			'too much'         => array( array( 'mode' => 'amount', 'amount' => '1500,01', 'reason' => 'x' ), 'At most 1 500,00 kr can be refunded' ),
+			'not a number'     => array( array( 'mode' => 'amount', 'amount' => 'fifty', 'reason' => 'x' ), 'Write the amount as a number' ),
+			'zero'             => array( array( 'mode' => 'amount', 'amount' => '0', 'reason' => 'x' ), 'more than zero' ),
+			'no mode'          => array( array( 'reason' => 'x' ), 'Choose a full refund' ),
+			'no items'         => array( array( 'mode' => 'items', 'qty' => array(), 'reason' => 'x' ), 'Choose at least one item' ),
+			'no bank reference' => array( array( 'mode' => 'full', 'reason' => 'x' ), "bank transfer's reference", true ),
+		);
+	}
+
+	public function test_more_items_than_ordered() {
+		$order = $this->simulated_order();
+		$items = array_keys( $order->get_items() );
+		list( $status, $json ) = $this->ajax( 'refunder_review', array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'mode' => 'items', 'qty' => array( $items[0] => 2 ), 'reason' => 'x' ) );
+		$this->assertSame( 422, $status );
+		$this->assertStringContainsString( 'than was ordered', $json['data']['message'] );
+	}
+
+	public function test_an_expired_or_foreign_review_is_refused() {
+		$order = $this->simulated_order();
+		list( $status, $json ) = $this->ajax( 'refunder_confirm', array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'token' => 'not-a-review' ) );
+		$this->assertSame( 410, $status );
+		$this->assertStringContainsString( 'Review the refund again', $json['data']['message'] );
+	}
+
+	public function test_declined_refund_shows_the_providers_reason_and_records_nothing() {
+		$order = $this->order( array(), 'wp-decline-0001-decline' );
+		list( $status, $confirm ) = $this->refund( $order, array( 'mode' => 'amount', 'amount' => '100', 'reason' => 'Cancelled' ) );
+		$this->assertSame( 'failed', $confirm['data']['status'] );
+		$this->assertStringContainsString( "card issuer declined the refund", $confirm['data']['message'] );
+		$this->assertCount( 0, wc_get_order( $order->get_id() )->get_refunds() );
+	}
+
+	public function test_processing_refund_is_followed_until_refunded() {
+		$order = $this->order( array(), 'wp-async-0001-async' );
+		list( , $confirm ) = $this->refund( $order, array( 'mode' => 'amount', 'amount' => '200', 'reason' => 'Cancelled' ) );
+		$this->assertSame( 'processing', $confirm['data']['status'] );
+		$this->assertCount( 0, wc_get_order( $order->get_id() )->get_refunds() );
+		$this->assertSame( 'yes', wc_get_order( $order->get_id() )->get_meta( Refunder_Ledger::PENDING ) );
+		sleep( 3 );
+		$args = array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'refund_id' => $confirm['data']['id'] );
+		$this->assertSame( 'refunded', $this->ajax( 'refunder_status', $args )[1]['data']['status'] );
+		$this->assertSame( 'refunded', $this->ajax( 'refunder_status', $args )[1]['data']['status'] );
+		$this->assertCount( 1, wc_get_order( $order->get_id() )->get_refunds() );
+		$this->assertSame( 'no', wc_get_order( $order->get_id() )->get_meta( Refunder_Ledger::PENDING ) );
+	}
+
+	public function test_unknown_outcome_is_reconciled_by_cron() {
+		$order = $this->order( array(), 'wp-timeout-0001-timeout' );
+		list( , $confirm ) = $this->refund( $order, array( 'mode' => 'amount', 'amount' => '150', 'reason' => 'Cancelled' ) );
+		$this->assertSame( 'unknown', $confirm['data']['status'] );
+		$this->assertStringContainsString( 'do not refund again', $confirm['data']['message'] );
+		$this->assertGreaterThanOrEqual( 1, Refunder_Cron::run() );
+		$order = wc_get_order( $order->get_id() );
+		$this->assertSame( 'refunded', Refunder_Ledger::refunds( $order )[ $confirm['data']['id'] ]['status'] );
+		$this->assertSame( '150.00', $order->get_total_refunded() );
+		$this->assertNotFalse( wp_next_scheduled( Refunder_Cron::HOOK ) );
+	}
+
+	public function test_service_down_is_a_clear_message_not_a_crash() {
+		update_option( 'refunder_settings', array( 'url' => 'http://127.0.0.1:9', 'secret' => getenv( 'REFUNDER_TEST_SIDECAR_SECRET' ) ) );
+		$order = $this->simulated_order();
+		list( $status, $json ) = $this->ajax( 'refunder_review', array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'mode' => 'full', 'reason' => 'x' ) );
+		$this->assertSame( 502, $status );
+		$this->assertStringContainsString( 'could not be reached', $json['data']['message'] );
+		ob_start();
+		Refunder_Order_Panel::render( $order );
+		$this->assertStringContainsString( 'could not be reached', ob_get_clean() );
+	}
+
+	public function test_wrong_secret_and_missing_settings() {
+		update_option( 'refunder_settings', array( 'url' => getenv( 'REFUNDER_TEST_SIDECAR_URL' ), 'secret' => str_repeat( 'x', 40 ) ) );
+		$result = Refunder_Client::configured()->call( 'GET', '/v1/ping' );
+		$this->assertSame( 'signature_invalid', $result->get_error_code() );
+		$this->assertStringContainsString( 'shared secret', $result->get_error_message() );
+		update_option( 'refunder_settings', array() );
+		$order = $this->order();
+		list( $status, $json ) = $this->ajax( 'refunder_review', array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'mode' => 'full', 'reason' => 'x' ) );
+		$this->assertSame( 503, $status );
+		$this->assertStringContainsString( 'Settings → Refunder', $json['data']['message'] );
+	}
+}

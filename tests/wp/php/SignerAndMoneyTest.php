@@ -1,0 +1,55 @@
+<?php
+/** The plugin signs exactly like the sidecar verifies (shared vectors), and reads money without floats. */
+class SignerAndMoneyTest extends Refunder_TestCase {
+
+	private static function vectors(): array {
+		return json_decode( file_get_contents( dirname( __DIR__, 2 ) . '/vectors/signature.json' ), true );
+	}
+
+	public function test_signature_vectors() {
+		$doc = self::vectors();
+		foreach ( $doc['vectors'] as $v ) {
+			$this->assertSame( $v['string_to_sign'], Refunder_Signer::string_to_sign( $v['method'], $v['target'], $v['timestamp'], $v['nonce'], $v['body'] ), $v['name'] );
+			$this->assertSame( $v['signature'], Refunder_Signer::sign( $doc['secret'], $v['method'], $v['target'], $v['timestamp'], $v['nonce'], $v['body'] ), $v['name'] );
+		}
+	}
+
+	public function test_tampered_vectors_do_not_match() {
+		$doc = self::vectors();
+		foreach ( $doc['rejections'] as $r ) {
+			if ( 'signature_invalid' !== $r['error'] || '' === $r['signature'] || 0 !== strpos( $r['signature'], 'v1=' ) ) {
+				continue;
+			}
+			$this->assertNotSame( $r['signature'], Refunder_Signer::sign( $doc['secret'], $r['method'], $r['target'], $r['timestamp'], $r['nonce'], $r['body'] ), $r['name'] );
+		}
+	}
+
+	public function test_headers_carry_a_fresh_nonce_each_time() {
+		$a = Refunder_Signer::headers( 'secret', 'GET', '/v1/ping', '', 1763812800 );
+		$b = Refunder_Signer::headers( 'secret', 'GET', '/v1/ping', '', 1763812800 );
+		$this->assertMatchesRegularExpression( '/^[A-Za-z0-9_-]{16,64}$/', $a['X-Refunder-Nonce'] );
+		$this->assertNotSame( $a['X-Refunder-Nonce'], $b['X-Refunder-Nonce'] );
+		$this->assertSame( '1763812800', $a['X-Refunder-Timestamp'] );
+	}
+
+	/** @dataProvider amounts */
+	public function test_to_minor( $text, $currency, $minor ) {
+		$this->assertSame( $minor, Refunder_Money::to_minor( $text, $currency ) );
+	}
+
+	public function amounts() {
+		return array(
+			array( '250', 'NOK', 25000 ), array( '250,50', 'NOK', 25050 ), array( '1 234.5', 'NOK', 123450 ),
+			array( '0.01', 'EUR', 1 ), array( '1500', 'JPY', 1500 ), array( '1.234', 'KWD', 1234 ),
+			array( '10.00', 'JPY', 10 ), array( '10.001', 'NOK', null ), array( '-5', 'NOK', null ),
+			array( 'abc', 'NOK', null ), array( '', 'NOK', null ), array( '1e3', 'NOK', null ),
+		);
+	}
+
+	public function test_to_decimal_and_text() {
+		$this->assertSame( '1234.50', Refunder_Money::to_decimal( 123450, 'NOK' ) );
+		$this->assertSame( '0.05', Refunder_Money::to_decimal( 5, 'NOK' ) );
+		$this->assertSame( '1500', Refunder_Money::to_decimal( 1500, 'JPY' ) );
+		$this->assertStringNotContainsString( '&', Refunder_Money::text( 123450, 'NOK' ) );
+	}
+}

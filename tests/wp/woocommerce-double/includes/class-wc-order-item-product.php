@@ -1,0 +1,31 @@
+<?php
+/** A line of an order: name, quantity, line total and tax, as decimal strings like WooCommerce. */
+class WC_Order_Item_Product {
+	private $id;
+	private $data;
+
+	public function __construct( $id, array $data ) {
+		$this->id   = (int) $id;
+		$this->data = $data;
+	}
+
+	public function get_id() {
+		return $this->id;
+	}
+
+	public function get_name() {
+		return $this->data['name'];
+	}
+
+	public function get_quantity() {
+		return (int) $this->data['quantity'];
+	}
+
+	public function get_total() {
+		return (string) $this->data['total'];
+	}
+
+	public function get_total_tax() {
+		return (string) ( $this->data['total_tax'] ?? '0' );
+	}
+}

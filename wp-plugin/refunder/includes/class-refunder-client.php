@@ -1,0 +1,67 @@
+<?php
+/**
+ * Signed calls to the Refunder service. Every failure comes back as a WP_Error in plain words.
+ *
+ * @package Refunder
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+final class Refunder_Client {
+
+	private $url;
+	private $secret;
+
+	public function __construct( $url, $secret ) {
+		$this->url    = untrailingslashit( $url );
+		$this->secret = $secret;
+	}
+
+	/** @return Refunder_Client|WP_Error */
+	public static function configured() {
+		if ( ! Refunder_Settings::is_configured() ) {
+			return new WP_Error( 'refunder_not_configured', __( 'Refunder is not connected: set the service URL and shared secret in Settings → Refunder.', 'refunder' ) );
+		}
+		return new self( Refunder_Settings::url(), Refunder_Settings::secret() );
+	}
+
+	/**
+	 * @param string     $method  HTTP method.
+	 * @param string     $target  Path and query, e.g. /v1/refunds?order_id=12.
+	 * @param array|null $body    JSON body.
+	 * @param array      $headers Extra headers (Idempotency-Key).
+	 * @return array|WP_Error Decoded answer.
+	 */
+	public function call( $method, $target, $body = null, $headers = array() ) {
+		$json     = null === $body ? '' : wp_json_encode( $body );
+		$response = wp_remote_request(
+			$this->url . $target,
+			array(
+				'method'      => $method,
+				'timeout'     => 45,
+				'redirection' => 0,
+				'body'        => $json,
+				'headers'     => array_merge(
+					Refunder_Signer::headers( $this->secret, $method, $target, $json ),
+					array( 'Content-Type' => 'application/json', 'Accept' => 'application/json' ),
+					$headers
+				),
+			)
+		);
+		if ( is_wp_error( $response ) ) {
+			/* translators: 1: service URL, 2: the network error */
+			return new WP_Error( 'refunder_unreachable', sprintf( __( 'The Refunder service at %1$s could not be reached (%2$s).', 'refunder' ), $this->url, $response->get_error_message() ) );
+		}
+		$status = (int) wp_remote_retrieve_response_code( $response );
+		$data   = json_decode( wp_remote_retrieve_body( $response ), true );
+		if ( $status >= 400 || ! is_array( $data ) ) {
+			$detail = is_array( $data ) && ! empty( $data['detail'] )
+				? $data['detail']
+				/* translators: %d: HTTP status code */
+				: sprintf( __( 'The Refunder service answered with HTTP %d.', 'refunder' ), $status );
+			$code = is_array( $data ) && ! empty( $data['code'] ) ? $data['code'] : 'refunder_http_' . $status;
+			return new WP_Error( $code, $detail, array( 'status' => $status, 'problem' => $data ) );
+		}
+		return $data;
+	}
+}

@@ -1,0 +1,169 @@
+<?php
+/**
+ * The order's side of the books: the sidecar payment id, each refund's latest state, and the one
+ * WooCommerce refund recorded (with wc_create_refund, refund_payment false) when the money has gone back.
+ *
+ * @package Refunder
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+final class Refunder_Ledger {
+
+	const PAYMENT = '_refunder_payment_id';
+	const REFUNDS = '_refunder_refunds';
+	const PENDING = '_refunder_pending';
+	const FINAL   = array( 'refunded', 'failed' );
+
+	/**
+	 * Registers (or refreshes) the order's payment with the service.
+	 *
+	 * @return array|WP_Error The payment summary.
+	 */
+	public static function payment_summary( $order, $client ) {
+		$source = Refunder_Payment_Source::for_order( $order );
+		$paid   = $order->get_date_paid() ?: $order->get_date_created();
+		$user   = wp_get_current_user();
+		$result = $client->call(
+			'POST',
+			'/v1/payments',
+			array(
+				'provider'      => $source['provider'],
+				'reference'     => $source['reference'],
+				'order_id'      => (string) $order->get_id(),
+				'captured'      => array(
+					'value'    => Refunder_Money::to_minor( $order->get_total(), $order->get_currency() ) ?? 0,
+					'currency' => $order->get_currency(),
+				),
+				'paid_at'       => $paid->format( 'Y-m-d\TH:i:sP' ),
+				'provider_data' => (object) $source['provider_data'],
+				'actor'         => self::actor( $user ),
+			)
+		);
+		if ( ! is_wp_error( $result ) && $order->get_meta( self::PAYMENT ) !== $result['id'] ) {
+			$order->update_meta_data( self::PAYMENT, $result['id'] );
+			$order->save();
+		}
+		return $result;
+	}
+
+	public static function actor( $user ) {
+		return array(
+			'id'   => (string) ( $user->ID ?: 'system' ),
+			'name' => $user->ID ? ( $user->display_name ?: $user->user_login ) : 'WordPress',
+		);
+	}
+
+	/** @return array<string, array> refund id => what we know, oldest first */
+	public static function refunds( $order ) {
+		$refunds = $order->get_meta( self::REFUNDS );
+		return is_array( $refunds ) ? $refunds : array();
+	}
+
+	/**
+	 * Stores the service's view of one refund; records it in WooCommerce once it is refunded.
+	 *
+	 * @param array       $refund         The refund as the service returned it.
+	 * @param string|null $provider_label Who sent the money back, when known.
+	 */
+	public static function remember( $order, array $refund, $provider_label = null ) {
+		$lock = 'refunder_order_' . $order->get_id();
+		self::lock( $lock );
+		try {
+			$order   = wc_get_order( $order->get_id() ); // fresh meta under the lock.
+			$refunds = self::refunds( $order );
+			$known   = $refunds[ $refund['id'] ] ?? array();
+			$entry   = array_merge(
+				$known,
+				array(
+					'id'                 => $refund['id'],
+					'status'             => $refund['status'],
+					'amount'             => (int) $refund['amount']['value'],
+					'currency'           => $refund['amount']['currency'],
+					'reason'             => $refund['reason'],
+					'actor'              => $refund['actor']['name'],
+					'provider_reference' => $refund['provider_reference'],
+					'failure'            => $refund['failure']['message'] ?? '',
+					'created_at'         => $refund['created_at'],
+					'lines'              => $refund['lines'],
+				),
+				$provider_label ? array( 'provider_label' => $provider_label ) : array()
+			);
+			if ( 'refunded' === $entry['status'] && empty( $entry['wc_refund_id'] ) ) {
+				$entry['wc_refund_id'] = self::record_in_woocommerce( $order, $entry );
+			}
+			$refunds[ $refund['id'] ] = $entry;
+			$order->update_meta_data( self::REFUNDS, $refunds );
+			$pending = array_filter( $refunds, fn( $r ) => ! in_array( $r['status'], self::FINAL, true ) );
+			$order->update_meta_data( self::PENDING, $pending ? 'yes' : 'no' );
+			$order->save();
+			return $entry;
+		} finally {
+			self::unlock( $lock );
+		}
+	}
+
+	/** The WooCommerce refund that makes totals, order notes and the customer's e-mail follow. */
+	private static function record_in_woocommerce( $order, array $entry ) {
+		$line_items = array();
+		foreach ( $entry['lines'] ?? array() as $line ) {
+			$line_items[ (int) $line['item_id'] ] = array(
+				'qty'          => (int) $line['quantity'],
+				'refund_total' => Refunder_Money::to_decimal( (int) $line['amount'], $entry['currency'] ),
+			);
+		}
+		$refund = wc_create_refund(
+			array(
+				'order_id'       => $order->get_id(),
+				'amount'         => Refunder_Money::to_decimal( $entry['amount'], $entry['currency'] ),
+				'reason'         => $entry['reason'],
+				'line_items'     => $line_items,
+				'refund_payment' => false, // the money already went back through the Refunder service.
+				'restock_items'  => false,
+			)
+		);
+		$provider = $entry['provider_label'] ?? __( 'the payment provider', 'refunder' );
+		if ( is_wp_error( $refund ) ) {
+			$order->add_order_note(
+				/* translators: 1: amount, 2: provider, 3: error */
+				sprintf( __( 'Refunder: %1$s was refunded through %2$s, but WooCommerce did not record it: %3$s', 'refunder' ), Refunder_Money::text( $entry['amount'], $entry['currency'] ), $provider, $refund->get_error_message() )
+			);
+			return 0;
+		}
+		$order->add_order_note(
+			sprintf(
+				/* translators: 1: amount, 2: provider, 3: person, 4: provider's reference, 5: reason */
+				__( 'Refunder: %1$s refunded through %2$s by %3$s (reference %4$s). Reason: %5$s', 'refunder' ),
+				Refunder_Money::text( $entry['amount'], $entry['currency'] ),
+				$provider,
+				$entry['actor'],
+				$entry['provider_reference'] ?: '–',
+				$entry['reason']
+			)
+		);
+		return $refund->get_id();
+	}
+
+	/** Asks the service about every refund of the order that is not final yet. */
+	public static function refresh_pending( $order, $client ) {
+		foreach ( self::refunds( $order ) as $id => $known ) {
+			if ( in_array( $known['status'], self::FINAL, true ) ) {
+				continue;
+			}
+			$refund = $client->call( 'POST', '/v1/refunds/' . rawurlencode( $id ) . '/refresh' );
+			if ( ! is_wp_error( $refund ) ) {
+				self::remember( $order, $refund );
+			}
+		}
+	}
+
+	private static function lock( $name ) {
+		global $wpdb;
+		$wpdb->get_var( $wpdb->prepare( 'SELECT GET_LOCK(%s, 15)', $name ) );
+	}
+
+	private static function unlock( $name ) {
+		global $wpdb;
+		$wpdb->get_var( $wpdb->prepare( 'SELECT RELEASE_LOCK(%s)', $name ) );
+	}
+}

@@ -1,0 +1,37 @@
+<?php
+/**
+ * Wiring: hooks, activation (grants the refund capability to administrators), text domain.
+ *
+ * @package Refunder
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+final class Refunder_Plugin {
+
+	public static function boot() {
+		self::load_textdomain();
+		Refunder_Settings::register();
+		Refunder_Order_Panel::register();
+		Refunder_Ajax::register();
+		Refunder_Cron::register();
+	}
+
+	/** The catalogue for the current user's language (Norwegian: languages/refunder-nb_NO.mo). */
+	public static function load_textdomain() {
+		unload_textdomain( 'refunder' );
+		load_plugin_textdomain( 'refunder', false, dirname( plugin_basename( REFUNDER_FILE ) ) . '/languages' );
+	}
+
+	public static function activate() {
+		$admin = get_role( 'administrator' );
+		if ( $admin ) {
+			$admin->add_cap( REFUNDER_CAPABILITY );
+		}
+		Refunder_Cron::schedule();
+	}
+
+	public static function deactivate() {
+		Refunder_Cron::unschedule();
+	}
+}

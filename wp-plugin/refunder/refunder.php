@@ -1,0 +1,45 @@
+<?php
+/**
+ * Plugin Name:       Refunder
+ * Plugin URI:        https://github.com/refunder/refunder
+ * Description:       Refund a booking's customer from the WooCommerce order screen, through the provider that took the money (Vipps MobilePay, Stripe, BT Pay, Mollie) or as a recorded bank transfer.
+ * Version:           0.1.0
+ * Requires at least: 6.1
+ * Requires PHP:      7.4
+ * Author:            Refunder
+ * License:           GPL-2.0-or-later
+ * Text Domain:       refunder
+ * Domain Path:       /languages
+ * WC requires at least: 7.9
+ *
+ * @package Refunder
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+define( 'REFUNDER_VERSION', '0.1.0' );
+define( 'REFUNDER_FILE', __FILE__ );
+define( 'REFUNDER_CAPABILITY', 'refunder_refund_orders' );
+
+require_once __DIR__ . '/includes/class-refunder-money.php';
+require_once __DIR__ . '/includes/class-refunder-signer.php';
+require_once __DIR__ . '/includes/class-refunder-settings.php';
+require_once __DIR__ . '/includes/class-refunder-client.php';
+require_once __DIR__ . '/includes/class-refunder-payment-source.php';
+require_once __DIR__ . '/includes/class-refunder-ledger.php';
+require_once __DIR__ . '/includes/class-refunder-ajax.php';
+require_once __DIR__ . '/includes/class-refunder-order-panel.php';
+require_once __DIR__ . '/includes/class-refunder-cron.php';
+require_once __DIR__ . '/includes/class-refunder-plugin.php';
+
+register_activation_hook( __FILE__, array( 'Refunder_Plugin', 'activate' ) );
+register_deactivation_hook( __FILE__, array( 'Refunder_Plugin', 'deactivate' ) );
+add_action( 'plugins_loaded', array( 'Refunder_Plugin', 'boot' ) );
+add_action(
+	'before_woocommerce_init',
+	function () {
+		if ( class_exists( '\Automattic\WooCommerce\Utilities\FeaturesUtil' ) ) {
+			\Automattic\WooCommerce\Utilities\FeaturesUtil::declare_compatibility( 'custom_order_tables', __FILE__, true );
+		}
+	}
+);

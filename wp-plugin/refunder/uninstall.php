@@ -1,0 +1,14 @@
+<?php
+/**
+ * Removes Refunder's settings, capability and schedule. Refund records on orders stay: they document refunds.
+ *
+ * @package Refunder
+ */
+
+defined( 'WP_UNINSTALL_PLUGIN' ) || exit;
+
+delete_option( 'refunder_settings' );
+foreach ( wp_roles()->role_objects as $role ) {
+	$role->remove_cap( 'refunder_refund_orders' );
+}
+wp_clear_scheduled_hook( 'refunder_refresh_pending' );
