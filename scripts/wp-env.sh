@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A real WordPress + MariaDB under `php -S` for the plugin's tests, from Debian's packages (installed if missing).
 #   scripts/wp-env.sh up     W=/tmp/refunder-wp PORT=8089 DBPORT=3399 [WP_TREE=...] [WC_SRC=/path/to/woocommerce]
+#                            [PLUGIN_ZIP=dist/refunder-0.1.0.zip]
 #   scripts/wp-env.sh down
 # Installs WordPress (admin / admin-Pass-123), activates WooCommerce (the project's double in
 # tests/wp/woocommerce-double, or a real tree from WC_SRC) and the Refunder plugin from wp-plugin/refunder,
@@ -103,7 +104,11 @@ if [ -n "${WC_SRC:-}" ]; then
 else
   ln -s "$ROOT/tests/wp/woocommerce-double" "$W/docroot/wp-content/plugins/woocommerce"
 fi
-ln -s "$ROOT/wp-plugin/refunder" "$W/docroot/wp-content/plugins/refunder"
+if [ -n "${PLUGIN_ZIP:-}" ]; then  # the built, installable plugin instead of the source tree
+  python3 -m zipfile -e "$PLUGIN_ZIP" "$W/docroot/wp-content/plugins/"
+else
+  ln -s "$ROOT/wp-plugin/refunder" "$W/docroot/wp-content/plugins/refunder"
+fi
 cat > "$W/bin/setup.php" <<'PHP'
 <?php
 foreach (array('woocommerce/woocommerce.php', 'refunder/refunder.php') as $plugin) {

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -53,9 +53,9 @@ class WordPress:
 @pytest.fixture(scope="session")
 def sidecar_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("wp-sidecar")
-    simulator = SimulatorProvider(data / "sim.db", lambda: datetime.now(timezone.utc))
+    simulator = SimulatorProvider(data / "sim.db", lambda: datetime.now(UTC))
     for reference, minor in SIMULATED.items():
-        simulator.add_payment(reference, Money(minor, "NOK"), datetime.now(timezone.utc) - timedelta(days=1))
+        simulator.add_payment(reference, Money(minor, "NOK"), datetime.now(UTC) - timedelta(days=1))
     port = free_port()
     env = {**os.environ, "REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": f"sqlite:///{data / 'ledger.db'}",
            "REFUNDER_PROVIDERS": "manual,simulator", "REFUNDER_SIMULATOR_PATH": str(data / "sim.db"),
@@ -81,6 +81,9 @@ def wordpress(sidecar_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     port = free_port()
     env = {**os.environ, "W": str(directory), "PORT": str(port), "DBPORT": str(free_port())}
     subprocess.run([str(ROOT / "scripts" / "wp-env.sh"), "up"], check=True, env=env, timeout=900)
+    mu_plugins = directory / "docroot" / "wp-content" / "mu-plugins"
+    for helper in (ROOT / "tests" / "wp" / "mu-plugins").glob("*.php"):
+        (mu_plugins / helper.name).symlink_to(helper)
     wp = WordPress(f"http://127.0.0.1:{port}", directory, sidecar_url)
     wp.eval(f"update_option('refunder_settings', array('url' => '{sidecar_url}', 'secret' => '{SECRET}'));")
     yield wp

@@ -1,0 +1,98 @@
+"""A person in headless Chromium: log in, open a booking order, refund part of it, see it end as refunded.
+
+Screenshots of each step go to tests/artifacts/ (kept by CI as test artifacts).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.wp.conftest import ROOT, WordPress
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def ensure_chromium() -> None:
+    if shutil.which("chromedriver") and shutil.which("chromium"):
+        return
+    subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)
+    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium", "chromium-driver"],
+                   check=True, capture_output=True, env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    ensure_chromium()
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--window-size=1280,1600",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
+                              options=options)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def shot(driver: webdriver.Chrome, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"browser-{name}.png"
+    driver.save_screenshot(str(path))
+    return path
+
+
+def test_partial_refund_in_the_order_screen(wordpress: WordPress, browser: webdriver.Chrome) -> None:
+    order_id = int(wordpress.eval(
+        "echo wc_double_create_order(array('total' => '1500.00', 'email' => 'browser@example.com',"
+        " 'meta' => array('_test_simulated_reference' => 'wp-browser-0002-async'),"
+        " 'items' => array(array('Haircut', 1, '1000.00'), array('Hair wash', 2, '500.00'))));"))
+    wait = WebDriverWait(browser, 30)
+    browser.get(f"{wordpress.url}/wp-login.php")
+    wait.until(ec.presence_of_element_located((By.ID, "user_login"))).send_keys("admin")
+    browser.find_element(By.ID, "user_pass").send_keys("admin-Pass-123")
+    browser.find_element(By.ID, "wp-submit").click()
+    wait.until(ec.presence_of_element_located((By.ID, "wpadminbar")))
+
+    browser.get(f"{wordpress.url}/wp-admin/admin.php?page=wc-orders&action=edit&id={order_id}")
+    panel = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".refunder-panel")))
+    assert "1 500,00" in panel.find_element(By.CSS_SELECTOR, ".refunder-refundable").text
+    shot(browser, "1-order")
+
+    panel.find_element(By.CSS_SELECTOR, ".refunder-open").click()
+    panel.find_element(By.CSS_SELECTOR, "input[name=mode][value=amount]").click()
+    panel.find_element(By.CSS_SELECTOR, "input[name=amount]").send_keys("250,00")
+    panel.find_element(By.CSS_SELECTOR, "textarea[name=reason]").send_keys("Customer cancelled the hair wash")
+    panel.find_element(By.CSS_SELECTOR, ".refunder-review").click()
+    review = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, ".refunder-review-box")))
+    text = review.text.replace("\u00a0", " ")
+    assert "You are about to refund 250,00 kr through Simulated card provider." in text
+    assert "Customer cancelled the hair wash" in text and "1 250,00 kr" in text
+    shot(browser, "2-review")
+
+    confirm = review.find_element(By.CSS_SELECTOR, ".refunder-confirm")
+    confirm.click()
+    confirm.click()  # an impatient double click must not refund twice
+    message = panel.find_element(By.CSS_SELECTOR, ".refunder-message")
+    wait.until(lambda _: "being refunded" in message.text or "refunded through" in message.text)
+    shot(browser, "3-processing")
+
+    row = WebDriverWait(browser, 45).until(ec.presence_of_element_located(
+        (By.CSS_SELECTOR, ".refunder-refund[data-final='1'] .refunder-status-refunded")))
+    assert row.text == "Refunded"
+    shot(browser, "4-refunded")
+    assert wordpress.eval(f"echo wc_get_order({order_id})->get_total_refunded();") == "250.00"
+    assert wordpress.eval(f"echo count(wc_get_order({order_id})->get_refunds());") == "1"
+    assert wordpress.php_problems() == []

@@ -1,0 +1,55 @@
+"""The installable zip: reproducible, only the plugin's files, and it installs, activates and uninstalls."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.sidecar.test_gunicorn import free_port
+from tests.wp.conftest import ROOT, WordPress
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    built = subprocess.run([str(ROOT / "scripts" / "build-plugin.sh")], check=True, capture_output=True, text=True,
+                           cwd=ROOT).stdout.strip()
+    return ROOT / built
+
+
+def test_zip_is_reproducible_and_holds_only_the_plugin(package: Path) -> None:
+    first = package.read_bytes()
+    subprocess.run([str(ROOT / "scripts" / "build-plugin.sh")], check=True, capture_output=True, cwd=ROOT)
+    assert package.read_bytes() == first
+    names = zipfile.ZipFile(package).namelist()
+    assert all(name.startswith("refunder/") for name in names)
+    for needed in ("refunder/refunder.php", "refunder/readme.txt", "refunder/uninstall.php",
+                   "refunder/languages/refunder-nb_NO.mo", "refunder/assets/refunder-admin.js"):
+        assert needed in names
+    assert not [n for n in names if "test" in n.lower() or n.endswith((".pyc", ".orig"))]
+
+
+def test_zip_installs_activates_and_uninstalls(package: Path, sidecar_url: str,
+                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    directory = tmp_path_factory.mktemp("wordpress-zip")
+    env = {**os.environ, "W": str(directory), "PORT": str(free_port()), "DBPORT": str(free_port()),
+           "PLUGIN_ZIP": str(package)}
+    subprocess.run([str(ROOT / "scripts" / "wp-env.sh"), "up"], check=True, env=env, timeout=900,
+                   capture_output=True)
+    try:
+        wp = WordPress("", directory, sidecar_url)
+        assert not (directory / "docroot/wp-content/plugins/refunder").is_symlink()
+        assert wp.eval("echo REFUNDER_VERSION, ' ', is_plugin_active('refunder/refunder.php') ? 'active' : '-';") \
+            == "0.1.0 active"
+        wp.eval("update_option('refunder_settings', array('url' => 'x', 'secret' => 'y'));")
+        wp.eval("deactivate_plugins('refunder/refunder.php'); echo delete_plugins(array('refunder/refunder.php'))"
+                " === true ? 'deleted' : 'kept';")
+        assert wp.eval("var_export(get_option('refunder_settings', 'gone')); echo ' ';"
+                       " var_export(get_role('administrator')->has_cap('refunder_refund_orders'));") == "'gone' false"
+        assert not (directory / "docroot/wp-content/plugins/refunder").exists()
+        assert wp.php_problems() == []
+    finally:
+        subprocess.run([str(ROOT / "scripts" / "wp-env.sh"), "down"], env=env, timeout=60)
