@@ -116,6 +116,11 @@ foreach (array('woocommerce/woocommerce.php', 'refunder/refunder.php') as $plugi
   if (is_wp_error($r)) { fwrite(STDERR, "$plugin: " . $r->get_error_message() . "\n"); exit(1); }
 }
 update_option('woocommerce_onboarding_profile', array('skipped' => true));
+// A Norwegian shop: prices as "1 250,00 kr".
+foreach (array('woocommerce_currency' => 'NOK', 'woocommerce_price_decimal_sep' => ',', 'woocommerce_price_thousand_sep' => ' ',
+  'woocommerce_currency_pos' => 'right_space', 'woocommerce_price_num_decimals' => '2', 'woocommerce_default_country' => 'NO') as $k => $v) {
+  update_option($k, $v);
+}
 delete_transient('_wc_activation_redirect');
 if (!get_role('shop_manager')) { add_role('shop_manager', 'Shop manager', get_role('editor')->capabilities); }
 wp_insert_user(array('user_login' => 'kari', 'user_pass' => 'kari-Pass-123', 'display_name' => 'Kari Nordmann', 'role' => 'shop_manager', 'user_email' => 'kari@example.com'));

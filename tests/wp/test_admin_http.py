@@ -24,7 +24,7 @@ def login(wp: WordPress, user: str) -> requests.Session:
 
 
 def new_order(wp: WordPress) -> int:
-    return int(wp.eval("echo wc_double_create_order(array('total' => '1500.00', 'items' => array("
+    return int(wp.eval("echo refunder_test_create_order(array('total' => '1500.00', 'items' => array("
                        "array('Haircut', 1, '1000.00'), array('Hair wash', 2, '500.00'))));"))
 
 

@@ -56,7 +56,7 @@ def shot(driver: webdriver.Chrome, name: str) -> Path:
 
 def test_partial_refund_in_the_order_screen(wordpress: WordPress, browser: webdriver.Chrome) -> None:
     order_id = int(wordpress.eval(
-        "echo wc_double_create_order(array('total' => '1500.00', 'email' => 'browser@example.com',"
+        "echo refunder_test_create_order(array('total' => '1500.00', 'email' => 'browser@example.com',"
         " 'meta' => array('_test_simulated_reference' => 'wp-browser-0002-async'),"
         " 'items' => array(array('Haircut', 1, '1000.00'), array('Hair wash', 2, '500.00'))));"))
     wait = WebDriverWait(browser, 30)

@@ -22,8 +22,8 @@ class RefundFlowTest extends Refunder_TestCase {
 		$this->assertCount( 1, $refunds );
 		$this->assertSame( '250.00', $refunds[0]->get_amount() );
 		$this->assertFalse( $refunds[0]->get_refunded_payment(), 'no second gateway call' );
-		$this->assertSame( array( $items[1] => array( 'qty' => 1, 'refund_total' => '250.00' ) ), get_post_meta( $refunds[0]->get_id(), '_refunded_line_items', true ) );
-		$notes = wp_list_pluck( get_comments( array( 'post_id' => $order->get_id() ) ), 'comment_content' );
+		$this->assertSame( array( $items[1] => array( 1, '250.00' ) ), refunder_test_refunded_lines( $refunds[0] ) );
+		$notes = wp_list_pluck( wc_get_order_notes( array( 'order_id' => $order->get_id() ) ), 'content' );
 		$this->assertContains( 'Refunder: 250,00 kr refunded through Bank transfer (manual) by admin (reference NO93-8601-2026). Reason: Hair wash cancelled', self::plain( $notes ) );
 		$mails = $this->mails_to( 'kunde-items@example.com' );
 		$this->assertCount( 1, $mails );

@@ -46,6 +46,16 @@ class SignerAndMoneyTest extends Refunder_TestCase {
 		);
 	}
 
+	public function test_stored_amounts_round_half_up_and_shares_add_up() {
+		$this->assertSame( 6000, Refunder_Money::round_to_minor( '59.999999', 'NOK' ) );
+		$this->assertSame( 1250, Refunder_Money::round_to_minor( 12.5, 'NOK' ) );
+		$this->assertSame( 1, Refunder_Money::round_to_minor( '0.005', 'NOK' ) );
+		$this->assertSame( -1250, Refunder_Money::round_to_minor( '-12.5', 'NOK' ) );
+		$this->assertSame( 3333, Refunder_Money::share( 10000, 1, 3 ) );
+		$this->assertSame( 6667, Refunder_Money::share( 10000, 2, 3 ) );
+		$this->assertSame( 10000, Refunder_Money::share( 10000, 3, 3 ) );
+	}
+
 	public function test_to_decimal_and_text() {
 		$this->assertSame( '1234.50', Refunder_Money::to_decimal( 123450, 'NOK' ) );
 		$this->assertSame( '0.05', Refunder_Money::to_decimal( 5, 'NOK' ) );

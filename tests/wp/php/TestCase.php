@@ -17,7 +17,7 @@ abstract class Refunder_TestCase extends PHPUnit\Framework\TestCase {
 
 	/** A paid booking order; $source sends it to a simulator payment instead of a manual one. */
 	protected function order( array $args = array(), ?string $simulated = null ): WC_Order {
-		$id = wc_double_create_order(
+		$id = refunder_test_create_order(
 			$args + array(
 				'total' => '1500.00',
 				'items' => array( array( 'Haircut', 1, '1000.00' ), array( 'Hair wash', 2, '500.00' ) ),

@@ -152,9 +152,8 @@ final class Refunder_Ajax {
 				/* translators: %s: item name */
 				self::fail( sprintf( __( 'You cannot refund more of "%s" than was ordered.', 'refunder' ), $item->get_name() ) );
 			}
-			$line = (int) Refunder_Money::to_minor( $item->get_total(), $currency ) + (int) Refunder_Money::to_minor( $item->get_total_tax(), $currency );
-			// This quantity's share of the line, rounded half up; the whole line when all of it is refunded.
-			$share   = intdiv( 2 * $line * $qty + $item->get_quantity(), 2 * $item->get_quantity() );
+			$line  = Refunder_Money::round_to_minor( $item->get_total(), $currency ) + Refunder_Money::round_to_minor( $item->get_total_tax(), $currency );
+			$share = Refunder_Money::share( $line, $qty, $item->get_quantity() ); // tax included, as the customer paid.
 			$lines[] = array( 'item_id' => (string) $item_id, 'name' => $item->get_name(), 'quantity' => $qty, 'amount' => $share );
 		}
 		if ( ! $lines ) {

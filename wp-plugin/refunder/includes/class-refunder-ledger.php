@@ -106,11 +106,12 @@ final class Refunder_Ledger {
 	/** The WooCommerce refund that makes totals, order notes and the customer's e-mail follow. */
 	private static function record_in_woocommerce( $order, array $entry ) {
 		$line_items = array();
+		$items      = $order->get_items();
 		foreach ( $entry['lines'] ?? array() as $line ) {
-			$line_items[ (int) $line['item_id'] ] = array(
-				'qty'          => (int) $line['quantity'],
-				'refund_total' => Refunder_Money::to_decimal( (int) $line['amount'], $entry['currency'] ),
-			);
+			$item = $items[ (int) $line['item_id'] ] ?? null;
+			if ( $item ) {
+				$line_items[ $item->get_id() ] = self::refunded_line( $item, (int) $line['quantity'], $entry['currency'] );
+			}
 		}
 		$refund = wc_create_refund(
 			array(
@@ -142,6 +143,20 @@ final class Refunder_Ledger {
 			)
 		);
 		return $refund->get_id();
+	}
+
+	/** The net and tax shares of a refunded line, as WooCommerce books them. */
+	private static function refunded_line( $item, $qty, $currency ) {
+		$whole = max( 1, (int) $item->get_quantity() );
+		$taxes = array();
+		foreach ( $item->get_taxes()['total'] ?? array() as $rate => $tax ) {
+			$taxes[ $rate ] = Refunder_Money::to_decimal( Refunder_Money::share( Refunder_Money::round_to_minor( $tax, $currency ), $qty, $whole ), $currency );
+		}
+		return array(
+			'qty'          => $qty,
+			'refund_total' => Refunder_Money::to_decimal( Refunder_Money::share( Refunder_Money::round_to_minor( $item->get_total(), $currency ), $qty, $whole ), $currency ),
+			'refund_tax'   => $taxes,
+		);
 	}
 
 	/** Asks the service about every refund of the order that is not final yet. */

@@ -42,6 +42,28 @@ final class Refunder_Money {
 		return (int) $m[1] * ( 10 ** $digits ) + (int) str_pad( $fraction, $digits, '0' );
 	}
 
+	/**
+	 * A stored WooCommerce amount ("59.999999", 60.0, "-12.5") rounded half up to minor units.
+	 */
+	public static function round_to_minor( $value, $currency ) {
+		$digits = self::exponent( $currency );
+		$text   = is_float( $value ) ? sprintf( '%.8F', $value ) : trim( (string) $value );
+		if ( ! preg_match( '/^(-?)(\d*)(?:\.(\d*))?$/', $text, $m ) || '' === $m[2] . ( $m[3] ?? '' ) ) {
+			return 0;
+		}
+		$fraction = str_pad( $m[3] ?? '', $digits + 1, '0' );
+		$minor    = (int) $m[2] * ( 10 ** $digits ) + (int) substr( $fraction, 0, $digits );
+		if ( (int) $fraction[ $digits ] >= 5 ) {
+			++$minor;
+		}
+		return '-' === $m[1] ? -$minor : $minor;
+	}
+
+	/** $part of $whole of an amount in minor units, rounded half up ($whole of it is the amount itself). */
+	public static function share( $minor, $part, $whole ) {
+		return intdiv( 2 * $minor * $part + $whole, 2 * $whole );
+	}
+
 	/** 123450 NOK -> "1234.50" (what wc_create_refund and the sidecar's decimal form expect). */
 	public static function to_decimal( $minor, $currency ) {
 		$digits = self::exponent( $currency );

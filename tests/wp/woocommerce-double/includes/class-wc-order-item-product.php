@@ -25,6 +25,11 @@ class WC_Order_Item_Product {
 		return (string) $this->data['total'];
 	}
 
+	/** Tax per rate id, like WooCommerce: array( 'total' => array( rate_id => amount ), 'subtotal' => ... ). */
+	public function get_taxes() {
+		return $this->data['taxes'] ?? array( 'total' => array(), 'subtotal' => array() );
+	}
+
 	public function get_total_tax() {
 		return (string) ( $this->data['total_tax'] ?? '0' );
 	}

@@ -30,15 +30,20 @@ function wc_get_order( $order ) {
 	return false;
 }
 
-/** Supports what the plugin asks: meta_key/meta_value, limit, return ids. */
+/** Supports what the plugin asks: meta_query, limit, return ids. */
 function wc_get_orders( $args ) {
 	$query = array( 'post_type' => 'shop_order', 'post_status' => 'any', 'fields' => 'ids', 'numberposts' => $args['limit'] ?? 10 );
-	if ( isset( $args['meta_key'] ) ) {
-		$query['meta_key']   = $args['meta_key'];
-		$query['meta_value'] = $args['meta_value'];
+	if ( isset( $args['meta_query'] ) ) {
+		$query['meta_query'] = $args['meta_query'];
 	}
 	$ids = get_posts( $query );
 	return ( $args['return'] ?? 'objects' ) === 'ids' ? $ids : array_map( 'wc_get_order', $ids );
+}
+
+/** Order notes, newest first, as objects with ->content (like WooCommerce). */
+function wc_get_order_notes( $args ) {
+	$notes = get_comments( array( 'post_id' => $args['order_id'], 'type' => 'order_note', 'orderby' => 'comment_ID', 'order' => 'DESC' ) );
+	return array_map( fn( $c ) => (object) array( 'id' => (int) $c->comment_ID, 'content' => $c->comment_content ), $notes );
 }
 
 function wc_get_page_screen_id( $for ) {
