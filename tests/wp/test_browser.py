@@ -59,7 +59,8 @@ def shot(driver: webdriver.Chrome, screen: str, name: str) -> Path:
 def test_partial_refund_in_the_order_screen(wordpress: WordPress, browser: webdriver.Chrome, screen: str) -> None:
     if os.environ.get("WC_SRC") and screen == "hpos":
         pytest.skip("a real WooCommerce shows its own order screen, whichever it is")
-    wordpress.eval(f"update_option('woocommerce_custom_orders_table_enabled', '{'yes' if screen == 'hpos' else 'no'}');")
+    hpos = "yes" if screen == "hpos" else "no"
+    wordpress.eval(f"update_option('woocommerce_custom_orders_table_enabled', '{hpos}');")
     reference = f"wp-browser-{screen}-async"
     order_id = int(wordpress.eval(
         "echo refunder_test_create_order(array('total' => '1500.00', 'email' => 'browser@example.com',"
@@ -73,7 +74,8 @@ def test_partial_refund_in_the_order_screen(wordpress: WordPress, browser: webdr
         browser.find_element(By.ID, "wp-submit").click()
     wait.until(ec.presence_of_element_located((By.ID, "wpadminbar")))
 
-    browser.get(wordpress.eval(f"echo wc_get_order({order_id})->get_edit_order_url();"))  # this WooCommerce's own screen
+    # the edit screen this WooCommerce uses for the order
+    browser.get(wordpress.eval(f"echo wc_get_order({order_id})->get_edit_order_url();"))
     panel = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".refunder-panel")))
     assert "1 500,00" in panel.find_element(By.CSS_SELECTOR, ".refunder-refundable").text
     shot(browser, screen, "1-order")
