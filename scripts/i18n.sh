@@ -7,5 +7,7 @@ cd "$(dirname "$0")/../wp-plugin/refunder"
 xgettext --language=PHP --from-code=UTF-8 --add-comments=translators: --package-name=Refunder --package-version=0.1.0 --sort-by-file \
   --keyword=__ --keyword=_e --keyword=esc_html__ --keyword=esc_html_e --keyword=esc_attr__ --keyword=esc_attr_e \
   -o languages/refunder.pot refunder.php includes/*.php
+sed -i '/^"POT-Creation-Date: /d' languages/refunder.pot  # no churn when nothing changed
 msgmerge --quiet --update --backup=none languages/refunder-nb_NO.po languages/refunder.pot
+sed -i '/^"POT-Creation-Date: /d' languages/refunder-nb_NO.po
 msgfmt --check -o languages/refunder-nb_NO.mo languages/refunder-nb_NO.po

@@ -8,6 +8,7 @@
 defined( 'WP_UNINSTALL_PLUGIN' ) || exit;
 
 delete_option( 'refunder_settings' );
+delete_option( 'refunder_pending_orders' );
 foreach ( wp_roles()->role_objects as $role ) {
 	$role->remove_cap( 'refunder_refund_orders' );
 }

@@ -102,12 +102,14 @@ class RefundFlowTest extends Refunder_TestCase {
 		$this->assertSame( 'processing', $confirm['data']['status'] );
 		$this->assertCount( 0, wc_get_order( $order->get_id() )->get_refunds() );
 		$this->assertSame( 'yes', wc_get_order( $order->get_id() )->get_meta( Refunder_Ledger::PENDING ) );
+		$this->assertContains( $order->get_id(), Refunder_Ledger::pending_orders() );
 		sleep( 3 );
 		$args = array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'refund_id' => $confirm['data']['id'] );
 		$this->assertSame( 'refunded', $this->ajax( 'refunder_status', $args )[1]['data']['status'] );
 		$this->assertSame( 'refunded', $this->ajax( 'refunder_status', $args )[1]['data']['status'] );
 		$this->assertCount( 1, wc_get_order( $order->get_id() )->get_refunds() );
 		$this->assertSame( 'no', wc_get_order( $order->get_id() )->get_meta( Refunder_Ledger::PENDING ) );
+		$this->assertNotContains( $order->get_id(), Refunder_Ledger::pending_orders() );
 	}
 
 	public function test_unknown_outcome_is_reconciled_by_cron() {

@@ -38,13 +38,7 @@ final class Refunder_Cron {
 		if ( is_wp_error( $client ) ) {
 			return 0;
 		}
-		$ids = wc_get_orders(
-			array(
-				'limit'      => 50,
-				'return'     => 'ids',
-				'meta_query' => array( array( 'key' => Refunder_Ledger::PENDING, 'value' => 'yes' ) ), // phpcs:ignore WordPress.DB.SlowDBQuery
-			)
-		);
+		$ids = Refunder_Ledger::pending_orders();
 		foreach ( $ids as $id ) {
 			$order = wc_get_order( $id );
 			if ( $order ) {

@@ -13,6 +13,7 @@ final class Refunder_Ledger {
 	const PAYMENT = '_refunder_payment_id';
 	const REFUNDS = '_refunder_refunds';
 	const PENDING = '_refunder_pending';
+	const INDEX   = 'refunder_pending_orders'; // option: ids of orders with refunds not final yet (any datastore)
 	const FINAL   = array( 'refunded', 'failed' );
 
 	/**
@@ -94,9 +95,10 @@ final class Refunder_Ledger {
 			}
 			$refunds[ $refund['id'] ] = $entry;
 			$order->update_meta_data( self::REFUNDS, $refunds );
-			$pending = array_filter( $refunds, fn( $r ) => ! in_array( $r['status'], self::FINAL, true ) );
+			$pending = (bool) array_filter( $refunds, fn( $r ) => ! in_array( $r['status'], self::FINAL, true ) );
 			$order->update_meta_data( self::PENDING, $pending ? 'yes' : 'no' );
 			$order->save();
+			self::index( $order->get_id(), $pending );
 			return $entry;
 		} finally {
 			self::unlock( $lock );
@@ -157,6 +159,22 @@ final class Refunder_Ledger {
 			'refund_total' => Refunder_Money::to_decimal( Refunder_Money::share( Refunder_Money::round_to_minor( $item->get_total(), $currency ), $qty, $whole ), $currency ),
 			'refund_tax'   => $taxes,
 		);
+	}
+
+	/** @return int[] orders that have refunds which are not final yet. */
+	public static function pending_orders() {
+		return array_map( 'intval', (array) get_option( self::INDEX, array() ) );
+	}
+
+	private static function index( $order_id, $pending ) {
+		self::lock( self::INDEX );
+		try {
+			wp_cache_delete( self::INDEX, 'options' );
+			$ids = array_diff( self::pending_orders(), array( $order_id ) );
+			update_option( self::INDEX, array_values( $pending ? array_merge( $ids, array( $order_id ) ) : $ids ), false );
+		} finally {
+			self::unlock( self::INDEX );
+		}
 	}
 
 	/** Asks the service about every refund of the order that is not final yet. */
