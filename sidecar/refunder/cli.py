@@ -95,15 +95,20 @@ API description: {url}/openapi.json   Stop with Ctrl-C.
     serve(settings)
 
 
-def reconcile(settings: Settings) -> None:
+def reconcile(settings: Settings, every: float | None) -> None:
+    """Once, or every N seconds until stopped (for cron, systemd or a compose service)."""
     from .providers import build_providers
     from .refunds import RefundService
 
     service = RefundService(Database.from_url(settings.database_url), build_providers(settings, utcnow), utcnow)
-    refunds = service.reconcile()
-    for refund in refunds:
-        print(f"{refund.id} {refund.status} {refund.amount}")
-    print(f"reconciled {len(refunds)} refunds; {sum(r.status in ('refunded', 'failed') for r in refunds)} final")
+    while True:
+        report = service.reconcile()
+        final = sum(r.status in ("refunded", "failed") for r in report.refreshed)
+        print(f"reconciled {len(report.refreshed)} refunds ({final} now final); "
+              f"{len(report.discovered)} made outside Refunder recorded", flush=True)
+        if every is None:
+            return
+        time.sleep(every)
 
 
 def sign(method: str, target: str, body: str, secret: str) -> str:
@@ -118,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("serve", help="run the sidecar under gunicorn (settings from REFUNDER_* / REFUNDER_CONFIG)")
     sub.add_parser("migrate", help="bring the ledger schema up to date")
     sub.add_parser("demo", help="SQLite ledger + simulator provider + demo bookings, then serve")
-    sub.add_parser("reconcile", help="read back every refund that is not final yet from its provider")
+    p_reconcile = sub.add_parser("reconcile", help="read back unfinished refunds; record refunds made elsewhere")
+    p_reconcile.add_argument("--every", type=float, default=None, metavar="SECONDS", help="repeat until stopped")
     p_sign = sub.add_parser("sign", help="print curl -H arguments that sign a request")
     p_sign.add_argument("method")
     p_sign.add_argument("target", help="path and query, e.g. /v1/payments/pay_x")
@@ -136,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "serve":
             serve(Settings.load())
         elif args.command == "reconcile":
-            reconcile(Settings.load())
+            reconcile(Settings.load(), args.every)
         else:
             demo(dict(os.environ))
     except RefunderError as exc:

@@ -64,6 +64,15 @@ class PaymentView:
     window_open: bool
 
 
+RECONCILE_HISTORY = timedelta(days=400)  # longer than any provider's refund window
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    refreshed: list[Refund]  # refunds that were not final, as they are now
+    discovered: list[Refund]  # refunds found at providers that Refunder did not make
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
 
@@ -98,7 +107,56 @@ class RefundService:
             with self.db.transaction() as s:
                 return self._upsert_payment(s, provider_name, claim, facts.captured, facts.paid_at, actor)
 
-        return self.payment_view(_once_more_on_conflict(upsert))
+        payment_id = _once_more_on_conflict(upsert)
+        try:
+            self.sync_payment(payment_id)
+        except ProviderError as exc:  # the payment is registered; the next sync or reconcile tries again
+            log.warning("payment %s: could not list refunds at %s: %s", payment_id, provider_name, exc.message)
+        return self.payment_view(payment_id)
+
+    def sync_payment(self, payment_id: str) -> list[Refund]:
+        """Record refunds the provider holds that Refunder did not make (e.g. in the provider's dashboard).
+
+        They count as refunded (or in flight) like any other, so they are never refunded a second time.
+        """
+        with self.db.transaction() as s:
+            payment = self._payment(s, payment_id)
+        provider = self.provider(payment.provider)
+        found = provider.list_refunds(payment.reference, payment.provider_data)
+        discovered: list[Refund] = []
+        with self.db.locked_payment(payment_id) as (s, locked):
+            assert locked is not None
+            ours = set(s.scalars(select(Refund.id).where(Refund.payment_id == payment_id, Refund.kind == "requested")))
+            now = self.clock()
+            for item in found:
+                if item.refund_id in ours:
+                    continue
+                known = s.scalars(select(Refund).where(Refund.payment_id == payment_id,
+                                                       Refund.external_id == item.provider_id)).one_or_none()
+                if known is not None:
+                    status = rules.next_status(RefundStatus(known.status), item.status)
+                    if status != known.status:
+                        known.status, known.updated_at = status, now
+                        known.finalized_at = now if status in rules.FINAL else None
+                        _audit(s, now, f"refund.{status}", SYSTEM, payment=locked, refund=known, amount=known.amount,
+                               provider_reference=item.provider_id)
+                    continue
+                if item.status is RefundStatus.FAILED:
+                    continue
+                refund = Refund(
+                    id=new_id("rf"), payment_id=payment_id, kind="external", external_id=item.provider_id,
+                    amount_minor=item.amount.minor, currency=item.amount.currency, status=item.status,
+                    reason="Refunded outside Refunder (in the provider's own dashboard or by another system).",
+                    actor_id=f"provider:{provider.name}", actor_name=provider.label, lines=[],
+                    provider_reference=item.provider_id, created_at=now, updated_at=now,
+                    finalized_at=now if item.status in rules.FINAL else None,
+                )
+                s.add(refund)
+                s.flush()
+                _audit(s, now, "refund.external", Actor(refund.actor_id, refund.actor_name), payment=locked,
+                       refund=refund, amount=item.amount, reason=refund.reason, provider_reference=item.provider_id)
+                discovered.append(refund)
+        return discovered
 
     def _upsert_payment(
         self, s: Session, provider_name: str, claim: PaymentClaim, captured: Money, paid_at: datetime, actor: Actor
@@ -220,12 +278,21 @@ class RefundService:
             return refund
         return self._apply(refund.id, result, SYSTEM)
 
-    def reconcile(self) -> list[Refund]:
-        """Read back every refund that is not final yet; returns them as they are now."""
+    def reconcile(self) -> ReconcileReport:
+        """Read back every refund that is not final, and look for refunds made outside Refunder."""
         with self.db.transaction() as s:
             ids = list(s.scalars(select(Refund.id).where(Refund.status.in_(list(rules.IN_FLIGHT)))
                                  .order_by(Refund.created_at)))
-        return [self.refresh_refund(refund_id) for refund_id in ids]
+            payments = list(s.scalars(select(Payment.id).where(Payment.provider.in_(list(self.providers)),
+                                                               Payment.paid_at > self.clock() - RECONCILE_HISTORY)))
+        refreshed = [self.refresh_refund(refund_id) for refund_id in ids]
+        discovered: list[Refund] = []
+        for payment_id in payments:
+            try:
+                discovered += self.sync_payment(payment_id)
+            except ProviderError as exc:
+                log.warning("payment %s: could not list refunds: %s", payment_id, exc.message)
+        return ReconcileReport(refreshed=refreshed, discovered=discovered)
 
     def apply_updates(self, provider_name: str, updates: list[RefundUpdate]) -> int:
         """Apply a verified webhook's news; refunds we do not know, or of another provider, are skipped."""

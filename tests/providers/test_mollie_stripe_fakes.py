@@ -82,11 +82,25 @@ def test_mollie_refuses_more_than_it_holds(fakes: Any, sidecar: Any) -> None:
     _, api = sidecar
     mollie.add_payment("tr_card2", Money(4500, "EUR"))
     payment = register(api, "mollie", "tr_card2", 4500, "EUR")
-    mollie.payments["tr_card2"].refunds.append({"amount": {"currency": "EUR", "value": "40.00"},
+    mollie.payments["tr_card2"].refunds.append({"id": "re_dashboard", "amount": {"currency": "EUR", "value": "40.00"},
                                                 "status": "refunded", "metadata": None})  # done in Mollie's dashboard
     failed = refund(api, payment, 1000, "mollie-key-0002", "EUR").json
     assert failed["status"] == "failed"
     assert "higher than the amount that is refundable" in failed["failure"]["message"]
+
+
+def test_stripe_dashboard_refund_is_recorded_when_the_order_is_opened(fakes: Any, sidecar: Any) -> None:
+    stripe = fakes[1]
+    _, api = sidecar
+    stripe.add_payment("pi_dash1", 100000)
+    register(api, "stripe", "pi_dash1", 100000, "NOK")
+    stripe.payments["pi_dash1"].refunds.append({"id": "re_dashboard1", "object": "refund", "amount": 40000,
+                                                "currency": "nok", "status": "succeeded", "metadata": {},
+                                                "payment_intent": "pi_dash1"})
+    again = register(api, "stripe", "pi_dash1", 100000, "NOK")
+    assert again["refunded"]["value"] == 40000 and again["refundable"]["value"] == 60000
+    [external] = api.get(f"/v1/payments/{again['id']}/refunds").json["refunds"]
+    assert external["kind"] == "external" and external["provider_reference"] == "re_dashboard1"
 
 
 def test_klarna_after_capture(fakes: Any, sidecar: Any) -> None:

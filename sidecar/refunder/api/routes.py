@@ -59,6 +59,7 @@ def refund_out(r: Refund) -> dict[str, Any]:
         "status": r.status, "reason": r.reason, "actor": {"id": r.actor_id, "name": r.actor_name},
         "lines": r.lines, "bank_reference": r.bank_reference, "provider_reference": r.provider_reference,
         "failure": {"code": r.failure_code, "message": r.failure_message} if r.failure_code else None,
+        "kind": r.kind,
         "created_at": r.created_at, "updated_at": r.updated_at, "finalized_at": r.finalized_at,
     }
 

@@ -126,6 +126,8 @@ class RefundSchema(Schema):
     bank_reference = fields.String(allow_none=True)
     provider_reference = fields.String(allow_none=True)
     failure = fields.Nested(FailureSchema, allow_none=True)
+    kind = fields.String(validate=validate.OneOf(["requested", "external"]),
+                         metadata={"description": "external: made outside Refunder, found at the provider."})
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
     finalized_at = fields.AwareDateTime(allow_none=True)

@@ -65,12 +65,15 @@ class Payment(Base):
 
 class Refund(Base):
     __tablename__ = "refunds"
+    __table_args__ = (UniqueConstraint("payment_id", "external_id", name="uq_refunds_payment_external"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="requested", server_default="requested")
+    external_id: Mapped[str | None] = mapped_column(String(100))  # provider's id of a refund made outside us
     reason: Mapped[str] = mapped_column(Text)
     actor_id: Mapped[str] = mapped_column(String(64))
     actor_name: Mapped[str] = mapped_column(String(200))

@@ -52,6 +52,16 @@ class ProviderResult:
 
 
 @dataclass(frozen=True)
+class ProviderRefund:
+    """A refund as the provider lists it, ours or made elsewhere (e.g. in the provider's dashboard)."""
+
+    provider_id: str
+    amount: Money
+    status: RefundStatus
+    refund_id: str | None  # our refund id when we made it
+
+
+@dataclass(frozen=True)
 class WebhookRequest:
     """What the webhook endpoint received, as the provider signed it."""
 
@@ -118,6 +128,10 @@ class Provider(ABC):
     @abstractmethod
     def refund_status(self, call: RefundCall) -> ProviderResult:
         """Read back a refund sent earlier with call.idempotency_key; RefundNotAtProvider if there is none."""
+
+    def list_refunds(self, reference: str, provider_data: dict[str, Any]) -> list[ProviderRefund]:
+        """Every refund the provider holds for a payment; nothing for providers that hold none (manual)."""
+        return []
 
     def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
         """Verify a webhook from this provider and say which refunds it moves. WebhookRejected if forged."""

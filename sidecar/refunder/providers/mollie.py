@@ -18,6 +18,7 @@ from .base import (
     PaymentNotAtProvider,
     Provider,
     ProviderError,
+    ProviderRefund,
     ProviderResult,
     RefundCall,
     RefundNotAtProvider,
@@ -121,6 +122,12 @@ class MollieProvider(Provider):
         if response.status_code != 200:
             raise refused(response)
         return list(response.json().get("_embedded", {}).get("refunds", []))
+
+    def list_refunds(self, reference: str, provider_data: dict[str, Any]) -> list[ProviderRefund]:
+        return [ProviderRefund(provider_id=r["id"], amount=parse_amount(r["amount"], r["amount"]["currency"]),
+                               status=refund_result(r).status,
+                               refund_id=(r.get("metadata") or {}).get(METADATA_KEY))
+                for r in self._refunds(reference)]
 
     def refund_status(self, call: RefundCall) -> ProviderResult:
         for refund in self._refunds(call.payment_reference):

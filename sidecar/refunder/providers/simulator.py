@@ -9,11 +9,13 @@ anything else  refunds settle at once.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
@@ -23,6 +25,7 @@ from .base import (
     PaymentNotAtProvider,
     Provider,
     ProviderError,
+    ProviderRefund,
     ProviderResult,
     ProviderUnreachable,
     RefundCall,
@@ -74,6 +77,26 @@ class SimulatorProvider(Provider):
                 "INSERT OR REPLACE INTO payments (reference, currency, captured, refunded, paid_at) VALUES (?,?,?,0,?)",
                 (reference, captured.currency, captured.minor, paid_at.isoformat()),
             )
+
+    def refund_outside(self, reference: str, amount: Money) -> str:
+        """A refund made in the provider's own dashboard, behind Refunder's back."""
+        key = f"dashboard-{secrets.token_hex(6)}"
+        with self._db() as db:
+            db.execute("UPDATE payments SET refunded = refunded + ? WHERE reference = ?", (amount.minor, reference))
+            db.execute("INSERT INTO refunds VALUES (?,?,?,?,?,NULL)",
+                       (key, f"sim_{key}", reference, amount.minor, amount.currency))
+        return f"sim_{key}"
+
+    def list_refunds(self, reference: str, provider_data: dict[str, Any]) -> list[ProviderRefund]:
+        with self._db() as db:
+            rows = db.execute("SELECT idempotency_key, id, amount, currency, settles_at FROM refunds "
+                              "WHERE reference = ? ORDER BY rowid", (reference,)).fetchall()
+        now = self.clock()
+        return [ProviderRefund(provider_id=sim_id, amount=Money(amount, currency),
+                               status=RefundStatus.PROCESSING if settles and now < datetime.fromisoformat(settles)
+                               else RefundStatus.REFUNDED,
+                               refund_id=key if key.startswith("rf_") else None)
+                for key, sim_id, amount, currency, settles in rows]
 
     def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
         with self._db() as db:

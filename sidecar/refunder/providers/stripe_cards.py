@@ -19,6 +19,7 @@ from .base import (
     PaymentNotAtProvider,
     Provider,
     ProviderError,
+    ProviderRefund,
     ProviderResult,
     RefundCall,
     RefundNotAtProvider,
@@ -171,6 +172,12 @@ class StripeProvider(Provider):
         options: Any = {**self._options(call.provider_data), "idempotency_key": call.idempotency_key}
         refund = self._call("create refund", lambda: self.client.v1.refunds.create(params=params, options=options))
         return refund_result(plain(refund))
+
+    def list_refunds(self, reference: str, provider_data: dict[str, Any]) -> list[ProviderRefund]:
+        return [ProviderRefund(provider_id=r["id"], amount=from_stripe_amount(r["amount"], r["currency"]),
+                               status=refund_result(r).status,
+                               refund_id=(r.get("metadata") or {}).get(METADATA_KEY))
+                for r in self._refunds(reference, self._options(provider_data))]
 
     def refund_status(self, call: RefundCall) -> ProviderResult:
         for refund in self._refunds(call.payment_reference, self._options(call.provider_data)):

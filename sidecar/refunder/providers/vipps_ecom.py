@@ -17,6 +17,7 @@ from .base import (
     PaymentNotAtProvider,
     Provider,
     ProviderError,
+    ProviderRefund,
     ProviderResult,
     RefundCall,
     RefundNotAtProvider,
@@ -99,6 +100,15 @@ class VippsEcomProvider(Provider):
             raise refused(response)
         transaction = response.json().get("transaction") or {}
         return ProviderResult(RefundStatus.REFUNDED, provider_reference=transaction.get("transactionId"))
+
+    def list_refunds(self, reference: str, provider_data: dict[str, Any]) -> list[ProviderRefund]:
+        return [ProviderRefund(provider_id=str(entry.get("transactionId") or entry.get("requestId")),
+                               amount=Money(int(entry["amount"]), "NOK"),
+                               status=RefundStatus.REFUNDED if entry.get("operationSuccess") else RefundStatus.FAILED,
+                               refund_id=entry["requestId"] if str(entry.get("requestId", "")).startswith("rf_")
+                               else None)
+                for entry in self._details(reference).get("transactionLogHistory", [])
+                if entry.get("operation") == "REFUND"]
 
     def refund_status(self, call: RefundCall) -> ProviderResult:
         for entry in self._details(call.payment_reference).get("transactionLogHistory", []):

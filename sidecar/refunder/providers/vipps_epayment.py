@@ -19,6 +19,7 @@ from .base import (
     PaymentNotAtProvider,
     Provider,
     ProviderError,
+    ProviderRefund,
     ProviderResult,
     RefundCall,
     RefundNotAtProvider,
@@ -103,11 +104,22 @@ class VippsEPaymentProvider(Provider):
             raise refused(response)
         return ProviderResult(RefundStatus.REFUNDED, provider_reference=response.json().get("pspReference"))
 
-    def refund_status(self, call: RefundCall) -> ProviderResult:
-        response = self._send("GET", self._path(call.payment_reference, "/events"))
+    def _events(self, reference: str) -> list[dict[str, Any]]:
+        response = self._send("GET", self._path(reference, "/events"))
         if response.status_code != 200:
             raise refused(response)
-        for event in response.json():
+        return list(response.json())
+
+    def list_refunds(self, reference: str, provider_data: dict[str, Any]) -> list[ProviderRefund]:
+        return [ProviderRefund(provider_id=e.get("pspReference") or e.get("idempotencyKey", ""),
+                               amount=Money(int(e["amount"]["value"]), e["amount"]["currency"]),
+                               status=_event_result(e).status,
+                               refund_id=e["idempotencyKey"] if str(e.get("idempotencyKey", "")).startswith("rf_")
+                               else None)
+                for e in self._events(reference) if e.get("name") == "REFUNDED"]
+
+    def refund_status(self, call: RefundCall) -> ProviderResult:
+        for event in self._events(call.payment_reference):
             if event.get("name") == "REFUNDED" and event.get("idempotencyKey") == call.idempotency_key:
                 return _event_result(event)
         raise RefundNotAtProvider(f"{LABEL} has no refund made with key {call.idempotency_key}.")
