@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 from . import __version__
 from .api import problems
 from .api.auth import make_verifier
+from .api.problems import PROBLEM_JSON
 from .api.routes import public, v1, webhooks
 from .api.schemas import ProblemSchema
 from .config import Settings
@@ -30,10 +33,23 @@ def utcnow() -> datetime:
 
 
 class RefunderApi(Api):
+    """flask-smorest, with errors answered and documented as RFC 9457 problem documents."""
+
     ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error: HTTPException):  # type: ignore[override]
         return problems.from_http_exception(error)
+
+    def _register_responses(self) -> None:
+        for status in HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["content"] = {PROBLEM_JSON: {"schema": self.ERROR_SCHEMA}}
+            self.spec.components.response(status.name, response, lazy=True)
+        self.spec.components.response("DEFAULT_ERROR", {
+            "description": "An error, as a problem document",
+            "content": {PROBLEM_JSON: {"schema": self.ERROR_SCHEMA}},
+        }, lazy=True)
 
 
 def create_app(

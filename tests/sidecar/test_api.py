@@ -295,8 +295,9 @@ def test_reconcile_settles_every_refund_that_is_not_final(app: Any, api: Any, si
 
 
 def test_refunds_made_in_the_providers_dashboard_are_found_and_count(app: Any, api: Any, paid: dict[str, Any],
-                                                                   simulator: Any) -> None:
+                                                                   simulator: Any, clock: Any) -> None:
     assert refund(api, paid, 30000, "key-dash-00001").json["status"] == "refunded"
+    clock.advance(minutes=5)
     dashboard_id = simulator.refund_outside("sim-1001", Money(50000, "NOK"))
     report = app.extensions["refunder"].reconcile()
     assert [(r.kind, r.external_id, r.amount_minor, r.status) for r in report.discovered] == [

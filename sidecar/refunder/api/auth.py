@@ -20,8 +20,9 @@ _PATH_SAFE = "/-._~!$&'()*+,;=:@%"
 
 
 def signed_target(request: Request) -> str:
-    """Percent-encoded path plus "?query" when there is one: what the client signed."""
-    path = quote(request.path, safe=_PATH_SAFE)
+    """The path exactly as the client sent it (still percent-encoded), plus "?query" when there is one."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")  # gunicorn, werkzeug
+    path = raw.split("?", 1)[0] if raw else quote(request.path, safe=_PATH_SAFE)
     query = request.query_string.decode("latin-1")
     return f"{path}?{query}" if query else path
 

@@ -13,6 +13,7 @@ from ..errors import RefunderError
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "urn:refunder:problem:"
+PROBLEM_JSON = "application/problem+json"
 
 _HTTP_MESSAGES = {
     400: ("bad_request", "The request could not be read. Send JSON with Content-Type application/json."),
@@ -31,7 +32,7 @@ _HTTP_TITLES = {
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> Response:
     body = {"type": PROBLEM_TYPE + code, "title": title, "status": status, "code": code, "detail": detail, **extra}
-    return Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
 
 
 def from_refunder_error(error: RefunderError) -> Response:

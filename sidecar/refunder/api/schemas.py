@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..currencies import EXPONENTS
 from ..money import MAX_MINOR, Money
@@ -165,7 +165,13 @@ class WebhookResultSchema(Schema):
 
 
 class ProblemSchema(Schema):
-    """RFC 9457 problem document; code is stable for machines, detail is plain words for people."""
+    """RFC 9457 problem document; code is stable for machines, detail is plain words for people.
+
+    Extension members (refundable, field, deadline, provider...) say more about some problems.
+    """
+
+    class Meta:
+        unknown = INCLUDE
 
     type = fields.String()
     title = fields.String()
