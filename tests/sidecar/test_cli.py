@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,8 +13,10 @@ import pytest
 
 from refunder import cli, signing
 from refunder.demo import BOOKINGS, seed
+from refunder.money import Money
 from refunder.providers import build_providers
-from refunder.refunds import RefundService
+from refunder.providers.base import PaymentClaim
+from refunder.refunds import Actor, RefundRequest, RefundService
 from tests.conftest import SECRET
 
 
@@ -38,3 +44,26 @@ def test_demo_seed_covers_every_case(settings: Any, db: Any) -> None:
     assert [v.payment.order_id for v in views] == [b[0] for b in BOOKINGS]
     assert [v.window_open for v in views] == [True, True, True, False, True]
     assert all(v.balance.refundable == v.balance.captured for v in views)
+
+
+def test_reconcile_command_once_and_on_a_schedule(settings: Any, db: Any, tmp_path: Any) -> None:
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    service = RefundService(db, build_providers(settings, clock), clock)
+    simulator = service.providers["simulator"]
+    simulator.add_payment("cli-1-timeout", Money(1000, "NOK"), clock())  # type: ignore[attr-defined]
+    payment = service.register_payment("simulator", PaymentClaim("cli-1-timeout", "1", Money(1000, "NOK"), clock()),
+                                       Actor("1", "x")).payment
+    refund, _ = service.create_refund(payment.id, RefundRequest(Money(100, "NOK"), "x", Actor("1", "x")), "cli-k", "f")
+    assert refund.status == "unknown"
+    env = {**os.environ, "REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": settings.database_url,
+           "REFUNDER_PROVIDERS": "manual,simulator", "REFUNDER_SIMULATOR_PATH": settings.section("simulator")["path"]}
+    once = subprocess.run([sys.executable, "-m", "refunder.cli", "reconcile"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert once.returncode == 0 and "reconciled 1 refunds (1 now final)" in once.stdout
+    assert service.get_refund(refund.id).status == "refunded"
+    loop = subprocess.Popen([sys.executable, "-m", "refunder.cli", "reconcile", "--every", "0.2"], env=env,
+                            stdout=subprocess.PIPE, text=True)
+    time.sleep(2.5)
+    loop.terminate()
+    output = loop.communicate(timeout=20)[0]
+    assert output.count("reconciled 0 refunds") >= 2

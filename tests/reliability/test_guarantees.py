@@ -1,0 +1,22 @@
+"""The guarantees script's figures, in CI: nothing paid twice, nothing over-refunded, no attack through."""
+
+from __future__ import annotations
+
+import logging
+
+from tests.reliability.guarantees import measure
+
+
+def test_measured_guarantees_hold() -> None:
+    logging.disable(logging.WARNING)
+    try:
+        figures = measure(runs=8, fuzz_requests=150, seed=11)
+    finally:
+        logging.disable(logging.NOTSET)
+    assert figures.payments == 8 and figures.accepted > 0 and figures.replayed > 0
+    assert figures.double_refunds == 0
+    assert figures.over_refunds == 0
+    assert figures.not_final_after_reconcile == 0
+    assert figures.ledger_provider_mismatches == 0
+    assert figures.attacks and figures.attacks == figures.attacks_rejected
+    assert figures.fuzz_requests == 150 and figures.fuzz_5xx == 0
