@@ -12,6 +12,7 @@ from alembic.script import ScriptDirectory
 from flask import Flask, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import __version__
 from .api import problems
@@ -88,6 +89,9 @@ def create_app(
     api.register_blueprint(v1)
     api.register_blueprint(webhooks)
     app.register_error_handler(RefunderError, problems.from_refunder_error)
+    if settings.trusted_proxies:  # webhook signatures cover the public host the provider called
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     return app
 
 

@@ -26,6 +26,7 @@ class Settings:
     bind: str = "127.0.0.1:8765"
     workers: int = 2
     max_request_bytes: int = 64 * 1024
+    trusted_proxies: int = 0  # reverse proxies in front: their X-Forwarded-Host/Proto are believed
     sections: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -60,7 +61,7 @@ class Settings:
             values["providers"] = tuple(p.strip() for p in values["providers"].split(",") if p.strip())
         elif "providers" in values:
             values["providers"] = tuple(values["providers"])
-        for name in ("workers", "max_request_bytes"):
+        for name in ("workers", "max_request_bytes", "trusted_proxies"):
             if name in values:
                 values[name] = int(values[name])
         unknown = set(values) - top

@@ -159,3 +159,20 @@ def test_secrets_never_reach_logs_answers_or_the_ledger(app: Any, api: Any, mock
     assert "refused the sidecar's API keys" in everything  # the failures really happened
     for secret in SECRETS:
         assert secret not in everything
+
+
+def test_behind_a_proxy_the_public_host_is_what_vipps_signed(settings: Any, db: Any, clock: Any, mocked: Any) -> None:
+    from dataclasses import replace
+
+    proxied = create_app(replace(settings, trusted_proxies=1), clock=clock, providers={
+        "vipps": VippsEPaymentProvider(VIPPS, clock, Transport(VIPPS_URL, "Vipps MobilePay", policy=FAST))})
+    hook = signed_vipps_webhook(REFUNDED_EVENT)  # signed for https://shop.example/webhooks/vipps
+    answer = proxied.test_client().post("/webhooks/vipps", data=hook.body, base_url="http://10.0.0.5:8765",
+                                        headers={**hook.headers, "X-Forwarded-Host": "shop.example",
+                                                 "X-Forwarded-Proto": "https"})
+    assert answer.status_code == 200  # the refund is unknown to this ledger, but the signature held
+    direct = create_app(settings, clock=clock, providers={
+        "vipps": VippsEPaymentProvider(VIPPS, clock, Transport(VIPPS_URL, "Vipps MobilePay", policy=FAST))})
+    refused = direct.test_client().post("/webhooks/vipps", data=hook.body, base_url="http://10.0.0.5:8765",
+                                        headers={**hook.headers, "X-Forwarded-Host": "shop.example"})
+    assert refused.status_code == 401  # without the setting, forwarded headers are not believed
