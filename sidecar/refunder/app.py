@@ -20,6 +20,7 @@ from .api.auth import make_verifier
 from .api.problems import PROBLEM_JSON
 from .api.routes import public, v1, webhooks
 from .api.schemas import ProblemSchema
+from .bulk import BulkRefunds
 from .config import Settings
 from .errors import ConfigurationError, RefunderError
 from .ledger.database import MIGRATIONS, Database
@@ -73,6 +74,7 @@ def create_app(
     )
     service = RefundService(db, providers if providers is not None else build_providers(settings, clock), clock)
     app.extensions["refunder"] = service
+    app.extensions["refunder_bulk"] = BulkRefunds(service)
     verify = make_verifier(settings.shared_secret, db, clock)
 
     @app.before_request

@@ -111,6 +111,23 @@ def reconcile(settings: Settings, every: float | None) -> None:
         time.sleep(every)
 
 
+def worker(settings: Settings, once: bool) -> None:
+    """Work through bulk refunds; with --once, stop when nothing is due (run one worker per ledger)."""
+    from .bulk import BulkRefunds
+    from .providers import build_providers
+    from .refunds import RefundService
+
+    service = RefundService(Database.from_url(settings.database_url), build_providers(settings, utcnow), utcnow)
+    runner = BulkRefunds(service)
+    while True:
+        sent = runner.work()
+        if sent:
+            print(f"bulk refunds: {sent} items worked through", flush=True)
+        if once:
+            return
+        time.sleep(2)
+
+
 def sign(method: str, target: str, body: str, secret: str) -> str:
     headers = signing.signed_headers(secret, method, target, body.encode(), int(time.time()))
     headers["Content-Type"] = "application/json"
@@ -125,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="SQLite ledger + simulator provider + demo bookings, then serve")
     p_reconcile = sub.add_parser("reconcile", help="read back unfinished refunds; record refunds made elsewhere")
     p_reconcile.add_argument("--every", type=float, default=None, metavar="SECONDS", help="repeat until stopped")
+    p_worker = sub.add_parser("worker", help="work through bulk refunds at each provider's pace")
+    p_worker.add_argument("--once", action="store_true", help="stop when nothing is due")
     p_sign = sub.add_parser("sign", help="print curl -H arguments that sign a request")
     p_sign.add_argument("method")
     p_sign.add_argument("target", help="path and query, e.g. /v1/payments/pay_x")
@@ -141,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             migrate(Database.from_url(Settings.load().database_url).engine)
         elif args.command == "serve":
             serve(Settings.load())
+        elif args.command == "worker":
+            worker(Settings.load(), args.once)
         elif args.command == "reconcile":
             reconcile(Settings.load(), args.every)
         else:

@@ -51,6 +51,7 @@ class RefundPolicy:
 
     window: timedelta | None = None  # e.g. Vipps: 365 days from payment
     max_per_minute: int | None = None  # e.g. Vipps: 5 modifications a minute per payment
+    max_per_second: float | None = None  # the provider's API as a whole (bulk refunds pace themselves)
     uncaptured_hint: str = ""  # said when nothing is captured yet (e.g. Klarna before capture)
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from .. import __version__
+from ..bulk import BulkLine, BulkRefunds, JobView, outcome
 from ..errors import NotFound
 from ..ledger.models import AuditEvent, Refund
 from ..money import Money
@@ -70,6 +72,38 @@ def event_out(e: AuditEvent) -> dict[str, Any]:
         "refund_id": e.refund_id, "reason": e.reason, "provider_reference": e.provider_reference,
         "amount": {"value": e.amount_minor, "currency": e.currency} if e.currency else None, "detail": e.detail,
     }
+
+
+def bulk() -> BulkRefunds:
+    return current_app.extensions["refunder_bulk"]
+
+
+def bulk_lines(data: dict[str, Any]) -> list[BulkLine]:
+    return [BulkLine(order_id=line["order_id"], payment_id=line["payment_id"], amount=line["amount"])
+            for line in data["lines"]]
+
+
+def job_out(view: JobView) -> dict[str, Any]:
+    job = view.job
+    shown = [(item, refund, payment, outcome(item, refund)) for item, refund, payment in view.items]
+    counts = Counter(result for *_, result in shown)
+    return {
+        "id": job.id, "status": job.status, "reason": job.reason,
+        "actor": {"id": job.actor_id, "name": job.actor_name}, "counts": dict(counts), "total": len(shown),
+        "finished": sum(n for result, n in counts.items() if result in ("refunded", "failed", "skipped")),
+        "created_at": job.created_at, "finished_at": job.finished_at,
+        "items": [{
+            "order_id": item.order_id, "payment_id": item.payment_id, "outcome": result,
+            "amount": _item_amount(item, refund, payment),
+            "refund_id": refund.id if refund else None,
+            "message": (refund.failure_message if refund else None) or item.message,
+        } for item, refund, payment, result in shown],
+    }
+
+
+def _item_amount(item: Any, refund: Refund | None, payment: Any) -> dict[str, Any] | None:
+    minor = refund.amount_minor if refund is not None else item.amount_minor
+    return money_out(Money(minor, payment.currency)) if payment is not None and minor is not None else None
 
 
 def fingerprint() -> str:
@@ -178,6 +212,63 @@ class RefundRefresh(MethodView):
     def post(self, refund_id: str) -> dict[str, Any]:
         """Ask the provider for the state of a refund that is not final yet (never sends it again)."""
         return refund_out(service().refresh_refund(refund_id))
+
+
+@v1.route("/bulk-refunds/plan")
+class BulkPlan(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.arguments(s.BulkPlanRequestSchema)
+    @v1.response(200, s.BulkPlanSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Review a bulk refund: what each booking would get back, totals per provider, and what cannot be."""
+        plan = bulk().plan(bulk_lines(data))
+        totals: dict[tuple[str, str], list[int]] = {}
+        for line in plan:
+            if line.amount is not None and line.provider is not None:
+                entry = totals.setdefault((line.provider, line.amount.currency), [0, 0])
+                entry[0] += 1
+                entry[1] += line.amount.minor
+        return {
+            "lines": [{"order_id": p.line.order_id, "payment_id": p.line.payment_id, "provider": p.provider,
+                       "amount": money_out(p.amount) if p.amount else None, "problem": p.problem} for p in plan],
+            "totals": [{"provider": provider, "count": count, "total": money_out(Money(minor, currency))}
+                       for (provider, currency), (count, minor) in sorted(totals.items())],
+            "refundable": sum(1 for p in plan if p.problem is None),
+            "skipped": sum(1 for p in plan if p.problem is not None),
+        }
+
+
+@v1.route("/bulk-refunds")
+class BulkStart(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.arguments(s.IdempotencyHeaderSchema, location="headers")
+    @v1.arguments(s.BulkStartRequestSchema)
+    @v1.response(201, s.BulkJobSchema)
+    @v1.alt_response(200, schema=s.BulkJobSchema, description="Idempotent replay: the job this key started.")
+    def post(self, headers: dict[str, str], data: dict[str, Any]) -> Any:
+        """Start refunding many bookings; `refunder worker` works through them at each provider's pace."""
+        job, created = bulk().start(bulk_lines(data), data["reason"].strip(), _actor(data["actor"]),
+                                    headers["idempotency_key"], fingerprint())
+        return job_out(bulk().view(job.id)), (201 if created else 200)
+
+
+@v1.route("/bulk-refunds/<string:job_id>")
+class BulkJobItem(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.response(200, s.BulkJobSchema)
+    def get(self, job_id: str) -> dict[str, Any]:
+        """Progress of a bulk refund, item by item."""
+        return job_out(bulk().view(job_id))
+
+
+@v1.route("/bulk-refunds/<string:job_id>/report.csv")
+class BulkReport(MethodView):
+    @v1.doc(security=SIGNED, responses={"200": {"description": "CSV report",
+                                                "content": {"text/csv": {"schema": {"type": "string"}}}}})
+    def get(self, job_id: str) -> Response:
+        """Final report: refunded, processing, failed and skipped bookings with amounts and reasons."""
+        return Response(bulk().report_csv(job_id), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{job_id}.csv"'})
 
 
 @webhooks.route("/<string:provider>")

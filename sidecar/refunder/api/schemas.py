@@ -85,6 +85,66 @@ class RefundCreateSchema(Schema):
             raise ValidationError("Give the reason for the refund.", "reason")
 
 
+class BulkLineSchema(Schema):
+    order_id = _text(64, required=True)
+    payment_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
+    amount = fields.Nested(MoneySchema, load_default=None, allow_none=True,
+                           metadata={"description": "Leave out to refund everything still refundable."})
+
+
+class BulkPlanRequestSchema(Schema):
+    lines = fields.List(fields.Nested(BulkLineSchema), required=True, validate=validate.Length(min=1, max=2000))
+
+
+class BulkStartRequestSchema(BulkPlanRequestSchema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    actor = fields.Nested(ActorSchema, required=True)
+
+
+class BulkPlanLineSchema(Schema):
+    order_id = fields.String()
+    payment_id = fields.String(allow_none=True)
+    provider = fields.String(allow_none=True)
+    amount = fields.Nested(BalanceMoneySchema, allow_none=True)
+    problem = fields.String(allow_none=True, metadata={"description": "Why it cannot be refunded."})
+
+
+class BulkTotalSchema(Schema):
+    provider = fields.String()
+    count = fields.Integer()
+    total = fields.Nested(BalanceMoneySchema)
+
+
+class BulkPlanSchema(Schema):
+    lines = fields.List(fields.Nested(BulkPlanLineSchema))
+    totals = fields.List(fields.Nested(BulkTotalSchema))
+    refundable = fields.Integer()
+    skipped = fields.Integer()
+
+
+class BulkItemSchema(Schema):
+    order_id = fields.String()
+    payment_id = fields.String(allow_none=True)
+    amount = fields.Nested(BalanceMoneySchema, allow_none=True)
+    outcome = fields.String(validate=validate.OneOf(
+        ["queued", "processing", "refunded", "unknown", "failed", "skipped"]))
+    refund_id = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+
+
+class BulkJobSchema(Schema):
+    id = fields.String()
+    status = fields.String(validate=validate.OneOf(["queued", "running", "done"]))
+    reason = fields.String()
+    actor = fields.Nested(ActorSchema)
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    total = fields.Integer()
+    finished = fields.Integer(metadata={"description": "Items that need no more work (for a progress bar)."})
+    created_at = fields.AwareDateTime()
+    finished_at = fields.AwareDateTime(allow_none=True)
+    items = fields.List(fields.Nested(BulkItemSchema))
+
+
 class IdempotencyHeaderSchema(Schema):
     idempotency_key = fields.String(required=True, data_key="Idempotency-Key", validate=_KEY,
                                     metadata={"description": "One per reviewed refund; retries reuse it."})

@@ -123,3 +123,37 @@ class RequestNonce(Base):
 
     nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[int] = mapped_column(BigInteger, index=True)  # Unix seconds
+
+
+class BulkJob(Base):
+    """Refund many bookings at once (a cancelled event); items are worked through by `refunder worker`."""
+
+    __tablename__ = "bulk_jobs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued, running, done
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class BulkItem(Base):
+    __tablename__ = "bulk_items"
+    __table_args__ = (UniqueConstraint("job_id", "position", name="uq_bulk_items_job_position"),
+                      Index("ix_bulk_items_status_due", "status", "due_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("bulk_jobs.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    order_id: Mapped[str] = mapped_column(String(64))
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)  # None: everything still refundable
+    status: Mapped[str] = mapped_column(String(16))  # queued, refunded, processing, unknown, failed, skipped
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # not before (rate limits, retries)
+    refund_id: Mapped[str | None] = mapped_column(ForeignKey("refunds.id"))
+    message: Mapped[str | None] = mapped_column(Text)

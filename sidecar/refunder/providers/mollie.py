@@ -76,8 +76,11 @@ def refused(response: requests.Response) -> ProviderError:
 class MollieProvider(Provider):
     name = "mollie"
     label = LABEL
-    policy = RefundPolicy(uncaptured_hint="Klarna and other pay-later payments can be refunded only after they "
-                                          "are captured. Capture the payment in Mollie first, or cancel it there.")
+    policy = RefundPolicy(
+        max_per_second=10,
+        uncaptured_hint="Klarna and other pay-later payments can be refunded only after they are captured. "
+                        "Capture the payment in Mollie first, or cancel it there.",
+    )
 
     def __init__(self, settings: MollieSettings, clock: Callable[[], datetime], transport: Transport | None = None):
         self.settings = settings

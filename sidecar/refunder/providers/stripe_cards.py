@@ -12,7 +12,7 @@ import stripe
 
 from ..errors import InvalidRequest
 from ..money import Money
-from ..rules import RefundStatus
+from ..rules import RefundPolicy, RefundStatus
 from .base import (
     PaymentClaim,
     PaymentFacts,
@@ -92,6 +92,7 @@ def refund_result(refund: dict[str, Any]) -> ProviderResult:
 class StripeProvider(Provider):
     name = "stripe"
     label = "Stripe"
+    policy = RefundPolicy(max_per_second=20)  # under Stripe's 25 requests/s (test mode; 100 live)
 
     def __init__(self, settings: StripeSettings, clock: Callable[[], datetime], *,
                  policy: RetryPolicy = DEFAULT_RETRY, sleep: Callable[[float], None] = time.sleep) -> None:

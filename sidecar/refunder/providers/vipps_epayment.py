@@ -72,7 +72,7 @@ def refused(response: requests.Response) -> ProviderError:
 class VippsEPaymentProvider(Provider):
     name = "vipps"
     label = LABEL
-    policy = RefundPolicy(window=timedelta(days=365), max_per_minute=5)
+    policy = RefundPolicy(window=timedelta(days=365), max_per_minute=5, max_per_second=10)
 
     def __init__(self, settings: VippsSettings, clock: Callable[[], datetime], transport: Transport | None = None):
         self.settings = settings

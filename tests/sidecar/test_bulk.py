@@ -1,0 +1,132 @@
+"""Bulk refunds of a cancelled event: review, start, work through at the provider's pace, resume, report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from refunder.app import create_app
+from refunder.bulk import LEASE, BulkRefunds
+from refunder.money import Money
+from refunder.providers.simulator import SimulatorProvider
+from refunder.rules import RefundPolicy
+from tests.conftest import SignedClient
+from tests.sidecar.helpers import ACTOR, register
+
+
+class PacedSimulator(SimulatorProvider):
+    """The simulator, with an API limit like Vipps' or Stripe's, and a way to die mid-refund."""
+
+    policy = RefundPolicy(window=timedelta(days=365), max_per_second=10)
+    die_after: set[str] = set()
+
+    def refund(self, call: Any) -> Any:
+        result = super().refund(call)
+        if call.payment_reference in self.die_after:
+            self.die_after.discard(call.payment_reference)
+            raise Crash()  # the process dies after the provider paid, before anything was written
+        return result
+
+
+class Crash(BaseException):
+    pass
+
+
+@pytest.fixture
+def world(settings: Any, db: Any, clock: Any) -> tuple[Any, SignedClient, PacedSimulator, list[float]]:
+    simulator = PacedSimulator(settings.section("simulator")["path"], clock)
+    app = create_app(settings, clock=clock, providers={"simulator": simulator})
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock.advance(seconds=seconds)
+
+    app.extensions["refunder_bulk"].sleep = sleep
+    return app, SignedClient(app.test_client(), clock), simulator, sleeps
+
+
+def bookings(api: SignedClient, simulator: PacedSimulator, clock: Any, n: int, **kind: int) -> list[dict[str, Any]]:
+    lines = []
+    for i in range(n):
+        reference = f"event-{i:04d}"
+        days = 400 if i in kind.values() and kind.get("expired") == i else 1
+        simulator.add_payment(reference, Money(45000, "NOK"), clock() - timedelta(days=days))
+        payment = register(api, "simulator", reference, 45000, order_id=str(1000 + i))
+        lines.append({"order_id": str(1000 + i), "payment_id": payment["id"]})
+    return lines
+
+
+def test_review_says_what_will_and_will_not_be_refunded(world: Any, clock: Any) -> None:
+    app, api, simulator, _ = world
+    lines = bookings(api, simulator, clock, 4, expired=3)
+    lines.append({"order_id": "9999", "payment_id": None})
+    lines[1]["amount"] = {"value": 20000, "currency": "NOK"}
+    plan = api.post("/v1/bulk-refunds/plan", {"lines": lines}).json
+    assert plan["refundable"] == 3 and plan["skipped"] == 2
+    assert plan["totals"] == [{"provider": "simulator", "count": 3, "total": {"value": 110000, "currency": "NOK"}}]
+    problems = {line["order_id"]: line["problem"] for line in plan["lines"] if line["problem"]}
+    assert "refund period ended" in problems["1003"] and "open the order once" in problems["9999"]
+
+
+def test_bulk_refund_runs_to_the_end_and_reports(world: Any, clock: Any) -> None:
+    app, api, simulator, sleeps = world
+    lines = bookings(api, simulator, clock, 6, expired=5)
+    body = {"lines": lines, "reason": "Concert cancelled", "actor": ACTOR}
+    started = api.post("/v1/bulk-refunds", body, headers={"Idempotency-Key": "bulk-key-0001"})
+    assert started.status_code == 201
+    job = started.json
+    assert job["status"] == "queued" and job["total"] == 6 and job["counts"] == {"queued": 5, "skipped": 1}
+    assert api.post("/v1/bulk-refunds", body, headers={"Idempotency-Key": "bulk-key-0001"}).json["id"] == job["id"]
+    other = api.post("/v1/bulk-refunds", {**body, "reason": "x"}, headers={"Idempotency-Key": "bulk-key-0001"})
+    assert other.status_code == 409
+
+    assert app.extensions["refunder_bulk"].work() == 5
+    done = api.get(f"/v1/bulk-refunds/{job['id']}").json
+    assert done["status"] == "done" and done["finished"] == 6 and done["finished_at"]
+    assert done["counts"] == {"refunded": 5, "skipped": 1}
+    assert all(simulator.list_refunds(f"event-{i:04d}", {})[0].amount.minor == 45000 for i in range(5))
+    assert simulator.list_refunds("event-0005", {}) == []
+    assert len(sleeps) == 4 and all(abs(s - 0.1) < 1e-6 for s in sleeps)  # 10 a second, paced
+
+    report = api.get(f"/v1/bulk-refunds/{job['id']}/report.csv")
+    assert report.content_type.startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(report.get_data(as_text=True))))
+    assert [(r["order_id"], r["outcome"], r["amount"]) for r in rows][:2] == [("1000", "refunded", "450.00"),
+                                                                           ("1001", "refunded", "450.00")]
+    assert rows[5]["outcome"] == "skipped" and "refund period ended" in rows[5]["reason"]
+    for row in rows[:5]:
+        refund = api.get(f"/v1/refunds/{row['refund_id']}").json
+        assert refund["reason"] == "Concert cancelled" and refund["actor"] == ACTOR
+
+
+def test_a_worker_that_dies_is_resumed_without_paying_twice(world: Any, clock: Any, settings: Any) -> None:
+    app, api, simulator, _ = world
+    lines = bookings(api, simulator, clock, 4)
+    job = api.post("/v1/bulk-refunds", {"lines": lines, "reason": "Storm", "actor": ACTOR},
+                   headers={"Idempotency-Key": "bulk-key-0002"}).json
+    simulator.die_after = {"event-0001"}
+    with pytest.raises(Crash):
+        app.extensions["refunder_bulk"].work()
+    assert api.get(f"/v1/bulk-refunds/{job['id']}").json["counts"] == {"refunded": 1, "queued": 3}
+    restarted = BulkRefunds(app.extensions["refunder"], sleep=lambda s: clock.advance(seconds=s))
+    assert restarted.work() == 2  # the dead worker's item waits for its lease to run out
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert restarted.work() == 1
+    app.extensions["refunder"].reconcile()  # the refund the dead worker sent is read back, not sent again
+    final = api.get(f"/v1/bulk-refunds/{job['id']}").json
+    assert final["status"] == "done" and final["counts"] == {"refunded": 4}
+    assert [len(simulator.list_refunds(f"event-{i:04d}", {})) for i in range(4)] == [1, 1, 1, 1]
+
+
+def test_bulk_inputs_are_validated(world: Any) -> None:
+    _, api, _, _ = world
+    assert api.post("/v1/bulk-refunds/plan", {"lines": []}).status_code == 422
+    missing = api.post("/v1/bulk-refunds", {"lines": [{"order_id": "1"}], "reason": "", "actor": ACTOR},
+                       headers={"Idempotency-Key": "bulk-key-0003"})
+    assert missing.status_code == 422 and "reason" in missing.json["errors"]
+    assert api.get("/v1/bulk-refunds/bulk_nope").status_code == 404
