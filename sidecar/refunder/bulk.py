@@ -70,6 +70,9 @@ class BulkRefunds:
         try:
             view = self.service.payment_view(line.payment_id)
             provider = self.service.provider(view.payment.provider)
+            if not provider.sends_money:
+                return PlanLine(line, provider.name, None, "Paid by bank transfer: transfer the money yourself, "
+                                                           "then record the refund on the order.")
             amount = line.amount or view.balance.refundable
             rules.check_refund(balance=view.balance, amount=amount, paid_at=view.payment.paid_at,
                                now=self.clock(), policy=provider.policy)

@@ -36,7 +36,9 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 def serve(settings: Settings) -> None:
     """Migrate once, then run gunicorn; each worker builds its own app (no connections cross a fork)."""
-    migrate(Database.from_url(settings.database_url).engine)
+    engine = Database.from_url(settings.database_url).engine
+    migrate(engine)
+    engine.dispose()  # an SQLite connection must not outlive a fork: its locks would lie to other processes
     _Gunicorn(settings, {
         "bind": settings.bind, "workers": settings.workers, "accesslog": "-", "graceful_timeout": 10,
         "timeout": 60, "forwarded_allow_ips": "127.0.0.1",
@@ -66,6 +68,7 @@ def demo(env: dict[str, str]) -> None:
     migrate(db.engine)
     service = RefundService(db, build_providers(settings, utcnow), utcnow)
     views = seed(service, utcnow)
+    db.engine.dispose()  # before gunicorn forks
     url = f"http://{settings.bind}"
     body = '{"amount":{"value":25000,"currency":"NOK"},"reason":"Appointment cancelled",' \
            '"actor":{"id":"1","name":"demo"}}'

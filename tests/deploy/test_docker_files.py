@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_compose_runs_the_four_services_with_secrets_from_the_environment() -> None:
     compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
     services = compose["services"]
-    assert {"wordpress", "mariadb", "postgres", "sidecar", "reconcile"} <= set(services)
+    assert {"wordpress", "mariadb", "postgres", "sidecar", "reconcile", "worker"} <= set(services)
+    assert services["worker"]["command"] == ["refunder", "worker"]
     sidecar = services["sidecar"]
     assert sidecar["environment"]["REFUNDER_DATABASE_URL"].startswith("postgresql+psycopg://")
     assert "${REFUNDER_SHARED_SECRET" in sidecar["environment"]["REFUNDER_SHARED_SECRET"]

@@ -12,6 +12,7 @@ import pytest
 from refunder.app import create_app
 from refunder.bulk import LEASE, BulkRefunds
 from refunder.money import Money
+from refunder.providers.manual import ManualProvider
 from refunder.providers.simulator import SimulatorProvider
 from refunder.rules import RefundPolicy
 from tests.conftest import SignedClient
@@ -39,7 +40,7 @@ class Crash(BaseException):
 @pytest.fixture
 def world(settings: Any, db: Any, clock: Any) -> tuple[Any, SignedClient, PacedSimulator, list[float]]:
     simulator = PacedSimulator(settings.section("simulator")["path"], clock)
-    app = create_app(settings, clock=clock, providers={"simulator": simulator})
+    app = create_app(settings, clock=clock, providers={"simulator": simulator, "manual": ManualProvider()})
     sleeps: list[float] = []
 
     def sleep(seconds: float) -> None:
@@ -65,12 +66,15 @@ def test_review_says_what_will_and_will_not_be_refunded(world: Any, clock: Any) 
     app, api, simulator, _ = world
     lines = bookings(api, simulator, clock, 4, expired=3)
     lines.append({"order_id": "9999", "payment_id": None})
+    manual = register(api, "manual", "bank-77", 30000, order_id="77")
+    lines.append({"order_id": "77", "payment_id": manual["id"]})
     lines[1]["amount"] = {"value": 20000, "currency": "NOK"}
     plan = api.post("/v1/bulk-refunds/plan", {"lines": lines}).json
-    assert plan["refundable"] == 3 and plan["skipped"] == 2
+    assert plan["refundable"] == 3 and plan["skipped"] == 3
     assert plan["totals"] == [{"provider": "simulator", "count": 3, "total": {"value": 110000, "currency": "NOK"}}]
     problems = {line["order_id"]: line["problem"] for line in plan["lines"] if line["problem"]}
     assert "refund period ended" in problems["1003"] and "open the order once" in problems["9999"]
+    assert "transfer the money yourself" in problems["77"]
 
 
 def test_bulk_refund_runs_to_the_end_and_reports(world: Any, clock: Any) -> None:

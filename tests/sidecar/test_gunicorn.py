@@ -34,8 +34,8 @@ def free_port() -> int:
 
 
 class Sidecar:
-    def __init__(self, url: str, simulator: SimulatorProvider) -> None:
-        self.url, self.simulator = url, simulator
+    def __init__(self, url: str, simulator: SimulatorProvider, database_url: str) -> None:
+        self.url, self.simulator, self.database_url = url, simulator, database_url
         self.http = requests.Session()
 
     def call(self, method: str, target: str, body: Any = None,
@@ -71,7 +71,7 @@ def _serve(data: Path, database_url: str) -> Iterator[Sidecar]:
     else:
         process.kill()
         pytest.fail("sidecar did not start:\n" + (data / "sidecar.log").read_text())
-    yield Sidecar(url, SimulatorProvider(data / "sim.db", lambda: datetime.now(UTC)))
+    yield Sidecar(url, SimulatorProvider(data / "sim.db", lambda: datetime.now(UTC)), database_url)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
     output = (data / "sidecar.log").read_text()
@@ -131,3 +131,21 @@ def test_parallel_refunds_across_processes(sidecar: Sidecar) -> None:
     assert summary["refunded"]["value"] == 10000 and summary["refundable"]["value"] == 0
     with sidecar.simulator._db() as db:
         assert db.execute("SELECT refunded FROM payments WHERE reference='gu-parallel'").fetchone() == (10000,)
+
+
+def test_other_processes_see_what_the_workers_wrote(sidecar: Sidecar, tmp_path: Path) -> None:
+    """Writes of the gunicorn workers are visible to `refunder reconcile`/`worker` processes and back."""
+    payment = paid(sidecar, "gu-processes", 5000)
+    env = {**os.environ, "REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": sidecar.database_url,
+           "REFUNDER_PROVIDERS": "manual,simulator", "REFUNDER_SIMULATOR_PATH": str(sidecar.simulator.path)}
+    check = ("import sys; from refunder.ledger.database import Database; from refunder.ledger.models import Refund;"
+             "refund = Database.from_url(sys.argv[1])._sessions().get(Refund, sys.argv[2]);"
+             "print(refund.status if refund else 'missing')")
+    for attempt in range(3):  # another process opens and closes the ledger between the workers' writes
+        subprocess.run([sys.executable, "-m", "refunder.cli", "reconcile"], env=env, check=True, timeout=60,
+                       capture_output=True)
+        created = sidecar.call("POST", f"/v1/payments/{payment['id']}/refunds", refund_body(1000),
+                               {"Idempotency-Key": f"gu-processes-{attempt}"}).json()
+        seen = subprocess.run([sys.executable, "-c", check, sidecar.database_url, created["id"]], env=env,
+                              check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+        assert seen == "refunded"

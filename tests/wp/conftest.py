@@ -55,7 +55,13 @@ class WordPress:
 
 
 @pytest.fixture(scope="session")
-def sidecar_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def sidecar_url(sidecar_env: dict[str, str]) -> str:
+    return "http://" + sidecar_env["REFUNDER_BIND"]
+
+
+@pytest.fixture(scope="session")
+def sidecar_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The sidecar's environment: `refunder` commands (worker, reconcile) run against the same ledger."""
     data = tmp_path_factory.mktemp("wp-sidecar")
     simulator = SimulatorProvider(data / "sim.db", lambda: datetime.now(UTC))
     for reference, minor in SIMULATED.items():
@@ -74,7 +80,7 @@ def sidecar_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 break
         except requests.ConnectionError:
             time.sleep(0.1)
-    yield url
+    yield env
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=20)
 

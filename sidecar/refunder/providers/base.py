@@ -113,6 +113,7 @@ class Provider(ABC):
     name: str
     label: str
     policy: RefundPolicy = RefundPolicy()
+    sends_money = True  # False: staff send it themselves and Refunder records it (bank transfer)
 
     def check_request(self, call: RefundCall) -> None:  # noqa: B027 - optional hook, most providers need none
         """Refuse provider-specific bad input before anything is recorded."""

@@ -10,6 +10,7 @@ from .base import PaymentClaim, PaymentFacts, Provider, ProviderResult, RefundCa
 class ManualProvider(Provider):
     name = "manual"
     label = "Bank transfer (manual)"
+    sends_money = False
 
     def check_request(self, call: RefundCall) -> None:
         if not call.bank_reference:

@@ -33,6 +33,20 @@ final class Refunder_Client {
 	 * @return array|WP_Error Decoded answer.
 	 */
 	public function call( $method, $target, $body = null, $headers = array() ) {
+		$raw = $this->call_raw( $method, $target, $body, $headers );
+		if ( is_wp_error( $raw ) ) {
+			return $raw;
+		}
+		$data = json_decode( $raw, true );
+		return is_array( $data ) ? $data : new WP_Error( 'refunder_http_200', __( 'The Refunder service answered with HTTP 200.', 'refunder' ) );
+	}
+
+	/**
+	 * The same, returning the body as it came (e.g. a CSV report).
+	 *
+	 * @return string|WP_Error
+	 */
+	public function call_raw( $method, $target, $body = null, $headers = array() ) {
 		$json     = null === $body ? '' : wp_json_encode( $body );
 		$response = wp_remote_request(
 			$this->url . $target,
@@ -53,8 +67,9 @@ final class Refunder_Client {
 			return new WP_Error( 'refunder_unreachable', sprintf( __( 'The Refunder service at %1$s could not be reached (%2$s).', 'refunder' ), $this->url, $response->get_error_message() ) );
 		}
 		$status = (int) wp_remote_retrieve_response_code( $response );
-		$data   = json_decode( wp_remote_retrieve_body( $response ), true );
-		if ( $status >= 400 || ! is_array( $data ) ) {
+		$raw    = wp_remote_retrieve_body( $response );
+		if ( $status >= 400 ) {
+			$data   = json_decode( $raw, true );
 			$detail = is_array( $data ) && ! empty( $data['detail'] )
 				? $data['detail']
 				/* translators: %d: HTTP status code */
@@ -62,6 +77,6 @@ final class Refunder_Client {
 			$code = is_array( $data ) && ! empty( $data['code'] ) ? $data['code'] : 'refunder_http_' . $status;
 			return new WP_Error( $code, $detail, array( 'status' => $status, 'problem' => $data ) );
 		}
-		return $data;
+		return $raw;
 	}
 }

@@ -15,6 +15,7 @@ final class Refunder_Plugin {
 		Refunder_Order_Panel::register();
 		Refunder_Ajax::register();
 		Refunder_Cron::register();
+		Refunder_Bulk::register();
 	}
 
 	/** The catalogue for the current user's language (Norwegian: languages/refunder-nb_NO.mo). */

@@ -5,7 +5,7 @@ function wc_double_register_types() {
 	register_post_type( 'shop_order', array( 'public' => false, 'show_ui' => true, 'label' => 'Orders', 'supports' => array( 'title', 'comments' ), 'capability_type' => 'post' ) );
 	register_post_type( 'shop_order_refund', array( 'public' => false, 'show_ui' => false ) );
 	foreach ( array( 'wc-pending', 'wc-processing', 'wc-completed', 'wc-refunded', 'wc-cancelled' ) as $status ) {
-		register_post_status( $status, array( 'label' => $status, 'internal' => false, 'show_in_admin_all_list' => true ) );
+		register_post_status( $status, array( 'label' => $status, 'public' => false, 'protected' => true, 'exclude_from_search' => false, 'show_in_admin_all_list' => true, 'show_in_admin_status_list' => true ) );
 	}
 }
 
