@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-.venv/bin/ruff check sidecar tests
+.venv/bin/ruff check sidecar tests bench
 .venv/bin/mypy sidecar/refunder
 eval "$(scripts/postgres.sh)"
 exec .venv/bin/python -m pytest "$@"
