@@ -10,14 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import requests
 
@@ -26,8 +23,8 @@ from refunder.money import Money
 from refunder.providers.base import RefundCall
 from refunder.providers.stripe_cards import StripeProvider, StripeSettings
 from tests.fakes.server import serving
+from tests.fakes.sidecar import serving_sidecar
 from tests.fakes.stripe import FakeStripe
-from tests.sidecar.test_gunicorn import free_port
 
 SECRET = "bench-secret-0123456789-abcdefghijklmnop"
 KEY, HOOK = "sk_test_bench", "whsec_bench"
@@ -58,20 +55,10 @@ def main() -> None:
     for pid in payments:
         fake.add_payment(pid, 10**9)
     with serving(fake) as stripe_url, tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        env = {**os.environ, "REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": f"sqlite:///{tmp}/l.db",
-               "REFUNDER_PROVIDERS": "stripe", "REFUNDER_STRIPE_API_KEY": KEY, "REFUNDER_STRIPE_API_BASE": stripe_url,
-               "REFUNDER_BIND": f"127.0.0.1:{port}", "REFUNDER_WORKERS": "2"}
-        server = subprocess.Popen([sys.executable, "-m", "refunder.cli", "serve"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(100):
-                try:
-                    if requests.get(url + "/health", timeout=1).ok:
-                        break
-                except requests.ConnectionError:
-                    time.sleep(0.1)
+        settings = {"REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": f"sqlite:///{tmp}/l.db",
+                    "REFUNDER_PROVIDERS": "stripe", "REFUNDER_STRIPE_API_KEY": KEY,
+                    "REFUNDER_STRIPE_API_BASE": stripe_url, "REFUNDER_WORKERS": "2"}
+        with serving_sidecar(settings, Path(tmp) / "sidecar.log") as (url, _):
             session = requests.Session()
 
             def call(method: str, target: str, body: dict | None = None, headers: dict | None = None) -> dict:
@@ -112,9 +99,6 @@ def main() -> None:
                       f"{percentile(s, 50):>10.2f}ms {percentile(s, 99):>6.2f}ms {o50:>11.2f}ms {o99:>6.2f}ms"
                       f"  ×{o50 / 5:.2f} / ×{o99 / 15:.2f} of target")
             print(f"(median of direct calls: {statistics.median(d):.2f} ms)")
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=20)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,15 +20,10 @@ from refunder import signing
 from refunder.money import Money
 from refunder.providers.simulator import SimulatorProvider
 from tests.conftest import BACKENDS, SECRET, fresh_database
+from tests.fakes.sidecar import serving_sidecar
 from tests.sidecar.helpers import ACTOR, refund_body
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Sidecar:
@@ -54,26 +47,11 @@ def sidecar(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 def _serve(data: Path, database_url: str) -> Iterator[Sidecar]:
-    port = free_port()
-    env = {**os.environ, "REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": database_url,
-           "REFUNDER_PROVIDERS": "manual,simulator", "REFUNDER_SIMULATOR_PATH": str(data / "sim.db"),
-           "REFUNDER_BIND": f"127.0.0.1:{port}", "REFUNDER_WORKERS": "3"}
-    log = (data / "sidecar.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "refunder.cli", "serve"], env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if requests.get(url + "/health", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    else:
-        process.kill()
-        pytest.fail("sidecar did not start:\n" + (data / "sidecar.log").read_text())
-    yield Sidecar(url, SimulatorProvider(data / "sim.db", lambda: datetime.now(UTC)), database_url)
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=20) == 0
+    settings = {"REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": database_url,
+                "REFUNDER_PROVIDERS": "manual,simulator", "REFUNDER_SIMULATOR_PATH": str(data / "sim.db"),
+                "REFUNDER_WORKERS": "3"}
+    with serving_sidecar(settings, data / "sidecar.log") as (url, _):
+        yield Sidecar(url, SimulatorProvider(data / "sim.db", lambda: datetime.now(UTC)), database_url)
     output = (data / "sidecar.log").read_text()
     assert SECRET not in output
     assert "Traceback" not in output

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,11 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import requests
 
 from refunder.money import Money
 from refunder.providers.simulator import SimulatorProvider
-from tests.sidecar.test_gunicorn import free_port
+from tests.fakes.sidecar import free_port, serving_sidecar
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "wp-test-secret-0123456789-abcdefghijklmnop"
@@ -66,23 +63,11 @@ def sidecar_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     simulator = SimulatorProvider(data / "sim.db", lambda: datetime.now(UTC))
     for reference, minor in SIMULATED.items():
         simulator.add_payment(reference, Money(minor, "NOK"), datetime.now(UTC) - timedelta(days=1))
-    port = free_port()
-    env = {**os.environ, "REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": f"sqlite:///{data / 'ledger.db'}",
-           "REFUNDER_PROVIDERS": "manual,simulator", "REFUNDER_SIMULATOR_PATH": str(data / "sim.db"),
-           "REFUNDER_BIND": f"127.0.0.1:{port}", "REFUNDER_WORKERS": "2"}
-    log = (data / "sidecar.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "refunder.cli", "serve"], env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if requests.get(url + "/health", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    yield env
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=20)
+    settings = {"REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": f"sqlite:///{data / 'ledger.db'}",
+                "REFUNDER_PROVIDERS": "manual,simulator", "REFUNDER_SIMULATOR_PATH": str(data / "sim.db"),
+                "REFUNDER_WORKERS": "2"}
+    with serving_sidecar(settings, data / "sidecar.log") as (_, env):
+        yield env
 
 
 @pytest.fixture(scope="session")

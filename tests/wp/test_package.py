@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sidecar.test_gunicorn import free_port
+from tests.fakes.sidecar import free_port
 from tests.wp.conftest import ROOT, WordPress
 
 
