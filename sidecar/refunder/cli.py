@@ -40,7 +40,8 @@ def serve(settings: Settings) -> None:
     migrate(engine)
     engine.dispose()  # an SQLite connection must not outlive a fork: its locks would lie to other processes
     _Gunicorn(settings, {
-        "bind": settings.bind, "workers": settings.workers, "accesslog": "-", "graceful_timeout": 10,
+        "bind": settings.bind, "workers": settings.workers, "threads": settings.threads,
+        "worker_class": "gthread", "accesslog": "-", "graceful_timeout": 10,
         "timeout": 60, "forwarded_allow_ips": "127.0.0.1",
     }).run()
 

@@ -25,6 +25,7 @@ class Settings:
     providers: tuple[str, ...] = DEFAULT_PROVIDERS
     bind: str = "127.0.0.1:8765"
     workers: int = 2
+    threads: int = 4  # per worker (gunicorn gthread): slow provider calls do not hold up other requests
     max_request_bytes: int = 64 * 1024
     trusted_proxies: int = 0  # reverse proxies in front: their X-Forwarded-Host/Proto are believed
     sections: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
@@ -61,7 +62,7 @@ class Settings:
             values["providers"] = tuple(p.strip() for p in values["providers"].split(",") if p.strip())
         elif "providers" in values:
             values["providers"] = tuple(values["providers"])
-        for name in ("workers", "max_request_bytes", "trusted_proxies"):
+        for name in ("workers", "threads", "max_request_bytes", "trusted_proxies"):
             if name in values:
                 values[name] = int(values[name])
         unknown = set(values) - top

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
@@ -10,12 +12,20 @@ from ..signing import MAX_SKEW_SECONDS
 from .database import Database
 from .models import RequestNonce
 
+PURGE_EVERY = 100  # requests between deletions of expired nonces (in each process)
+_seen = itertools.count()
+
 
 def remember_nonce(db: Database, nonce: str, timestamp: int, now: int) -> None:
-    """Record the nonce until its timestamp leaves the window; a second use raises ReplayedRequest."""
+    """Record the nonce until its timestamp leaves the window; a second use raises ReplayedRequest.
+
+    Expired nonces are deleted now and then, not on every request: they cannot be replayed anyway, since
+    their timestamps are refused first.
+    """
     try:
         with db.transaction() as s:
-            s.execute(delete(RequestNonce).where(RequestNonce.expires_at < now))
+            if next(_seen) % PURGE_EVERY == 0:
+                s.execute(delete(RequestNonce).where(RequestNonce.expires_at < now))
             s.add(RequestNonce(nonce=nonce, expires_at=timestamp + MAX_SKEW_SECONDS))
     except IntegrityError:
         raise ReplayedRequest("This request was already received (same nonce); it was not processed again.") from None

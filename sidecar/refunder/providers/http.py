@@ -10,6 +10,7 @@ A retry is safe because every modifying call carries its idempotency key. What t
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -83,12 +84,18 @@ class Transport:
     """requests to one provider's base URL, through with_retries."""
 
     def __init__(self, base_url: str, provider_label: str, *, policy: RetryPolicy = DEFAULT_RETRY,
-                 session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.base_url = base_url.rstrip("/")
         self.label = provider_label
         self.policy = policy
-        self.session = session or requests.Session()
         self.sleep = sleep
+        self._local = threading.local()  # a requests.Session per thread (gunicorn runs threaded workers)
+
+    @property
+    def session(self) -> requests.Session:
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+        return self._local.session
 
     def send(
         self, method: str, path: str, *, headers: Mapping[str, str], json: Any = None, data: Any = None,
