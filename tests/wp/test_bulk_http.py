@@ -91,3 +91,26 @@ def test_bulk_pages_need_the_permission(wordpress: WordPress) -> None:
     answer = kari.post(f"{wordpress.url}/wp-admin/admin-ajax.php", data={
         "action": "refunder_bulk_status", "job": "bulk_x", "nonce": "x"}, timeout=30)
     assert answer.status_code == 403
+
+
+def test_all_bookings_of_one_event(wordpress: WordPress) -> None:
+    def booked(event: str) -> int:
+        return int(wordpress.eval("echo refunder_test_create_order(array('total' => '300.00', 'meta' => array("
+                                  f"'_test_event' => '{event}'),"
+                                  " 'items' => array(array('Yoga class', 1, '300.00'))));"))
+
+    ours = [booked("42@2026-12-24"), booked("42@2026-12-24")]
+    booked("42@2026-12-31")
+    booked("7@2026-12-24")
+    admin = login(wordpress, "admin")
+    page = admin.get(f"{wordpress.url}/wp-admin/admin.php?page=refunder-bulk", timeout=30).text
+    assert "All bookings of one event" in page
+    nonce = re.search(r'name="_wpnonce" value="([0-9a-f]+)"', page).group(1)
+    found = admin.post(f"{wordpress.url}/wp-admin/admin-post.php", data={
+        "action": "refunder_bulk_event", "_wpnonce": nonce, "product_id": "42", "date": "2026-12-24"},
+        timeout=60)
+    assert "2 orders chosen" in found.text
+    assert all(f"Order {i}:" in found.text for i in ours)  # paid by bank transfer here: listed with the reason
+    none = admin.post(f"{wordpress.url}/wp-admin/admin-post.php", data={
+        "action": "refunder_bulk_event", "_wpnonce": nonce, "product_id": "42", "date": "2027-01-01"}, timeout=60)
+    assert none.status_code == 404 and "refunder_event_orders" in none.text

@@ -22,6 +22,7 @@ final class Refunder_Bulk {
 		}
 		add_action( 'admin_menu', array( __CLASS__, 'menu' ) );
 		add_action( 'admin_post_refunder_bulk_start', array( __CLASS__, 'start' ) );
+		add_action( 'admin_post_refunder_bulk_event', array( __CLASS__, 'choose_event' ) );
 		add_action( 'admin_post_refunder_bulk_report', array( __CLASS__, 'report' ) );
 		add_action( 'wp_ajax_refunder_bulk_status', array( __CLASS__, 'status' ) );
 	}
@@ -89,6 +90,7 @@ final class Refunder_Bulk {
 		$ids = get_transient( self::key( $selection ) );
 		if ( ! is_array( $ids ) || ! $ids ) {
 			echo '<p>' . esc_html__( 'Choose the orders in the order list, then the bulk action "Refunder".', 'refunder' ) . '</p>';
+			self::render_event_form();
 			return;
 		}
 		$plan = $client->call( 'POST', '/v1/bulk-refunds/plan', array( 'lines' => self::lines( $ids, $client ) ) );
@@ -123,6 +125,45 @@ final class Refunder_Bulk {
 			</form>
 			<?php
 		}
+	}
+
+	/** Or every booking of one event: a product and a date, answered by the booking system. */
+	private static function render_event_form() {
+		?>
+		<h2><?php esc_html_e( 'All bookings of one event', 'refunder' ); ?></h2>
+		<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" class="refunder-bulk-event">
+			<input type="hidden" name="action" value="refunder_bulk_event" />
+			<?php wp_nonce_field( 'refunder_bulk_event' ); ?>
+			<label><?php esc_html_e( 'Booking product ID', 'refunder' ); ?> <input type="number" name="product_id" min="1" required /></label>
+			<label><?php esc_html_e( 'Date', 'refunder' ); ?> <input type="date" name="date" required /></label>
+			<?php submit_button( __( 'Find the bookings', 'refunder' ), 'secondary', 'find', false ); ?>
+		</form>
+		<?php
+	}
+
+	/**
+	 * The orders of one event. Booking plugins keep bookings their own way, so they answer:
+	 * add_filter( 'refunder_event_orders', fn( $ids, $product_id, $date ) => ..., 10, 3 ).
+	 *
+	 * @return int[]
+	 */
+	public static function event_orders( $product_id, $date ) {
+		return array_values( array_unique( array_map( 'absint', (array) apply_filters( 'refunder_event_orders', array(), $product_id, $date ) ) ) );
+	}
+
+	public static function choose_event() {
+		self::guard();
+		check_admin_referer( 'refunder_bulk_event' );
+		$product_id = isset( $_POST['product_id'] ) ? absint( $_POST['product_id'] ) : 0;
+		$date       = isset( $_POST['date'] ) ? sanitize_text_field( wp_unslash( $_POST['date'] ) ) : '';
+		$ids        = preg_match( '/^\d{4}-\d{2}-\d{2}$/', $date ) ? self::event_orders( $product_id, $date ) : array();
+		if ( ! $ids ) {
+			wp_die( esc_html__( 'No orders were found for that product and date. Booking systems tell Refunder their bookings through the refunder_event_orders filter.', 'refunder' ), '', array( 'response' => 404, 'back_link' => true ) );
+		}
+		$selection = wp_generate_uuid4();
+		set_transient( self::key( $selection ), $ids, self::TTL );
+		wp_safe_redirect( admin_url( 'admin.php?page=' . self::PAGE . '&selection=' . $selection ) );
+		exit;
 	}
 
 	public static function start() {

@@ -32,7 +32,7 @@ function wc_get_order( $order ) {
 
 /** Supports what the plugin asks: meta_query, limit, return ids. */
 function wc_get_orders( $args ) {
-	$query = array( 'post_type' => 'shop_order', 'post_status' => 'any', 'fields' => 'ids', 'numberposts' => $args['limit'] ?? 10 );
+	$query = array( 'post_type' => 'shop_order', 'post_status' => 'any', 'fields' => 'ids', 'numberposts' => $args['limit'] ?? 10, 'orderby' => 'ID', 'order' => 'ASC' );
 	if ( isset( $args['meta_query'] ) ) {
 		$query['meta_query'] = $args['meta_query'];
 	}
