@@ -134,12 +134,7 @@ class RefundService:
                 known = s.scalars(select(Refund).where(Refund.payment_id == payment_id,
                                                        Refund.external_id == item.provider_id)).one_or_none()
                 if known is not None:
-                    status = rules.next_status(RefundStatus(known.status), item.status)
-                    if status != known.status:
-                        known.status, known.updated_at = status, now
-                        known.finalized_at = now if status in rules.FINAL else None
-                        _audit(s, now, f"refund.{status}", SYSTEM, payment=locked, refund=known, amount=known.amount,
-                               provider_reference=item.provider_id)
+                    _transition(s, known, ProviderResult(item.status, provider_reference=item.provider_id), SYSTEM, now)
                     continue
                 if item.status is RefundStatus.FAILED:
                     continue
@@ -314,21 +309,7 @@ class RefundService:
     def _apply(self, refund_id: str, result: ProviderResult, actor: Actor) -> Refund:
         with self.db.transaction() as s:
             refund = s.scalars(select(Refund).where(Refund.id == refund_id).with_for_update()).one()
-            status = rules.next_status(RefundStatus(refund.status), result.status)
-            now = self.clock()
-            changed = status != refund.status
-            if changed or (result.provider_reference and not refund.provider_reference):
-                refund.status = status
-                refund.provider_reference = refund.provider_reference or result.provider_reference
-                if status in (RefundStatus.FAILED, RefundStatus.UNKNOWN):
-                    refund.failure_code, refund.failure_message = result.failure_code, result.failure_message
-                refund.finalized_at = now if status in rules.FINAL else None
-                refund.updated_at = now
-            if changed:
-                _audit(s, now, f"refund.{status}", actor, payment=s.get_one(Payment, refund.payment_id),
-                       refund=refund, amount=refund.amount, provider_reference=refund.provider_reference,
-                       detail={"failure_code": result.failure_code, "failure_message": result.failure_message}
-                       if result.failure_code else {})
+            _transition(s, refund, result, actor, self.clock())
             return refund
 
     def get_refund(self, refund_id: str) -> Refund:
@@ -390,6 +371,24 @@ def _send(provider: Provider, call: RefundCall) -> ProviderResult:
         log.exception("refund %s: unexpected error from provider %s", call.refund_id, provider.name)
         return ProviderResult(RefundStatus.UNKNOWN, failure_code="internal_error",
                               failure_message="The outcome is not known yet; it will be checked with the provider.")
+
+
+def _transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor, at: datetime) -> None:
+    """Move a refund by what its provider reported (rules.next_status), and audit the move."""
+    status = rules.next_status(RefundStatus(refund.status), result.status)
+    changed = status != refund.status
+    if changed or (result.provider_reference and not refund.provider_reference):
+        refund.status = status
+        refund.provider_reference = refund.provider_reference or result.provider_reference
+        if status in (RefundStatus.FAILED, RefundStatus.UNKNOWN):
+            refund.failure_code, refund.failure_message = result.failure_code, result.failure_message
+        refund.finalized_at = at if status in rules.FINAL else None
+        refund.updated_at = at
+    if changed:
+        _audit(s, at, f"refund.{status}", actor, payment=s.get_one(Payment, refund.payment_id), refund=refund,
+               amount=refund.amount, provider_reference=refund.provider_reference,
+               detail={"failure_code": result.failure_code, "failure_message": result.failure_message}
+               if result.failure_code else {})
 
 
 def _check_lines(request: RefundRequest) -> None:
