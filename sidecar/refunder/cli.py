@@ -15,9 +15,13 @@ from gunicorn.app.base import BaseApplication
 
 from . import signing
 from .app import create_app, utcnow
+from .bulk import BulkRefunds
 from .config import Settings
+from .demo import seed
 from .errors import RefunderError
 from .ledger.database import Database, migrate
+from .providers import build_providers
+from .refunds import RefundService
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -34,6 +38,10 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_app(self.settings)
 
 
+def _service(settings: Settings, db: Database | None = None) -> RefundService:
+    return RefundService(db or Database.from_url(settings.database_url), build_providers(settings, utcnow), utcnow)
+
+
 def serve(settings: Settings) -> None:
     """Migrate once, then run gunicorn; each worker builds its own app (no connections cross a fork)."""
     engine = Database.from_url(settings.database_url).engine
@@ -47,10 +55,6 @@ def serve(settings: Settings) -> None:
 
 
 def demo(env: dict[str, str]) -> None:
-    from .demo import seed
-    from .providers import build_providers
-    from .refunds import RefundService
-
     data = Path(env.get("REFUNDER_DEMO_DIR", "var/demo"))
     for old in ("ledger.db", "simulator.db"):  # every demo starts from the same bookings
         for path in data.glob(old + "*"):
@@ -67,7 +71,7 @@ def demo(env: dict[str, str]) -> None:
     settings = Settings.load(env)
     db = Database.from_url(settings.database_url)
     migrate(db.engine)
-    service = RefundService(db, build_providers(settings, utcnow), utcnow)
+    service = _service(settings, db)
     views = seed(service, utcnow)
     db.engine.dispose()  # before gunicorn forks
     url = f"http://{settings.bind}"
@@ -101,10 +105,7 @@ API description: {url}/openapi.json   Stop with Ctrl-C.
 
 def reconcile(settings: Settings, every: float | None) -> None:
     """Once, or every N seconds until stopped (for cron, systemd or a compose service)."""
-    from .providers import build_providers
-    from .refunds import RefundService
-
-    service = RefundService(Database.from_url(settings.database_url), build_providers(settings, utcnow), utcnow)
+    service = _service(settings)
     while True:
         report = service.reconcile()
         final = sum(r.status in ("refunded", "failed") for r in report.refreshed)
@@ -117,11 +118,7 @@ def reconcile(settings: Settings, every: float | None) -> None:
 
 def worker(settings: Settings, once: bool) -> None:
     """Work through bulk refunds; with --once, stop when nothing is due (run one worker per ledger)."""
-    from .bulk import BulkRefunds
-    from .providers import build_providers
-    from .refunds import RefundService
-
-    service = RefundService(Database.from_url(settings.database_url), build_providers(settings, utcnow), utcnow)
+    service = _service(settings)
     runner = BulkRefunds(service)
     while True:
         sent = runner.work()
