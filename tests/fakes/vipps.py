@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,6 +26,7 @@ import requests
 from werkzeug.wrappers import Request, Response
 
 from refunder.providers.vipps_webhooks import authorization, content_hash
+from tests.fakes.common import FakeApp, json_response
 from tests.providers import specs
 
 SPEC = "epayment.v1.yml"
@@ -45,9 +45,10 @@ class FakePayment:
     modifications: list[datetime] = field(default_factory=list)
 
 
-class FakeVipps:
+class FakeVipps(FakeApp):
     def __init__(self, *, msn: str = "123456", client_id: str = "cid-public", client_secret: str = "",
                  subscription_key: str = "", webhook_secret: str = "", clock: Any = None) -> None:
+        super().__init__()
         self.msn, self.client_id, self.client_secret = msn, client_id, client_secret
         self.subscription_key, self.webhook_secret = subscription_key, webhook_secret
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -58,7 +59,6 @@ class FakeVipps:
         self.violations: list[str] = []
         self.faults: list[str] = []
         self.refund_calls = 0
-        self._lock = threading.Lock()
 
     # --- set-up and inspection -------------------------------------------------------------------
 
@@ -78,13 +78,7 @@ class FakeVipps:
 
     # --- WSGI ------------------------------------------------------------------------------------
 
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        with self._lock:
-            response = self._handle(request)
-        return response(environ, start_response)
-
-    def _handle(self, request: Request) -> Response:
+    def handle(self, request: Request) -> Response:
         body = request.get_data()
         if request.path == "/accesstoken/get":
             return self._token(request)
@@ -106,9 +100,9 @@ class FakeVipps:
             return problem(404, "5090", "Payment not found")
         tail = parts[5] if len(parts) > 5 else ""
         if request.method == "GET" and tail == "":
-            return ok(self._payment_json(payment))
+            return json_response(self._payment_json(payment))
         if request.method == "GET" and tail == "events":
-            return ok(payment.events)
+            return json_response(payment.events)
         if request.method == "POST" and tail == "refund":
             return self._refund(payment, request.headers["Idempotency-Key"], body)
         return problem(404, "", "Not found")
@@ -119,7 +113,7 @@ class FakeVipps:
         if payment is None:
             return ecom_error(404, "101", "Order not found")
         if parts[5] == "details":
-            return ok({"orderId": payment.reference, "transactionSummary": self._ecom_summary(payment),
+            return json_response({"orderId": payment.reference, "transactionSummary": self._ecom_summary(payment),
                        "transactionLogHistory": [
                            {"amount": e["amount"]["value"], "operation": "REFUND", "operationSuccess": e["success"],
                             "requestId": e["idempotencyKey"], "timeStamp": e["timestamp"],
@@ -130,7 +124,7 @@ class FakeVipps:
         fingerprint = f"ecom|{payment.reference}|{body.decode()}"
         if key in self.idempotency:
             seen, status, answer = self.idempotency[key]
-            return Response(json.dumps(answer), status, content_type="application/json") if seen == fingerprint \
+            return json_response(answer, status) if seen == fingerprint \
                 else ecom_error(400, "35", "Duplicate X-Request-Id")
         if self.faults and self.faults[0] == "lock":
             self.faults.pop(0)
@@ -144,7 +138,7 @@ class FakeVipps:
                   "transaction": {"amount": amount, "status": "Refund", "timeStamp": self.clock().isoformat(),
                                   "transactionId": payment.events[-1]["pspReference"], "transactionText": "refund"}}
         self.idempotency[key] = (fingerprint, 200, answer)
-        return ok(answer)
+        return json_response(answer)
 
     @staticmethod
     def _ecom_summary(p: FakePayment) -> dict[str, int]:
@@ -156,10 +150,10 @@ class FakeVipps:
         if (h.get("client_id"), h.get("client_secret"), h.get("Ocp-Apim-Subscription-Key"),
                 h.get("Merchant-Serial-Number")) != (self.client_id, self.client_secret, self.subscription_key,
                                                      self.msn):
-            return Response(json.dumps({"error": "unauthorized_client"}), 401, content_type="application/json")
+            return json_response({"error": "unauthorized_client"}, 401)
         token = secrets.token_urlsafe(24)
         self.tokens.add(token)
-        return ok({"token_type": "Bearer", "expires_in": "3599", "ext_expires_in": "3599", "expires_on": "0",
+        return json_response({"token_type": "Bearer", "expires_in": "3599", "ext_expires_in": "3599", "expires_on": "0",
                    "not_before": "0", "resource": "fake", "access_token": token})
 
     def _refund(self, payment: FakePayment, key: str, body: bytes) -> Response:
@@ -167,7 +161,7 @@ class FakeVipps:
         fingerprint = f"{payment.reference}|{body.decode()}"
         if key in self.idempotency:
             seen, status, answer = self.idempotency[key]
-            return Response(json.dumps(answer), status, content_type="application/json") if seen == fingerprint \
+            return json_response(answer, status) if seen == fingerprint \
                 else problem(409, "4020", "Idempotency-Key already used for another request")
         fault = self.faults.pop(0) if self.faults else ""
         if fault == "lock":
@@ -185,7 +179,7 @@ class FakeVipps:
         self.idempotency[key] = (fingerprint, status, answer)
         if fault == "lose_answer":
             return problem(504, "", "Gateway timeout")
-        return Response(json.dumps(answer), status, content_type="application/json")
+        return json_response(answer, status)
 
     def _apply(self, payment: FakePayment, key: str, value: int, currency: str,
                now: datetime) -> tuple[int, dict[str, Any]]:
@@ -224,13 +218,8 @@ def problem_body(status: int, code: str, title: str) -> dict[str, Any]:
 
 
 def problem(status: int, code: str, title: str) -> Response:
-    return Response(json.dumps(problem_body(status, code, title)), status, content_type="application/problem+json")
+    return json_response(problem_body(status, code, title), status, "application/problem+json")
 
 
 def ecom_error(status: int, code: str, message: str) -> Response:
-    return Response(json.dumps([{"errorGroup": "Payment", "errorCode": code, "errorMessage": message}]), status,
-                    content_type="application/json")
-
-
-def ok(body: Any) -> Response:
-    return Response(json.dumps(body), 200, content_type="application/json")
+    return json_response([{"errorGroup": "Payment", "errorCode": code, "errorMessage": message}], status)
