@@ -24,15 +24,20 @@ final class Refunder_Ajax {
 		return 'refunder-order-' . (int) $order_id;
 	}
 
-	/** @return WC_Order */
-	private static function guard() {
-		$order_id = isset( $_POST['order_id'] ) ? absint( $_POST['order_id'] ) : 0;
+	/** Every Refunder admin-ajax action: the refund capability first, then the page's nonce; 403 otherwise. */
+	public static function require_access( $nonce_action ) {
 		if ( ! current_user_can( REFUNDER_CAPABILITY ) ) {
 			self::fail( __( 'You are not allowed to refund orders. Ask an administrator for the refund permission.', 'refunder' ), 403 );
 		}
-		if ( ! check_ajax_referer( self::nonce_action( $order_id ), 'nonce', false ) ) {
+		if ( ! check_ajax_referer( $nonce_action, 'nonce', false ) ) {
 			self::fail( __( 'This page has expired. Reload it and try again.', 'refunder' ), 403 );
 		}
+	}
+
+	/** @return WC_Order */
+	private static function guard() {
+		$order_id = isset( $_POST['order_id'] ) ? absint( $_POST['order_id'] ) : 0;
+		self::require_access( self::nonce_action( $order_id ) );
 		$order = wc_get_order( $order_id );
 		if ( ! $order || $order instanceof WC_Order_Refund ) {
 			self::fail( __( 'Order not found.', 'refunder' ), 404 );

@@ -218,12 +218,7 @@ final class Refunder_Bulk {
 	/** Progress for the bar; refunds that completed are recorded on their orders in WooCommerce. */
 	public static function status() {
 		$job = isset( $_POST['job'] ) ? sanitize_text_field( wp_unslash( $_POST['job'] ) ) : '';
-		if ( ! current_user_can( REFUNDER_CAPABILITY ) ) {
-			wp_send_json_error( array( 'message' => __( 'You are not allowed to refund orders. Ask an administrator for the refund permission.', 'refunder' ) ), 403 );
-		}
-		if ( ! check_ajax_referer( 'refunder_bulk_' . $job, 'nonce', false ) ) {
-			wp_send_json_error( array( 'message' => __( 'This page has expired. Reload it and try again.', 'refunder' ) ), 403 );
-		}
+		Refunder_Ajax::require_access( 'refunder_bulk_' . $job );
 		$client = Refunder_Client::configured();
 		$view   = is_wp_error( $client ) ? $client : $client->call( 'GET', '/v1/bulk-refunds/' . rawurlencode( $job ) );
 		if ( is_wp_error( $view ) ) {
