@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -147,8 +147,7 @@ class RefundService:
                     finalized_at=now if item.status in rules.FINAL else None,
                 )
                 s.add(refund)
-                s.flush()
-                _audit(s, now, "refund.external", Actor(refund.actor_id, refund.actor_name), payment=locked,
+                _audit(s, now, "refund.external", Actor(refund.actor_id, refund.actor_name), payment_id=payment_id,
                        refund=refund, amount=item.amount, reason=refund.reason, provider_reference=item.provider_id)
                 discovered.append(refund)
         return discovered
@@ -169,15 +168,14 @@ class RefundService:
                 provider_data=claim.provider_data, created_at=now, updated_at=now,
             )
             s.add(payment)
-            s.flush()
-            _audit(s, now, "payment.registered", actor, payment=payment, amount=captured)
+            _audit(s, now, "payment.registered", actor, payment_id=payment.id, amount=captured)
             return payment.id
         if payment.order_id != claim.order_id:
             raise PaymentConflict(
                 f"This payment is already recorded for order {payment.order_id}, not order {claim.order_id}."
             )
         if payment.captured_minor != captured.minor or payment.provider_data != claim.provider_data:
-            _audit(s, now, "payment.updated", actor, payment=payment, amount=captured,
+            _audit(s, now, "payment.updated", actor, payment_id=payment.id, amount=captured,
                    detail={"captured_before": payment.captured_minor})
             payment.captured_minor = captured.minor
             payment.provider_data = claim.provider_data
@@ -187,7 +185,7 @@ class RefundService:
     def payment_view(self, payment_id: str) -> PaymentView:
         with self.db.transaction() as s:
             payment = self._payment(s, payment_id)
-            balance = _balance(s, payment)
+            balance, _ = _standing(s, payment, self.clock())
         policy = self.providers[payment.provider].policy if payment.provider in self.providers else rules.RefundPolicy()
         deadline = rules.refund_deadline(payment.paid_at, policy)
         return PaymentView(payment, balance, deadline, deadline is None or self.clock() <= deadline)
@@ -231,10 +229,9 @@ class RefundService:
             provider.check_request(call)
             _check_lines(request)
             now = self.clock()
-            recent = s.scalar(select(func.count()).select_from(Refund).where(
-                Refund.payment_id == payment.id, Refund.created_at > now - timedelta(minutes=1)))
-            rules.check_refund(balance=_balance(s, payment), amount=request.amount, paid_at=payment.paid_at,
-                               now=now, policy=provider.policy, refunds_last_minute=recent or 0)
+            balance, recent = _standing(s, payment, now - timedelta(minutes=1))
+            rules.check_refund(balance=balance, amount=request.amount, paid_at=payment.paid_at,
+                               now=now, policy=provider.policy, refunds_last_minute=recent)
             refund = Refund(
                 id=call.refund_id, payment_id=payment.id, amount_minor=request.amount.minor,
                 currency=request.amount.currency, status=RefundStatus.PENDING, reason=request.reason,
@@ -242,10 +239,9 @@ class RefundService:
                 bank_reference=request.bank_reference, created_at=now, updated_at=now,
             )
             s.add(refund)
-            s.flush()
-            s.add(IdempotencyKey(key=idempotency_key, fingerprint=fingerprint, refund_id=refund.id, created_at=now))
-            _audit(s, now, "refund.requested", request.actor, payment=payment, refund=refund,
+            _audit(s, now, "refund.requested", request.actor, payment_id=payment.id, refund=refund,
                    amount=request.amount, reason=request.reason)
+            s.add(IdempotencyKey(key=idempotency_key, fingerprint=fingerprint, refund_id=refund.id, created_at=now))
             return provider, call
 
     def refresh_refund(self, refund_id: str) -> Refund:
@@ -385,7 +381,7 @@ def _transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor
         refund.finalized_at = at if status in rules.FINAL else None
         refund.updated_at = at
     if changed:
-        _audit(s, at, f"refund.{status}", actor, payment=s.get_one(Payment, refund.payment_id), refund=refund,
+        _audit(s, at, f"refund.{status}", actor, payment_id=refund.payment_id, refund=refund,
                amount=refund.amount, provider_reference=refund.provider_reference,
                detail={"failure_code": result.failure_code, "failure_message": result.failure_message}
                if result.failure_code else {})
@@ -396,29 +392,33 @@ def _check_lines(request: RefundRequest) -> None:
         raise InvalidRequest("The refunded lines do not add up to the refund amount.", field="lines")
 
 
-def _balance(s: Session, payment: Payment) -> Balance:
+def _standing(s: Session, payment: Payment, since: datetime) -> tuple[Balance, int]:
+    """The payment's balance, and how many refunds were created after `since` (one query)."""
     rows = s.execute(
-        select(Refund.status, func.coalesce(func.sum(Refund.amount_minor), 0))
+        select(Refund.status, func.coalesce(func.sum(Refund.amount_minor), 0),
+               func.count().filter(Refund.created_at > since))
         .where(Refund.payment_id == payment.id)
         .group_by(Refund.status)
     ).all()
-    sums = {RefundStatus(status): int(total) for status, total in rows}
+    sums = {RefundStatus(status): int(total) for status, total, _ in rows}
     currency = payment.currency
-    return Balance(
+    balance = Balance(
         captured=payment.captured,
         refunded=Money(sums.get(RefundStatus.REFUNDED, 0), currency),
         in_flight=Money(sum(sums.get(st, 0) for st in rules.IN_FLIGHT), currency),
     )
+    return balance, sum(int(recent) for _, _, recent in rows)
 
 
 def _audit(
-    s: Session, at: datetime, action: str, actor: Actor, *, payment: Payment, refund: Refund | None = None,
+    s: Session, at: datetime, action: str, actor: Actor, *, payment_id: str, refund: Refund | None = None,
     amount: Money | None = None, reason: str | None = None, provider_reference: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    s.add(AuditEvent(
-        at=at, action=action, actor_id=actor.id, actor_name=actor.name, payment_id=payment.id,
+    """Append to the audit trail (an INSERT now: rows it refers to that are pending are flushed first)."""
+    s.execute(insert(AuditEvent), [dict(
+        at=at, action=action, actor_id=actor.id, actor_name=actor.name, payment_id=payment_id,
         refund_id=refund.id if refund else None, amount_minor=amount.minor if amount else None,
         currency=amount.currency if amount else None, reason=reason, provider_reference=provider_reference,
         detail=detail or {},
-    ))
+    )])

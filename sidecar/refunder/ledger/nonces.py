@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import ReplayedRequest
@@ -14,6 +14,8 @@ from .models import RequestNonce
 
 PURGE_EVERY = 100  # requests between deletions of expired nonces (in each process)
 _seen = itertools.count()
+_REMEMBER = insert(RequestNonce)
+_PURGE = delete(RequestNonce).where(RequestNonce.expires_at < bindparam("now"))
 
 
 def remember_nonce(db: Database, nonce: str, timestamp: int, now: int) -> None:
@@ -23,9 +25,9 @@ def remember_nonce(db: Database, nonce: str, timestamp: int, now: int) -> None:
     their timestamps are refused first.
     """
     try:
-        with db.transaction() as s:
+        with db.engine.begin() as connection:  # Core, not a Session: this runs before every request
             if next(_seen) % PURGE_EVERY == 0:
-                s.execute(delete(RequestNonce).where(RequestNonce.expires_at < now))
-            s.add(RequestNonce(nonce=nonce, expires_at=timestamp + MAX_SKEW_SECONDS))
+                connection.execute(_PURGE, {"now": now})
+            connection.execute(_REMEMBER, {"nonce": nonce, "expires_at": timestamp + MAX_SKEW_SECONDS})
     except IntegrityError:
         raise ReplayedRequest("This request was already received (same nonce); it was not processed again.") from None
