@@ -2,11 +2,16 @@
 
 PostgreSQL: a refund's checks run under SELECT ... FOR UPDATE on the payment row.
 SQLite: every transaction starts with BEGIN IMMEDIATE, which takes the database's write lock, so
-checks and the insert that follows them can never interleave (across threads and processes).
+checks and the insert that follows them can never interleave (across threads and processes). Before it,
+the connection queues on an flock of "<database>.lock": SQLite's own wait for a busy database sleeps in
+steps of up to 100 ms, while a process blocked in flock wakes the moment the lock is free.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +34,8 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None})
+        engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None,
+                                                  "factory": _QueuedConnection})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -46,7 +52,47 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
+    connection.connection.dbapi_connection.queue()
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class _QueuedConnection(sqlite3.Connection):
+    """An SQLite connection that waits its turn for writing on a lock file (see the module's notes)."""
+
+    def __init__(self, database: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(database, *args, **kwargs)
+        memory = database in ("", ":memory:") or database.startswith("file::memory:")
+        self._lock = None if memory else os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        self._held = False
+
+    def queue(self) -> None:
+        if self._lock is not None and not self._held:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+            self._held = True
+
+    def _leave(self) -> None:
+        if self._held:
+            self._held = False
+            fcntl.flock(self._lock, fcntl.LOCK_UN)  # type: ignore[arg-type]
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._leave()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._leave()
+
+    def close(self) -> None:
+        self._leave()
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+        super().close()
 
 
 def migrate(engine: Engine) -> None:
