@@ -13,13 +13,14 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from . import rules
 from .errors import IdempotencyConflict, NotFound, RefunderError, TooManyRefunds
 from .ledger.models import BulkItem, BulkJob, Payment, Refund
+from .ledger.pace import book_slot
 from .money import Money
 from .refunds import Actor, RefundRequest, RefundService, new_id
 
@@ -56,7 +57,6 @@ class BulkRefunds:
         self.db = service.db
         self.clock = service.clock
         self.sleep = sleep
-        self._last_sent: dict[str, datetime] = {}
 
     # --- planning and starting ------------------------------------------------------------------
 
@@ -141,13 +141,12 @@ class BulkRefunds:
                                                if item.amount_minor is not None else None)
 
     def _pace(self, provider_name: str) -> None:
+        """Wait for this call's slot in the provider's schedule, which every worker shares."""
         rate = self.service.provider(provider_name).policy.max_per_second
-        last = self._last_sent.get(provider_name)
-        if rate and last is not None:
-            wait = 1.0 / rate - (self.clock() - last).total_seconds()
+        if rate:
+            wait = (book_slot(self.db, provider_name, rate, self.clock()) - self.clock()).total_seconds()
             if wait > 0:
                 self.sleep(wait)
-        self._last_sent[provider_name] = self.clock()
 
     def _send(self, item_id: int, provider_name: str, amount: Money | None) -> None:
         with self.db.transaction() as s:

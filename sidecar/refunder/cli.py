@@ -117,7 +117,7 @@ def reconcile(settings: Settings, every: float | None) -> None:
 
 
 def worker(settings: Settings, once: bool) -> None:
-    """Work through bulk refunds; with --once, stop when nothing is due (run one worker per ledger)."""
+    """Work through bulk refunds; with --once, stop when nothing is due (several workers share the pace)."""
     service = _service(settings)
     runner = BulkRefunds(service)
     while True:

@@ -12,15 +12,14 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import func, insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import rules
 from .errors import IdempotencyConflict, InvalidRequest, NotFound, PaymentConflict, ProviderUnavailable
-from .ledger.database import Database
+from .ledger.database import Database, once_more_on_conflict
 from .ledger.models import AuditEvent, IdempotencyKey, Payment, Refund
 from .money import Money
 from .providers.base import (
@@ -107,7 +106,7 @@ class RefundService:
             with self.db.transaction() as s:
                 return self._upsert_payment(s, provider_name, claim, facts.captured, facts.paid_at, actor)
 
-        payment_id = _once_more_on_conflict(upsert)
+        payment_id = once_more_on_conflict(upsert)
         try:
             self.sync_payment(payment_id)
         except ProviderError as exc:  # the payment is registered; the next sync or reconcile tries again
@@ -202,7 +201,7 @@ class RefundService:
         self, payment_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str
     ) -> tuple[Refund, bool]:
         """Returns the refund and whether this call created it (False: idempotent replay)."""
-        recorded = _once_more_on_conflict(lambda: self._record(payment_id, request, idempotency_key, fingerprint))
+        recorded = once_more_on_conflict(lambda: self._record(payment_id, request, idempotency_key, fingerprint))
         if isinstance(recorded, Refund):
             return recorded, False
         provider, call = recorded
@@ -333,17 +332,6 @@ class RefundService:
         if refund is None:
             raise NotFound(f"No refund {refund_id} is recorded.")
         return refund
-
-
-T = TypeVar("T")
-
-
-def _once_more_on_conflict(work: Callable[[], T]) -> T:
-    """Run work again once if a concurrent transaction inserted the same unique row first."""
-    try:
-        return work()
-    except IntegrityError:
-        return work()
 
 
 def _call(payment: Payment, refund_id: str, amount: Money, reason: str, bank_reference: str | None) -> RefundCall:

@@ -127,6 +127,22 @@ def test_a_worker_that_dies_is_resumed_without_paying_twice(world: Any, clock: A
     assert [len(simulator.list_refunds(f"event-{i:04d}", {})) for i in range(4)] == [1, 1, 1, 1]
 
 
+def test_workers_share_one_pace_per_provider(world: Any, clock: Any) -> None:
+    """Two worker processes on one ledger keep the provider's global limit, not one limit each."""
+    app, api, simulator, _ = world
+    lines = bookings(api, simulator, clock, 6)
+    api.post("/v1/bulk-refunds", {"lines": lines, "reason": "Flood", "actor": ACTOR},
+             headers={"Idempotency-Key": "bulk-key-0003"})
+    sent: list[float] = []
+    refund = simulator.refund
+    simulator.refund = lambda call: (sent.append(clock().timestamp()), refund(call))[1]  # type: ignore
+    workers = [BulkRefunds(app.extensions["refunder"], sleep=lambda s: clock.advance(seconds=s)) for _ in "ab"]
+    for turn in range(6):
+        assert workers[turn % 2].work(limit=1) == 1
+    gaps = [later - earlier for earlier, later in zip(sent, sent[1:], strict=False)]
+    assert len(sent) == 6 and min(gaps) >= 0.1 - 1e-6  # 10 a second in all
+
+
 def test_bulk_inputs_are_validated(world: Any) -> None:
     _, api, _, _ = world
     assert api.post("/v1/bulk-refunds/plan", {"lines": []}).status_code == 422

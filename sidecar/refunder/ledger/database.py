@@ -12,15 +12,16 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import Payment
@@ -128,3 +129,14 @@ class Database:
                 select(Payment).where(Payment.id == payment_id).with_for_update()
             ).one_or_none()
             yield session, payment
+
+
+T = TypeVar("T")
+
+
+def once_more_on_conflict(work: Callable[[], T]) -> T:
+    """Run work again once if a concurrent transaction inserted the same unique row first."""
+    try:
+        return work()
+    except IntegrityError:
+        return work()

@@ -157,3 +157,12 @@ class BulkItem(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # not before (rate limits, retries)
     refund_id: Mapped[str | None] = mapped_column(ForeignKey("refunds.id"))
     message: Mapped[str | None] = mapped_column(Text)
+
+
+class ProviderPace(Base):
+    """When the next paced call to a provider may leave (shared by every worker process)."""
+
+    __tablename__ = "provider_pace"
+
+    provider: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime())
