@@ -134,6 +134,7 @@ final class Refunder_Bulk {
 		<form method="post" action="<?php echo esc_url( admin_url( 'admin-post.php' ) ); ?>" class="refunder-bulk-event">
 			<input type="hidden" name="action" value="refunder_bulk_event" />
 			<?php wp_nonce_field( 'refunder_bulk_event' ); ?>
+			<p class="description"><?php esc_html_e( 'The paid bookings of the product on that day, as WooCommerce Bookings (or your booking system) knows them.', 'refunder' ); ?></p>
 			<label><?php esc_html_e( 'Booking product ID', 'refunder' ); ?> <input type="number" name="product_id" min="1" required /></label>
 			<label><?php esc_html_e( 'Date', 'refunder' ); ?> <input type="date" name="date" required /></label>
 			<?php submit_button( __( 'Find the bookings', 'refunder' ), 'secondary', 'find', false ); ?>
@@ -142,8 +143,8 @@ final class Refunder_Bulk {
 	}
 
 	/**
-	 * The orders of one event. Booking plugins keep bookings their own way, so they answer:
-	 * add_filter( 'refunder_event_orders', fn( $ids, $product_id, $date ) => ..., 10, 3 ).
+	 * The orders of one event. WooCommerce Bookings is answered by Refunder_Event_Orders; other booking
+	 * plugins answer: add_filter( 'refunder_event_orders', fn( $ids, $product_id, $date ) => ..., 10, 3 ).
 	 *
 	 * @return int[]
 	 */
@@ -158,7 +159,7 @@ final class Refunder_Bulk {
 		$date       = isset( $_POST['date'] ) ? sanitize_text_field( wp_unslash( $_POST['date'] ) ) : '';
 		$ids        = preg_match( '/^\d{4}-\d{2}-\d{2}$/', $date ) ? self::event_orders( $product_id, $date ) : array();
 		if ( ! $ids ) {
-			wp_die( esc_html__( 'No orders were found for that product and date. Booking systems tell Refunder their bookings through the refunder_event_orders filter.', 'refunder' ), '', array( 'response' => 404, 'back_link' => true ) );
+			wp_die( esc_html__( 'No paid bookings were found for that product and date. WooCommerce Bookings is read directly; other booking systems tell Refunder their bookings through the refunder_event_orders filter.', 'refunder' ), '', array( 'response' => 404, 'back_link' => true ) );
 		}
 		$selection = wp_generate_uuid4();
 		set_transient( self::key( $selection ), $ids, self::TTL );

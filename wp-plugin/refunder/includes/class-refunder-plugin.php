@@ -16,6 +16,7 @@ final class Refunder_Plugin {
 		Refunder_Ajax::register();
 		Refunder_Cron::register();
 		Refunder_Bulk::register();
+		Refunder_Event_Orders::register();
 	}
 
 	/** The catalogue for the current user's language (Norwegian: languages/refunder-nb_NO.mo). */
