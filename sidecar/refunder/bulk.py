@@ -2,7 +2,8 @@
 
 A job is planned (what can be refunded, and why not), recorded with its items, then worked through by
 `refunder worker`. Each item has its own idempotency key (job id + position) and its amount is stored
-before it is sent, so a worker that dies anywhere resumes without refunding twice.
+before it is sent, so a worker that dies anywhere resumes without refunding twice. Only a sending the
+provider refused as busy (nothing happened) is tried again, later and under a new key.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ from .errors import IdempotencyConflict, NotFound, RefunderError, TooManyRefunds
 from .ledger.models import BulkItem, BulkJob, Payment, Refund
 from .ledger.pace import book_slot
 from .money import Money
+from .providers.http import ProviderBusy
 from .refunds import Actor, RefundRequest, RefundService, new_id
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)  # a claimed item is retried after this if its worker vanished
 RETRY_LATER = timedelta(seconds=61)  # a payment's per-minute limit was reached
+BUSY_RETRY = timedelta(seconds=30)  # the provider refused as busy (after its own quick retries)
+BUSY_ATTEMPTS = 5  # sendings of one item before "busy" is its outcome
 
 
 @dataclass(frozen=True)
@@ -152,8 +156,9 @@ class BulkRefunds:
         with self.db.transaction() as s:
             item = s.get_one(BulkItem, item_id)
             job = s.get_one(BulkJob, item.job_id)
-            payment_id, key = item.payment_id, f"{job.id}:{item.position}"
-            reason, actor = job.reason, Actor(job.actor_id, job.actor_name)
+            payment_id, attempt, reason = item.payment_id, item.attempt, job.reason
+            key = f"{job.id}:{item.position}" + (f":{attempt}" if attempt else "")
+            actor = Actor(job.actor_id, job.actor_name)
         assert payment_id is not None
         if amount is None:  # "everything": fixed now, before sending, so a resumed worker sends the same
             amount = self.service.payment_view(payment_id).balance.refundable
@@ -164,13 +169,16 @@ class BulkRefunds:
         try:
             refund, _ = self.service.create_refund(payment_id, RefundRequest(amount, reason, actor), key, key)
             refund_id, message = refund.id, refund.failure_message
+            if refund.failure_code == ProviderBusy.code and attempt + 1 < BUSY_ATTEMPTS:
+                # refused before anything happened: a new key is safe, and the busy refund stays documented
+                status, refund_id, due, attempt = "queued", None, self.clock() + BUSY_RETRY, attempt + 1
         except TooManyRefunds:
             status, due = "queued", self.clock() + RETRY_LATER
         except RefunderError as exc:
             status, message = "failed", exc.message
         with self.db.transaction() as s:
             item = s.get_one(BulkItem, item_id)
-            item.status, item.refund_id, item.message = status, refund_id, message
+            item.status, item.refund_id, item.message, item.attempt = status, refund_id, message, attempt
             if due is not None:
                 item.due_at = due
             job = s.get_one(BulkJob, item.job_id)

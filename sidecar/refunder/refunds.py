@@ -32,6 +32,7 @@ from .providers.base import (
     RefundNotAtProvider,
     RefundUpdate,
 )
+from .providers.http import ProviderBusy
 from .rules import Balance, RefundStatus
 
 log = logging.getLogger(__name__)
@@ -348,6 +349,8 @@ def _send(provider: Provider, call: RefundCall) -> ProviderResult:
     except ProviderUnreachable as exc:
         return ProviderResult(RefundStatus.UNKNOWN, failure_code=exc.provider_code or exc.code,
                               failure_message=exc.message)
+    except ProviderBusy as exc:  # one code for every "refused before doing anything", so it can be retried
+        return ProviderResult(RefundStatus.FAILED, failure_code=ProviderBusy.code, failure_message=exc.message)
     except ProviderError as exc:
         return ProviderResult(RefundStatus.FAILED, failure_code=exc.provider_code or exc.code,
                               failure_message=exc.message)

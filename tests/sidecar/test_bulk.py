@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from refunder.app import create_app
-from refunder.bulk import LEASE, BulkRefunds
+from refunder.bulk import BUSY_ATTEMPTS, BUSY_RETRY, LEASE, BulkRefunds
 from refunder.money import Money
+from refunder.providers.http import ProviderBusy
 from refunder.providers.manual import ManualProvider
 from refunder.providers.simulator import SimulatorProvider
 from refunder.rules import RefundPolicy
@@ -141,6 +142,36 @@ def test_workers_share_one_pace_per_provider(world: Any, clock: Any) -> None:
         assert workers[turn % 2].work(limit=1) == 1
     gaps = [later - earlier for earlier, later in zip(sent, sent[1:], strict=False)]
     assert len(sent) == 6 and min(gaps) >= 0.1 - 1e-6  # 10 a second in all
+
+
+def test_a_busy_provider_delays_an_item_but_never_fails_or_doubles_it(world: Any, clock: Any) -> None:
+    app, api, simulator, _ = world
+    lines = bookings(api, simulator, clock, 3)
+    job = api.post("/v1/bulk-refunds", {"lines": lines, "reason": "Rain", "actor": ACTOR},
+                   headers={"Idempotency-Key": "bulk-key-0004"}).json
+    refusals = {"event-0001": 2, "event-0002": BUSY_ATTEMPTS}
+    refund = simulator.refund
+
+    def busy_at_first(call: Any) -> Any:
+        if refusals.get(call.payment_reference, 0) > 0:
+            refusals[call.payment_reference] -= 1
+            raise ProviderBusy("Simulator is limiting changes (HTTP 429). Nothing was refunded.")
+        return refund(call)
+
+    simulator.refund = busy_at_first  # type: ignore[method-assign]
+    worker = app.extensions["refunder_bulk"]
+    assert worker.work() == 3
+    assert api.get(f"/v1/bulk-refunds/{job['id']}").json["counts"] == {"refunded": 1, "queued": 2}
+    for _ in range(BUSY_ATTEMPTS):
+        clock.advance(seconds=BUSY_RETRY.total_seconds())
+        worker.work()
+    final = api.get(f"/v1/bulk-refunds/{job['id']}").json
+    assert final["status"] == "done" and final["counts"] == {"refunded": 2, "failed": 1}
+    assert [len(simulator.list_refunds(f"event-{i:04d}", {})) for i in range(3)] == [1, 1, 0]
+    ledger = api.get(f"/v1/refunds?order_id={lines[1]['order_id']}").json["refunds"]
+    assert [r["status"] for r in ledger] == ["failed", "failed", "refunded"]  # every sending documented
+    gave_up = api.get(f"/v1/bulk-refunds/{job['id']}/report.csv").get_data(as_text=True).splitlines()[3]
+    assert ",failed," in gave_up and "Nothing was refunded" in gave_up
 
 
 def test_bulk_inputs_are_validated(world: Any) -> None:

@@ -154,6 +154,7 @@ class BulkItem(Base):
     payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"))
     amount_minor: Mapped[int | None] = mapped_column(BigInteger)  # None: everything still refundable
     status: Mapped[str] = mapped_column(String(16))  # queued, refunded, processing, unknown, failed, skipped
+    attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # sendings refused as busy
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # not before (rate limits, retries)
     refund_id: Mapped[str | None] = mapped_column(ForeignKey("refunds.id"))
     message: Mapped[str | None] = mapped_column(Text)
