@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+import threading
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from refunder.money import Money
 from refunder.providers.http import ProviderBusy
 from refunder.providers.manual import ManualProvider
 from refunder.providers.simulator import SimulatorProvider
+from refunder.refunds import RefundService
 from refunder.rules import RefundPolicy
 from tests.conftest import SignedClient
 from tests.sidecar.helpers import ACTOR, register
@@ -142,6 +145,25 @@ def test_workers_share_one_pace_per_provider(world: Any, clock: Any) -> None:
         assert workers[turn % 2].work(limit=1) == 1
     gaps = [later - earlier for earlier, later in zip(sent, sent[1:], strict=False)]
     assert len(sent) == 6 and min(gaps) >= 0.1 - 1e-6  # 10 a second in all
+
+
+def test_two_workers_running_at_once_keep_one_pace(world: Any, clock: Any) -> None:
+    """The same, for real: two threads on their own connections, real time; the ledger row is the lock."""
+    app, api, simulator, _ = world
+    lines = bookings(api, simulator, clock, 8)
+    api.post("/v1/bulk-refunds", {"lines": lines, "reason": "Snow", "actor": ACTOR},
+             headers={"Idempotency-Key": "bulk-key-0005"})
+    service = app.extensions["refunder"]
+    now = RefundService(service.db, service.providers, lambda: datetime.now(UTC))
+    sent: list[float] = []
+    refund = simulator.refund
+    simulator.refund = lambda call: (sent.append(time.monotonic()), refund(call))[1]  # type: ignore
+    threads = [threading.Thread(target=BulkRefunds(now).work) for _ in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(sent) == 8 and max(sent) - min(sent) >= 7 * 0.1 - 0.02  # one schedule at 10 a second
 
 
 def test_a_busy_provider_delays_an_item_but_never_fails_or_doubles_it(world: Any, clock: Any) -> None:
