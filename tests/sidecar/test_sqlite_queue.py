@@ -8,10 +8,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from sqlite3 import OperationalError
 
 import pytest
 from sqlalchemy import select, text
 
+from refunder.ledger import database
 from refunder.ledger.database import Database, migrate
 from refunder.ledger.models import Payment
 
@@ -73,3 +75,18 @@ def test_a_waiting_writer_starts_after_the_holder_commits(sqlite_db: Database) -
         times["entered"] = time.monotonic()
     thread.join()
     assert times["entered"] >= times["committed"] - 0.005  # measured after commit returned, in another thread
+
+
+def test_a_writer_gives_up_when_the_queue_never_frees(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(database, "QUEUE_TIMEOUT", 0.2)
+    fd = os.open(f"{sqlite_db.engine.url.database}.lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # another process stuck inside a transaction
+    try:
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="write queue"), sqlite_db.transaction() as s:
+            s.execute(select(Payment.id))
+        assert 0.2 <= time.monotonic() - started < 5
+    finally:
+        os.close(fd)
+    with sqlite_db.transaction() as s:  # and the database works again once it is free
+        s.execute(select(Payment.id))

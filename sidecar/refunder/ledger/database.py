@@ -3,8 +3,8 @@
 PostgreSQL: a refund's checks run under SELECT ... FOR UPDATE on the payment row.
 SQLite: every transaction starts with BEGIN IMMEDIATE, which takes the database's write lock, so
 checks and the insert that follows them can never interleave (across threads and processes). Before it,
-the connection queues on an flock of "<database>.lock": SQLite's own wait for a busy database sleeps in
-steps of up to 100 ms, while a process blocked in flock wakes the moment the lock is free.
+the connection queues on an flock of "<database>.lock", trying again every 2 ms at most: SQLite's own
+wait for a busy database sleeps in steps of up to 100 ms. After QUEUE_TIMEOUT it gives up, as SQLite would.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,6 +58,9 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+QUEUE_TIMEOUT = 30.0  # seconds, SQLite's busy timeout here too
+
+
 class _QueuedConnection(sqlite3.Connection):
     """An SQLite connection that waits its turn for writing on a lock file (see the module's notes)."""
 
@@ -67,9 +71,21 @@ class _QueuedConnection(sqlite3.Connection):
         self._held = False
 
     def queue(self) -> None:
-        if self._lock is not None and not self._held:
-            fcntl.flock(self._lock, fcntl.LOCK_EX)
-            self._held = True
+        if self._lock is None or self._held:
+            return
+        deadline, pause = time.monotonic() + QUEUE_TIMEOUT, 0.0002
+        while True:
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise sqlite3.OperationalError(
+                        f"database is locked (waited {QUEUE_TIMEOUT:g} s for the ledger's write queue)") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
+            else:
+                self._held = True
+                return
 
     def _leave(self) -> None:
         if self._held:
