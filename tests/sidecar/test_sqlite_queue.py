@@ -78,7 +78,7 @@ def test_a_waiting_writer_starts_after_the_holder_commits(sqlite_db: Database) -
 
 
 def test_a_writer_gives_up_when_the_queue_never_frees(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(database, "QUEUE_TIMEOUT", 0.2)
+    monkeypatch.setattr(database, "BUSY_TIMEOUT", 0.2)
     fd = os.open(f"{sqlite_db.engine.url.database}.lock", os.O_RDWR)
     fcntl.flock(fd, fcntl.LOCK_EX)  # another process stuck inside a transaction
     try:

@@ -4,7 +4,7 @@ PostgreSQL: a refund's checks run under SELECT ... FOR UPDATE on the payment row
 SQLite: every transaction starts with BEGIN IMMEDIATE, which takes the database's write lock, so
 checks and the insert that follows them can never interleave (across threads and processes). Before it,
 the connection queues on an flock of "<database>.lock", trying again every 2 ms at most: SQLite's own
-wait for a busy database sleeps in steps of up to 100 ms. After QUEUE_TIMEOUT it gives up, as SQLite would.
+wait for a busy database sleeps in steps of up to 100 ms. After BUSY_TIMEOUT it gives up, as SQLite does.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .models import Payment
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits, in the queue and then for SQLite's own lock
 _MIGRATION_LOCK_ID = 0x52454655  # "REFU": one migrating process at a time on PostgreSQL
 
 
@@ -36,7 +37,7 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "isolation_level": None,
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT, "isolation_level": None,
                                                   "factory": _QueuedConnection})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -49,16 +50,13 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
     cursor.close()
 
 
 def _sqlite_begin(connection: Any) -> None:
     connection.connection.dbapi_connection.queue()
     connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-QUEUE_TIMEOUT = 30.0  # seconds, SQLite's busy timeout here too
 
 
 class _QueuedConnection(sqlite3.Connection):
@@ -73,14 +71,14 @@ class _QueuedConnection(sqlite3.Connection):
     def queue(self) -> None:
         if self._lock is None or self._held:
             return
-        deadline, pause = time.monotonic() + QUEUE_TIMEOUT, 0.0002
+        deadline, pause = time.monotonic() + BUSY_TIMEOUT, 0.0002
         while True:
             try:
                 fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 if time.monotonic() > deadline:
                     raise sqlite3.OperationalError(
-                        f"database is locked (waited {QUEUE_TIMEOUT:g} s for the ledger's write queue)") from None
+                        f"database is locked (waited {BUSY_TIMEOUT:g} s for the ledger's write queue)") from None
                 time.sleep(pause)
                 pause = min(pause * 2, 0.002)
             else:
