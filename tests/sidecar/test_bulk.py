@@ -66,6 +66,22 @@ def bookings(api: SignedClient, simulator: PacedSimulator, clock: Any, n: int, *
     return lines
 
 
+def start(api: SignedClient, lines: list[dict[str, Any]], reason: str, key: str) -> dict[str, Any]:
+    """Start a bulk refund of these lines; its job as the API answers it."""
+    answer = api.post("/v1/bulk-refunds", {"lines": lines, "reason": reason, "actor": ACTOR},
+                      headers={"Idempotency-Key": key})
+    assert answer.status_code == 201, answer.json
+    return answer.json
+
+
+def record_sendings(simulator: PacedSimulator, when: Any) -> list[float]:
+    """From now on, when() at each refund the simulator receives."""
+    sent: list[float] = []
+    refund = simulator.refund
+    simulator.refund = lambda call: (sent.append(when()), refund(call))[1]  # type: ignore[method-assign]
+    return sent
+
+
 def test_review_says_what_will_and_will_not_be_refunded(world: Any, clock: Any) -> None:
     app, api, simulator, _ = world
     lines = bookings(api, simulator, clock, 4, expired=3)
@@ -115,8 +131,7 @@ def test_bulk_refund_runs_to_the_end_and_reports(world: Any, clock: Any) -> None
 def test_a_worker_that_dies_is_resumed_without_paying_twice(world: Any, clock: Any, settings: Any) -> None:
     app, api, simulator, _ = world
     lines = bookings(api, simulator, clock, 4)
-    job = api.post("/v1/bulk-refunds", {"lines": lines, "reason": "Storm", "actor": ACTOR},
-                   headers={"Idempotency-Key": "bulk-key-0002"}).json
+    job = start(api, lines, "Storm", "bulk-key-0002")
     simulator.die_after = {"event-0001"}
     with pytest.raises(Crash):
         app.extensions["refunder_bulk"].work()
@@ -135,11 +150,8 @@ def test_workers_share_one_pace_per_provider(world: Any, clock: Any) -> None:
     """Two worker processes on one ledger keep the provider's global limit, not one limit each."""
     app, api, simulator, _ = world
     lines = bookings(api, simulator, clock, 6)
-    api.post("/v1/bulk-refunds", {"lines": lines, "reason": "Flood", "actor": ACTOR},
-             headers={"Idempotency-Key": "bulk-key-0003"})
-    sent: list[float] = []
-    refund = simulator.refund
-    simulator.refund = lambda call: (sent.append(clock().timestamp()), refund(call))[1]  # type: ignore
+    start(api, lines, "Flood", "bulk-key-0003")
+    sent = record_sendings(simulator, lambda: clock().timestamp())
     workers = [BulkRefunds(app.extensions["refunder"], sleep=lambda s: clock.advance(seconds=s)) for _ in "ab"]
     for turn in range(6):
         assert workers[turn % 2].work(limit=1) == 1
@@ -151,13 +163,10 @@ def test_two_workers_running_at_once_keep_one_pace(world: Any, clock: Any) -> No
     """The same, for real: two threads on their own connections, real time; the ledger row is the lock."""
     app, api, simulator, _ = world
     lines = bookings(api, simulator, clock, 8)
-    api.post("/v1/bulk-refunds", {"lines": lines, "reason": "Snow", "actor": ACTOR},
-             headers={"Idempotency-Key": "bulk-key-0005"})
+    start(api, lines, "Snow", "bulk-key-0005")
     service = app.extensions["refunder"]
     now = RefundService(service.db, service.providers, lambda: datetime.now(UTC))
-    sent: list[float] = []
-    refund = simulator.refund
-    simulator.refund = lambda call: (sent.append(time.monotonic()), refund(call))[1]  # type: ignore
+    sent = record_sendings(simulator, time.monotonic)
     threads = [threading.Thread(target=BulkRefunds(now).work) for _ in "ab"]
     for thread in threads:
         thread.start()
@@ -169,8 +178,7 @@ def test_two_workers_running_at_once_keep_one_pace(world: Any, clock: Any) -> No
 def test_a_busy_provider_delays_an_item_but_never_fails_or_doubles_it(world: Any, clock: Any) -> None:
     app, api, simulator, _ = world
     lines = bookings(api, simulator, clock, 3)
-    job = api.post("/v1/bulk-refunds", {"lines": lines, "reason": "Rain", "actor": ACTOR},
-                   headers={"Idempotency-Key": "bulk-key-0004"}).json
+    job = start(api, lines, "Rain", "bulk-key-0004")
     refusals = {"event-0001": 2, "event-0002": BUSY_ATTEMPTS}
     refund = simulator.refund
 

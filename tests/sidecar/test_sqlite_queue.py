@@ -26,8 +26,13 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
     db.engine.dispose()
 
 
+def lock_file(db: Database) -> int:
+    """A descriptor of the queue's lock file of its own, as another process would have."""
+    return os.open(f"{db.engine.url.database}.lock", os.O_RDWR)
+
+
 def queue_is_free(db: Database) -> bool:
-    fd = os.open(f"{db.engine.url.database}.lock", os.O_RDWR)
+    fd = lock_file(db)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -79,7 +84,7 @@ def test_a_waiting_writer_starts_after_the_holder_commits(sqlite_db: Database) -
 
 def test_a_writer_gives_up_when_the_queue_never_frees(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(database, "BUSY_TIMEOUT", 0.2)
-    fd = os.open(f"{sqlite_db.engine.url.database}.lock", os.O_RDWR)
+    fd = lock_file(sqlite_db)
     fcntl.flock(fd, fcntl.LOCK_EX)  # another process stuck inside a transaction
     try:
         started = time.monotonic()
