@@ -83,6 +83,11 @@ class WordPress:
         finally:
             self.eval(f"refunder_test_deactivate_plugin('{slug}');")
 
+    def answer_http(self, prefix: str, code: int, body: str) -> None:
+        """Outbound requests to URLs starting with prefix get this answer instead of an error (logged alike)."""
+        self.eval(f"$a = get_option('refunder_test_http_answers', array()); $a[{json.dumps(prefix)}] = array("
+                  f"'code' => {code}, 'body' => {json.dumps(body)}); update_option('refunder_test_http_answers', $a);")
+
     def outbound(self) -> list[dict]:
         """Every outbound HTTP request the site made: url, method, body, answer (sent, blocked, canned, test filter)."""
         log = self.directory / "outbound-http.jsonl"
