@@ -43,11 +43,12 @@ class GatewayPluginsTest extends Refunder_TestCase {
 	 * @preserveGlobalState disabled
 	 */
 	public function test_a_refunder_refund_sends_nothing_to_the_providers() {
-		$order = $this->order( array( 'payment_method' => 'bacs' ) );
+		$before = count( $this->outbound() );
+		$order  = $this->order( array( 'payment_method' => 'bacs' ) );
 		list( $status, $confirm ) = $this->refund( $order, array( 'mode' => 'full', 'reason' => 'Closed', 'bank_reference' => 'NO-1' ) );
 		$this->assertSame( array( 200, 'refunded' ), array( $status, $confirm['data']['status'] ) );
 		$this->assertSame( 'refunded', wc_get_order( $order->get_id() )->get_status() );
-		$hosts = array_map( fn( $r ) => wp_parse_url( $r['url'], PHP_URL_HOST ), $this->outbound() );
+		$hosts = array_map( fn( $r ) => wp_parse_url( $r['url'], PHP_URL_HOST ), array_slice( $this->outbound(), $before ) );
 		$this->assertSame( array(), array_intersect( $hosts, array( 'api.vipps.no', 'apitest.vipps.no', 'api.stripe.com', 'api.mollie.com' ) ) );
 	}
 }
