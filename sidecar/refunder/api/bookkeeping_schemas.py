@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 _DECIMAL = validate.Regexp(r"^-?[0-9]{1,13}(\.[0-9]{1,8})?$", error="A decimal amount such as \"800.00\".")
 _PERCENT = validate.Regexp(r"^[0-9]{1,3}(\.[0-9]{1,4})?$", error="A percentage such as \"25.0000\".")
@@ -38,6 +38,10 @@ class OrderFactsSchema(Schema):
     invoice_number = _text(64, load_default="", metadata={"description": "Receipt or invoice number, if any."})
     payment_method = _text(200, load_default="", metadata={"description": "WooCommerce's payment method title."})
     timezone = _text(64, load_default="Europe/Oslo")
+
+    @post_load
+    def stored_as_text(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return {**data, "date": data["date"].isoformat()}
 
 
 class OrderLineSchema(Schema):

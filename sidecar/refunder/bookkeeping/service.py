@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from ..errors import LinkExpired, LinkInvalid, NotFound
@@ -29,7 +29,7 @@ class CreditNotes:
         self.db = db
         self.labels = labels  # provider name -> what people call it
         self.clock = clock
-        self._tokens = URLSafeTimedSerializer(secret, salt=_TOKEN_SALT)
+        self._tokens = URLSafeTimedSerializer(secret, salt=_TOKEN_SALT, signer=_signer_on(clock))
 
     def remember_document(self, payment_id: str, document: Mapping[str, Any]) -> None:
         """Keep the order's latest snapshot; documents already issued keep the one they were issued with."""
@@ -132,3 +132,12 @@ class CreditNotes:
                 "reference": refund.provider_reference or refund.bank_reference or "", "staff": refund.actor_name,
                 "reason": refund.reason, "reason_internal": refund.reason_internal, "status": refund.status,
                 "refund_id": refund.id}
+
+
+def _signer_on(clock: Callable[[], datetime]) -> type[TimestampSigner]:
+    """itsdangerous' timestamp signer, telling time by the sidecar's clock."""
+    class ClockSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(clock().timestamp())
+
+    return ClockSigner
