@@ -128,6 +128,7 @@ class JournalRowSchema(Schema):
     number = fields.Integer(allow_none=True)
     kind = fields.String()
     order = fields.String()
+    order_id = fields.String()
     customer = fields.String()
     currency = fields.String()
     gross = fields.Integer()

@@ -33,7 +33,8 @@ class Row:
     date: str  # ISO date in the shop's time zone
     number: int | None
     kind: str  # credit_note, cancellation, refund (no document)
-    order: str
+    order: str  # the number customers see
+    order_id: str  # WooCommerce's order id
     customer: str
     currency: str
     gross: int

@@ -116,7 +116,7 @@ class CreditNotes:
         c = note.content
         return Row(
             date=note.issued_at.astimezone(tz).date().isoformat(), number=note.number, kind=note.kind,
-            order=str(c.get("order", {}).get("number") or payment.order_id),
+            order=str(c.get("order", {}).get("number") or payment.order_id), order_id=payment.order_id,
             customer=str(c.get("buyer", {}).get("name") or ""), currency=note.currency, gross=c["totals"]["gross"],
             net=c["totals"]["net"], vat=c["totals"]["vat"],
             by_rate={percent_text(str(v["percent"]), "."): (v["net"], v["vat"]) for v in c["vat"]},
@@ -124,7 +124,7 @@ class CreditNotes:
 
     def _refund_row(self, refund: Refund, payment: Payment, tz: ZoneInfo) -> Row:
         return Row(date=refund.created_at.astimezone(tz).date().isoformat(), number=None, kind="refund",
-                   order=payment.order_id, customer="", currency=refund.currency, gross=refund.amount_minor,
+                   order=payment.order_id, order_id=payment.order_id, customer="", currency=refund.currency, gross=refund.amount_minor,
                    net=None, vat=None, by_rate={}, **self._refund_facts(refund, payment), note_id=None)
 
     def _refund_facts(self, refund: Refund, payment: Payment) -> dict[str, Any]:
