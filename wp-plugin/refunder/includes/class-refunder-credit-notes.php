@@ -229,11 +229,11 @@ final class Refunder_Credit_Notes {
 		}
 	}
 
-	/** WooCommerce shows a refund's reason in the order totals (e-mails, My account): not an internal one. */
+	/** WooCommerce shows a refund's reason under its amount in the order totals (e-mails, My account): not an internal one. */
 	public static function hide_internal_reasons( $rows, $order ) {
-		foreach ( array_values( $order->get_refunds() ) as $index => $refund ) {
+		foreach ( $order->get_refunds() as $index => $refund ) {
 			if ( 'yes' === $refund->get_meta( self::INTERNAL_META ) && isset( $rows[ 'refund_' . $index ] ) ) {
-				$rows[ 'refund_' . $index ]['label'] = __( 'Refund:', 'refunder' );
+				$rows[ 'refund_' . $index ]['value'] = wc_price( '-' . $refund->get_amount(), array( 'currency' => $order->get_currency() ) );
 			}
 		}
 		return $rows;
