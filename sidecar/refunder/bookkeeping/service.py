@@ -124,8 +124,9 @@ class CreditNotes:
 
     def _refund_row(self, refund: Refund, payment: Payment, tz: ZoneInfo) -> Row:
         return Row(date=refund.created_at.astimezone(tz).date().isoformat(), number=None, kind="refund",
-                   order=payment.order_id, order_id=payment.order_id, customer="", currency=refund.currency, gross=refund.amount_minor,
-                   net=None, vat=None, by_rate={}, **self._refund_facts(refund, payment), note_id=None)
+                   order=payment.order_id, order_id=payment.order_id, customer="", currency=refund.currency,
+                   gross=refund.amount_minor, net=None, vat=None, by_rate={},
+                   **self._refund_facts(refund, payment), note_id=None)
 
     def _refund_facts(self, refund: Refund, payment: Payment) -> dict[str, Any]:
         return {"provider": payment.provider, "provider_label": self.labels.get(payment.provider, payment.provider),
