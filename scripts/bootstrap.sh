@@ -3,6 +3,7 @@
 # Re-installs only when pyproject.toml or constraints.txt change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/pdf-deps.sh
 stamp=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.stamp 2>/dev/null)" != "$stamp" ]; then
   echo "bootstrap: installing the sidecar into .venv" >&2

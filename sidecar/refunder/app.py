@@ -17,9 +17,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import __version__
 from .api import problems
 from .api.auth import make_verifier
+from .api.bookkeeping_routes import bookkeeping
 from .api.problems import PROBLEM_JSON
 from .api.routes import public, v1, webhooks
 from .api.schemas import ProblemSchema
+from .bookkeeping.service import CreditNotes
 from .bulk import BulkRefunds
 from .config import Settings
 from .errors import ConfigurationError, RefunderError
@@ -75,6 +77,8 @@ def create_app(
     service = RefundService(db, providers if providers is not None else build_providers(settings, clock), clock)
     app.extensions["refunder"] = service
     app.extensions["refunder_bulk"] = BulkRefunds(service)
+    app.extensions["refunder_notes"] = CreditNotes(db, {n: p.label for n, p in service.providers.items()},
+                                                   settings.shared_secret, clock)
     verify = make_verifier(settings.shared_secret, db, clock)
 
     @app.before_request
@@ -90,6 +94,7 @@ def create_app(
     api.register_blueprint(public)
     api.register_blueprint(v1)
     api.register_blueprint(webhooks)
+    api.register_blueprint(bookkeeping)
     app.register_error_handler(RefunderError, problems.from_refunder_error)
     if settings.trusted_proxies:  # webhook signatures cover the public host the provider called
         n = settings.trusted_proxies

@@ -69,6 +69,14 @@ class PaymentConflict(RefunderError):
     code, status, title = "payment_conflict", 409, "Payment does not match what is recorded"
 
 
+class LinkInvalid(RefunderError):
+    code, status, title = "link_invalid", 403, "The link is not valid"
+
+
+class LinkExpired(LinkInvalid):
+    code, status, title = "link_expired", 410, "The link has expired"
+
+
 # --- authentication -----------------------------------------------------------------------------
 
 class SignatureRejected(RefunderError):

@@ -18,6 +18,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from . import rules
+from .bookkeeping.issue import issue_documents
 from .errors import IdempotencyConflict, InvalidRequest, NotFound, PaymentConflict, ProviderUnavailable
 from .ledger.database import Database, once_more_on_conflict
 from .ledger.models import AuditEvent, IdempotencyKey, Payment, Refund
@@ -54,6 +55,7 @@ class RefundRequest:
     actor: Actor
     lines: list[dict[str, Any]] = field(default_factory=list)
     bank_reference: str | None = None
+    reason_internal: bool = False  # kept off the credit note and the customer's e-mail
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,8 @@ class RefundService:
                 id=call.refund_id, payment_id=payment.id, amount_minor=request.amount.minor,
                 currency=request.amount.currency, status=RefundStatus.PENDING, reason=request.reason,
                 actor_id=request.actor.id, actor_name=request.actor.name, lines=request.lines,
-                bank_reference=request.bank_reference, created_at=now, updated_at=now,
+                bank_reference=request.bank_reference, reason_internal=request.reason_internal,
+                created_at=now, updated_at=now,
             )
             s.add(refund)
             _audit(s, now, "refund.requested", request.actor, payment_id=payment.id, refund=refund,
@@ -376,6 +379,7 @@ def _transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor
                amount=refund.amount, provider_reference=refund.provider_reference,
                detail={"failure_code": result.failure_code, "failure_message": result.failure_message}
                if result.failure_code else {})
+        issue_documents(s, refund, at)  # refunded: its credit note; failed after that: the cancelling document
 
 
 def _check_lines(request: RefundRequest) -> None:

@@ -26,7 +26,9 @@ CHECKS = [status_code_conformance, content_type_conformance, response_schema_con
 SPEC_PATHS = ["/health", "/v1/ping", "/v1/payments", "/v1/payments/{payment_id}", "/v1/payments/{payment_id}/refunds",
               "/v1/payments/{payment_id}/events", "/v1/refunds", "/v1/refunds/{refund_id}",
               "/v1/refunds/{refund_id}/refresh", "/webhooks/{provider}", "/v1/bulk-refunds/plan", "/v1/bulk-refunds",
-              "/v1/bulk-refunds/{job_id}", "/v1/bulk-refunds/{job_id}/report.csv"]
+              "/v1/bulk-refunds/{job_id}", "/v1/bulk-refunds/{job_id}/report.csv",
+              "/v1/refunds/{refund_id}/credit-notes", "/v1/refunds/{refund_id}/credit-note.pdf",
+              "/v1/credit-notes/{note_id}.pdf", "/v1/customer-credit-note", "/v1/journal"]
 
 
 def operations(app: Any) -> dict[str, Any]:
@@ -44,6 +46,8 @@ def test_the_spec_lists_every_route(app: Any) -> None:
     "GET /v1/payments/{payment_id}/events", "GET /v1/refunds", "GET /v1/refunds/{refund_id}",
     "POST /v1/refunds/{refund_id}/refresh", "POST /webhooks/{provider}", "POST /v1/bulk-refunds/plan",
     "POST /v1/bulk-refunds", "GET /v1/bulk-refunds/{job_id}", "GET /v1/bulk-refunds/{job_id}/report.csv",
+    "GET /v1/refunds/{refund_id}/credit-notes", "GET /v1/refunds/{refund_id}/credit-note.pdf",
+    "GET /v1/credit-notes/{note_id}.pdf", "GET /v1/customer-credit-note", "GET /v1/journal",
 ])
 def test_signed_fuzzing_never_breaks_the_sidecar(app: Any, clock: Any, label: str) -> None:
     operation = operations(app)[label]

@@ -1,4 +1,5 @@
-"""A person in headless Chromium: log in, open a booking order, refund part of it, see it end as refunded.
+"""A person in headless Chromium: log in, open a booking order, refund part of it, see it end as refunded;
+on a real WooCommerce, the customer's e-mail carries the numbered credit note and the journal lists it.
 
 On a real WooCommerce that is its own order screen, HPOS or legacy (one site each); on the double, both screens.
 Screenshots of each step go to tests/artifacts/ (browser-hpos-…, browser-legacy-…, on the double
@@ -7,6 +8,7 @@ browser-double-hpos-…; kept by CI).
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.wp.conftest import ROOT, WordPress
+from tests.wp.test_credit_notes_http import mails
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
@@ -110,5 +113,15 @@ def test_partial_refund_in_the_order_screen(wordpress: WordPress, browser: webdr
     shot(browser, screen, "4-refunded")
     assert wordpress.eval(f"echo number_format(wc_get_order({order_id})->get_total_refunded(), 2);") == "250.00"
     assert wordpress.eval(f"echo count(wc_get_order({order_id})->get_refunds());") == "1"
+    if not wordpress.eval("echo WC()->version;").endswith("-double"):  # WooCommerce's own refunded-order e-mail
+        sent = [m for m in mails(wordpress) if m["to"] == "browser@example.com"]
+        attached = sent[-1]["attachment_digests"]
+        assert len(attached) == 1 and re.fullmatch(r"credit-note-\d+\.pdf", attached[0]["name"]), sent[-1]
+        number = attached[0]["name"][len("credit-note-"):-len(".pdf")]
+        browser.get(f"{wordpress.url}/wp-admin/admin.php?page=refunder-journal")
+        rows = wait.until(ec.presence_of_all_elements_located((By.CSS_SELECTOR, ".refunder-journal-row")))
+        listed = [r.text for r in rows if r.find_elements(By.TAG_NAME, "td")[1].text == number]
+        assert len(listed) == 1 and str(order_id) in listed[0] and "250,00" in listed[0].replace("\u00a0", " ")
+        shot(browser, screen, "5-journal")
     assert wordpress.php_problems() == []
     assert [e for e in browser.get_log("browser") if "refunder" in e["message"]] == []

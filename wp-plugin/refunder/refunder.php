@@ -32,6 +32,8 @@ require_once __DIR__ . '/includes/class-refunder-order-panel.php';
 require_once __DIR__ . '/includes/class-refunder-cron.php';
 require_once __DIR__ . '/includes/class-refunder-bulk.php';
 require_once __DIR__ . '/includes/class-refunder-event-orders.php';
+require_once __DIR__ . '/includes/class-refunder-credit-notes.php';
+require_once __DIR__ . '/includes/class-refunder-journal.php';
 require_once __DIR__ . '/includes/class-refunder-plugin.php';
 
 register_activation_hook( __FILE__, array( 'Refunder_Plugin', 'activate' ) );

@@ -58,7 +58,8 @@ def payment_out(view: PaymentView) -> dict[str, Any]:
 def refund_out(r: Refund) -> dict[str, Any]:
     return {
         "id": r.id, "payment_id": r.payment_id, "amount": money_out(r.amount),
-        "status": r.status, "reason": r.reason, "actor": {"id": r.actor_id, "name": r.actor_name},
+        "status": r.status, "reason": r.reason, "reason_internal": r.reason_internal,
+        "actor": {"id": r.actor_id, "name": r.actor_name},
         "lines": r.lines, "bank_reference": r.bank_reference, "provider_reference": r.provider_reference,
         "failure": {"code": r.failure_code, "message": r.failure_message} if r.failure_code else None,
         "kind": r.kind,
@@ -143,7 +144,10 @@ class Payments(MethodView):
         """Register a payment (or refresh it) and get its captured, refunded and refundable amounts."""
         claim = PaymentClaim(reference=data["reference"], order_id=data["order_id"], captured=data["captured"],
                              paid_at=data["paid_at"], provider_data=data["provider_data"])
-        return payment_out(service().register_payment(data["provider"], claim, _actor(data["actor"])))
+        view = service().register_payment(data["provider"], claim, _actor(data["actor"]))
+        if data["document"] is not None:  # the order's facts, for its credit notes
+            current_app.extensions["refunder_notes"].remember_document(view.payment.id, data["document"])
+        return payment_out(view)
 
 
 @v1.route("/payments/<string:payment_id>")
@@ -172,7 +176,8 @@ class PaymentRefunds(MethodView):
         """Refund all or part of a payment. The same Idempotency-Key and body return the first result."""
         lines = [dict(line) for line in data["lines"]]
         req = RefundRequest(amount=data["amount"], reason=data["reason"].strip(), actor=_actor(data["actor"]),
-                            lines=lines, bank_reference=data["bank_reference"])
+                            lines=lines, bank_reference=data["bank_reference"],
+                            reason_internal=data["reason_internal"])
         refund, created = service().create_refund(payment_id, req, headers["idempotency_key"], fingerprint())
         return refund_out(refund), (201 if created else 200), {"Idempotent-Replayed": str(not created).lower()}
 

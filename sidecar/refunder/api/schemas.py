@@ -8,6 +8,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, val
 
 from ..currencies import EXPONENTS
 from ..money import MAX_MINOR, Money
+from .bookkeeping_schemas import OrderDocumentSchema
 
 _PRINTABLE = validate.Regexp(r"^[\x21-\x7e]+$", error="Use printable ASCII without spaces.")
 _KEY = validate.Regexp(r"^[\x21-\x7e]{8,255}$", error="Use 8 to 255 printable ASCII characters without spaces.")
@@ -69,6 +70,8 @@ class PaymentRegistrationSchema(Schema):
                                 values=fields.String(validate=validate.Length(max=200)),
                                 load_default=dict, validate=validate.Length(max=20))
     actor = fields.Nested(ActorSchema, required=True)
+    document = fields.Nested(OrderDocumentSchema, load_default=None, allow_none=True,
+                             metadata={"description": "The order's facts for its credit notes (seller, buyer, lines)."})
 
 
 class RefundCreateSchema(Schema):
@@ -78,6 +81,8 @@ class RefundCreateSchema(Schema):
     lines = fields.List(fields.Nested(LineSchema), load_default=list, validate=validate.Length(max=200))
     bank_reference = fields.String(load_default=None, allow_none=True,
                                    validate=validate.Length(min=1, max=100))
+    reason_internal = fields.Boolean(load_default=False,
+                                     metadata={"description": "Keep the reason off the credit note and e-mail."})
 
     @validates_schema
     def reason_has_words(self, data: dict[str, Any], **_: Any) -> None:
@@ -181,6 +186,7 @@ class RefundSchema(Schema):
     amount = fields.Nested(MoneySchema)
     status = fields.String(validate=validate.OneOf(["pending", "processing", "refunded", "failed", "unknown"]))
     reason = fields.String()
+    reason_internal = fields.Boolean()
     actor = fields.Nested(ActorSchema)
     lines = fields.List(fields.Nested(LineSchema))
     bank_reference = fields.String(allow_none=True)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -75,6 +76,7 @@ class Refund(Base):
     kind: Mapped[str] = mapped_column(String(16), default="requested", server_default="requested")
     external_id: Mapped[str | None] = mapped_column(String(100))  # provider's id of a refund made outside us
     reason: Mapped[str] = mapped_column(Text)
+    reason_internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # kept off documents
     actor_id: Mapped[str] = mapped_column(String(64))
     actor_name: Mapped[str] = mapped_column(String(200))
     lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

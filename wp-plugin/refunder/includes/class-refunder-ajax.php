@@ -106,6 +106,7 @@ final class Refunder_Ajax {
 					array(
 						'amount'         => array( 'value' => $amount, 'currency' => $currency ),
 						'reason'         => $reason,
+						'reason_internal' => '1' === self::posted( 'reason_internal' ),
 						'actor'          => Refunder_Ledger::actor( wp_get_current_user() ),
 						'lines'          => $lines,
 						'bank_reference' => $bank_reference ?: null,

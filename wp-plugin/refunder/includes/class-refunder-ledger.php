@@ -39,6 +39,7 @@ final class Refunder_Ledger {
 				'paid_at'       => $paid->format( 'Y-m-d\TH:i:sP' ),
 				'provider_data' => (object) $source['provider_data'],
 				'actor'         => self::actor( $user ),
+				'document'      => Refunder_Credit_Notes::document( $order ),
 			)
 		);
 		if ( ! is_wp_error( $result ) && $order->get_meta( self::PAYMENT ) !== $result['id'] ) {
@@ -123,6 +124,7 @@ final class Refunder_Ledger {
 				'line_items'     => $line_items,
 				'refund_payment' => false, // the money already went back through the Refunder service.
 				'restock_items'  => false,
+				'refunder_refund_id' => $entry['id'], // names the refund for its credit note (e-mail attachment).
 			)
 		);
 		$provider = $entry['provider_label'] ?? __( 'the payment provider', 'refunder' );

@@ -125,7 +125,9 @@ final class Refunder_Order_Panel {
 			</fieldset>
 			<p>
 				<label for="refunder-reason-<?php echo esc_attr( $order->get_id() ); ?>"><?php esc_html_e( 'Reason (required)', 'refunder' ); ?></label><br />
-				<textarea id="refunder-reason-<?php echo esc_attr( $order->get_id() ); ?>" name="refunder_reason" rows="2" cols="50" required></textarea>
+				<textarea id="refunder-reason-<?php echo esc_attr( $order->get_id() ); ?>" name="refunder_reason" rows="2" cols="50" required></textarea><br />
+				<span class="description"><?php esc_html_e( 'The customer sees the reason on the credit note and in the e-mail.', 'refunder' ); ?></span><br />
+				<label><input type="checkbox" name="refunder_reason_internal" value="1" /> <?php esc_html_e( 'Keep the reason internal (not shown to the customer)', 'refunder' ); ?></label>
 			</p>
 			<?php if ( $manual ) : ?>
 				<p>
@@ -157,7 +159,7 @@ final class Refunder_Order_Panel {
 					<td><?php echo esc_html( mysql2date( get_option( 'date_format' ) . ' ' . get_option( 'time_format' ), get_date_from_gmt( gmdate( 'Y-m-d H:i:s', strtotime( $entry['created_at'] ) ) ) ) ); ?></td>
 					<td><?php echo esc_html( $shown['amount'] ); ?></td>
 					<td><span class="refunder-status refunder-status-<?php echo esc_attr( $entry['status'] ); ?>"><?php echo esc_html( $shown['label'] ); ?></span><div class="refunder-status-message"><?php echo esc_html( $shown['message'] ); ?></div></td>
-					<td><?php echo esc_html( $entry['actor'] . ': ' . $entry['reason'] ); ?><?php echo $entry['provider_reference'] ? '<br /><code>' . esc_html( $entry['provider_reference'] ) . '</code>' : ''; ?></td>
+					<td><?php echo esc_html( $entry['actor'] . ': ' . $entry['reason'] ); ?><?php echo $entry['provider_reference'] ? '<br /><code>' . esc_html( $entry['provider_reference'] ) . '</code>' : ''; ?><?php echo 'refunded' === $entry['status'] ? '<br /><a class="refunder-credit-note" href="' . esc_url( Refunder_Credit_Notes::staff_url( $entry['id'] ) ) . '">' . esc_html__( 'Credit note (PDF)', 'refunder' ) . '</a>' : ''; ?></td>
 				</tr>
 			<?php endforeach; ?>
 			</tbody>

@@ -17,6 +17,8 @@ final class Refunder_Plugin {
 		Refunder_Cron::register();
 		Refunder_Bulk::register();
 		Refunder_Event_Orders::register();
+		Refunder_Credit_Notes::register();
+		Refunder_Journal::register();
 	}
 
 	/** The catalogue for the current user's language (Norwegian: languages/refunder-nb_NO.mo). */

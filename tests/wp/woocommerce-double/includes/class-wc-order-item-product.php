@@ -13,6 +13,10 @@ class WC_Order_Item_Product {
 		return $this->id;
 	}
 
+	public function get_type() {
+		return 'line_item';
+	}
+
 	public function get_name() {
 		return $this->data['name'];
 	}

@@ -42,6 +42,17 @@ class WC_Order {
 			: admin_url( 'post.php?post=' . $this->id . '&action=edit' );
 	}
 
+	public function __call( $name, $args ) {
+		if ( preg_match( '/^get_billing_(first_name|last_name|company|address_1|address_2|postcode|city|country)$/', $name, $m ) ) {
+			return (string) get_post_meta( $this->id, '_billing_' . $m[1], true );
+		}
+		throw new BadMethodCallException( "WC_Order::$name is not in the WooCommerce double" );
+	}
+
+	public function get_formatted_billing_full_name() {
+		return trim( $this->get_billing_first_name() . ' ' . $this->get_billing_last_name() );
+	}
+
 	public function get_billing_email() {
 		return (string) get_post_meta( $this->id, '_billing_email', true );
 	}
@@ -89,6 +100,9 @@ class WC_Order {
 	/** @return WC_Order_Item_Product[] keyed by item id */
 	public function get_items( $type = 'line_item' ) {
 		$items = array();
+		if ( ! in_array( 'line_item', (array) $type, true ) ) {
+			return $items; // the double's orders have product lines only
+		}
 		foreach ( (array) get_post_meta( $this->id, '_wc_double_items', true ) as $item_id => $data ) {
 			$items[ $item_id ] = new WC_Order_Item_Product( $item_id, $data );
 		}

@@ -9,6 +9,14 @@ function wc_double_register_types() {
 	}
 }
 
+function wc_format_decimal( $number, $dp = false ) {
+	$number = is_float( $number ) ? sprintf( '%.8F', $number ) : (string) $number;
+	if ( false !== $dp && '' !== $dp ) {
+		$number = number_format( (float) $number, (int) $dp, '.', '' );
+	}
+	return false !== strpos( $number, '.' ) ? rtrim( rtrim( $number, '0' ), '.' ) : $number;
+}
+
 function WC() {
 	static $wc = null;
 	if ( null === $wc ) {
