@@ -69,10 +69,28 @@ class PaymentConflict(RefunderError):
     code, status, title = "payment_conflict", 409, "Payment does not match what is recorded"
 
 
+# --- requests the sidecar cannot read -------------------------------------------------------------
+
+class BadRequest(RefunderError):
+    code, status, title = "bad_request", 400, "The request could not be read"
+
+
+class DuplicateHeader(BadRequest):
+    code, title = "duplicate_header", "A header was sent more than once"
+
+
+class RequestTooLarge(RefunderError):
+    code, status, title = "request_too_large", 413, "The request is too large"
+
+
 # --- authentication -----------------------------------------------------------------------------
 
 class SignatureRejected(RefunderError):
     code, status, title = "signature_invalid", 401, "Request signature rejected"
+
+
+class SignatureOutdated(SignatureRejected):
+    code, title = "signature_outdated", "Request signed with an outdated scheme"
 
 
 class SignatureExpired(SignatureRejected):

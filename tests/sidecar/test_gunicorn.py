@@ -19,7 +19,7 @@ import requests
 from refunder import signing
 from refunder.money import Money
 from refunder.providers.simulator import SimulatorProvider
-from tests.conftest import BACKENDS, SECRET, fresh_database
+from tests.conftest import BACKENDS, SECRET, fresh_database, signed
 from tests.fakes.sidecar import serving_sidecar
 from tests.sidecar.helpers import ACTOR, refund_body
 
@@ -34,9 +34,8 @@ class Sidecar:
     def call(self, method: str, target: str, body: Any = None,
              headers: dict[str, str] | None = None) -> requests.Response:
         data = json.dumps(body).encode() if body is not None else b""
-        signed = signing.signed_headers(SECRET, method, target, data, int(time.time()))
         return requests.request(method, self.url + target, data=data, timeout=30,
-                                headers={**signed, "Content-Type": "application/json", **(headers or {})})
+                                headers=signed(SECRET, method, target, data, datetime.now(UTC), headers))
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
