@@ -8,13 +8,29 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, val
 
 from ..currencies import EXPONENTS
 from ..money import MAX_MINOR, Money
+from .inputs import CONTROL, CONTROL_IN_LINES
 
 _PRINTABLE = validate.Regexp(r"^[\x21-\x7e]+$", error="Use printable ASCII without spaces.")
-_KEY = validate.Regexp(r"^[\x21-\x7e]{8,255}$", error="Use 8 to 255 printable ASCII characters without spaces.")
+_KEY = validate.Regexp(r"^[\x21-\x2b\x2d-\x7e]{8,255}$",
+                       error="Use 8 to 255 printable ASCII characters without spaces or commas.")
 
 
-def _text(max_len: int, *validators: validate.Validator, **kwargs: Any) -> fields.String:
-    return fields.String(validate=[validate.Length(min=1, max=max_len), *validators], **kwargs)
+class Text(fields.String):
+    """A string without control characters (NUL and the like); multiline text may hold tabs and line breaks."""
+
+    def __init__(self, *, multiline: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.control = CONTROL_IN_LINES if multiline else CONTROL
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if self.control.search(text):
+            raise ValidationError("Control characters (such as NUL) are not allowed.")
+        return text
+
+
+def _text(max_len: int, *validators: validate.Validator, **kwargs: Any) -> Text:
+    return Text(validate=[validate.Length(min=1, max=max_len), *validators], **kwargs)
 
 
 class MinorUnits(fields.Integer):
@@ -58,26 +74,25 @@ class LineSchema(Schema):
 
 
 class PaymentRegistrationSchema(Schema):
-    provider = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]{2,32}$"),
+    provider = Text(required=True, validate=validate.Regexp(r"^[a-z_]{2,32}$"),
                              metadata={"example": "simulator"})
     reference = _text(100, _PRINTABLE, required=True)
     order_id = _text(64, _PRINTABLE, required=True)
     captured = fields.Nested(BalanceMoneySchema, required=True,
                              metadata={"description": "What the order says was paid; the provider's figure wins."})
     paid_at = fields.AwareDateTime(required=True)
-    provider_data = fields.Dict(keys=fields.String(validate=validate.Length(max=64)),
-                                values=fields.String(validate=validate.Length(max=200)),
+    provider_data = fields.Dict(keys=Text(validate=validate.Length(max=64)),
+                                values=Text(validate=validate.Length(max=200)),
                                 load_default=dict, validate=validate.Length(max=20))
     actor = fields.Nested(ActorSchema, required=True)
 
 
 class RefundCreateSchema(Schema):
     amount = fields.Nested(MoneySchema, required=True)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = Text(multiline=True, required=True, validate=validate.Length(min=1, max=500))
     actor = fields.Nested(ActorSchema, required=True)
     lines = fields.List(fields.Nested(LineSchema), load_default=list, validate=validate.Length(max=200))
-    bank_reference = fields.String(load_default=None, allow_none=True,
-                                   validate=validate.Length(min=1, max=100))
+    bank_reference = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
 
     @validates_schema
     def reason_has_words(self, data: dict[str, Any], **_: Any) -> None:
@@ -87,7 +102,7 @@ class RefundCreateSchema(Schema):
 
 class BulkLineSchema(Schema):
     order_id = _text(64, required=True)
-    payment_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
+    payment_id = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
     amount = fields.Nested(MoneySchema, load_default=None, allow_none=True,
                            metadata={"description": "Leave out to refund everything still refundable."})
 
@@ -97,7 +112,7 @@ class BulkPlanRequestSchema(Schema):
 
 
 class BulkStartRequestSchema(BulkPlanRequestSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = Text(multiline=True, required=True, validate=validate.Length(min=1, max=500))
     actor = fields.Nested(ActorSchema, required=True)
 
 
