@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from refunder import signing
-from refunder.ledger import nonces
+from refunder.ledger import retention
 from refunder.ledger.database import Database
 from refunder.ledger.models import AuditEvent, IdempotencyKey, Refund
 from refunder.ledger.retention import IDEMPOTENCY_KEYS_KEPT
@@ -23,7 +23,7 @@ def count(db: Database, model: Any) -> int:
 
 def test_keys_older_than_30_days_are_purged_and_the_record_stays(api: Any, db: Database, clock: Any,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(nonces, "PURGE_EVERY", 1)  # every signed request purges (100 in production)
+    monkeypatch.setattr(retention, "PURGE_EVERY", 1)  # every signed request purges (100 in production)
     assert IDEMPOTENCY_KEYS_KEPT.days == 30
     payment = register(api, "manual", "bank-retention", 10000)
     target = f"/v1/payments/{payment['id']}/refunds"

@@ -13,6 +13,7 @@ from .. import signing
 from ..errors import DuplicateHeader, SignatureRejected
 from ..ledger.database import Database
 from ..ledger.nonces import remember_nonce
+from ..ledger.retention import purge_now_and_then
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def make_verifier(secret: str, db: Database, clock: Callable[[], datetime]) -> C
                 idempotency_key=idempotency_key(request),
             )
             remember_nonce(db, verified.nonce, verified.timestamp, now)
+            purge_now_and_then(db, now)
         except SignatureRejected as exc:
             log.warning("rejected %s %s from %s: %s", request.method, request.path, request.remote_addr, exc.code)
             raise
