@@ -20,16 +20,17 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
 from sqlalchemy import create_engine, text
 
-from refunder import signing
 from refunder.ledger.models import Base
 from refunder.money import Money
 from refunder.providers.base import RefundCall
 from refunder.providers.stripe_cards import StripeProvider, StripeSettings
+from tests.conftest import signed
 from tests.fakes.server import serving
 from tests.fakes.sidecar import serving_sidecar
 from tests.fakes.stripe import FakeStripe
@@ -111,9 +112,8 @@ def main() -> None:
 
             def call(method: str, target: str, body: dict | None = None, headers: dict | None = None) -> dict:
                 data = json.dumps(body).encode() if body is not None else b""
-                signed = signing.signed_headers(SECRET, method, target, data, int(time.time()))
                 answer = session.request(method, url + target, data=data, timeout=30,
-                                         headers={**signed, "Content-Type": "application/json", **(headers or {})})
+                                         headers=signed(SECRET, method, target, data, datetime.now(UTC), headers))
                 answer.raise_for_status()
                 return answer.json()
 

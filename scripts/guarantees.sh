@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+eval "$(scripts/postgres.sh)"  # the attacks run on both ledgers
 exec .venv/bin/python -m tests.reliability.guarantees "$@"

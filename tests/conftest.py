@@ -92,6 +92,15 @@ def db(settings: Settings) -> Iterator[Database]:
     database.engine.dispose()
 
 
+def signed(secret: str, method: str, target: str, data: bytes, now: datetime,
+           headers: dict[str, str] | None = None) -> dict[str, str]:
+    """Headers of a request signed like the plugin signs it, its Content-Type and Idempotency-Key covered."""
+    extra = dict(headers or {})
+    content_type, key = extra.pop("Content-Type", "application/json"), extra.pop("Idempotency-Key", None)
+    return {**extra, **signing.signed_headers(secret, method, target, data, int(now.timestamp()),
+                                              content_type=content_type, idempotency_key=key)}
+
+
 class SignedClient:
     """Flask test client that signs every request the way the WordPress plugin does."""
 
@@ -101,9 +110,8 @@ class SignedClient:
     def request(self, method: str, target: str, body: Any = None, *, headers: dict[str, str] | None = None,
                 raw: bytes | None = None) -> Any:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
-        signed = signing.signed_headers(self.secret, method, target, data, int(self.clock().timestamp()))
-        all_headers = {**signed, "Content-Type": "application/json", **(headers or {})}
-        return self.client.open(target, method=method, data=data, headers=all_headers)
+        return self.client.open(target, method=method, data=data,
+                                headers=signed(self.secret, method, target, data, self.clock(), headers))
 
     def get(self, target: str, **kw: Any) -> Any:
         return self.request("GET", target, **kw)

@@ -17,7 +17,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import __version__
 from .api import problems
 from .api.auth import make_verifier
+from .api.body import WholeBody
 from .api.bookkeeping_routes import bookkeeping
+from .api.inputs import refuse_control_characters
 from .api.problems import PROBLEM_JSON
 from .api.routes import public, v1, webhooks
 from .api.schemas import ProblemSchema
@@ -87,6 +89,10 @@ def create_app(
         if request.path.startswith("/v1/") or request.path == "/v1":
             verify(request)
 
+    @app.before_request
+    def refuse_control() -> None:
+        refuse_control_characters(request)
+
     api = RefunderApi(app)
     for name, header in (("RefunderTimestamp", TIMESTAMP_HEADER), ("RefunderNonce", NONCE_HEADER),
                          ("RefunderSignature", SIGNATURE_HEADER)):
@@ -96,6 +102,7 @@ def create_app(
     api.register_blueprint(webhooks)
     api.register_blueprint(bookkeeping)
     app.register_error_handler(RefunderError, problems.from_refunder_error)
+    app.wsgi_app = WholeBody(app.wsgi_app, settings.max_request_bytes)  # type: ignore[method-assign]
     if settings.trusted_proxies:  # webhook signatures cover the public host the provider called
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]

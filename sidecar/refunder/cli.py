@@ -14,6 +14,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from . import signing
+from .api.gunicorn_errors import ProblemThreadWorker
 from .app import create_app, utcnow
 from .bulk import BulkRefunds
 from .config import Settings
@@ -49,7 +50,7 @@ def serve(settings: Settings) -> None:
     engine.dispose()  # an SQLite connection must not outlive a fork: its locks would lie to other processes
     _Gunicorn(settings, {
         "bind": settings.bind, "workers": settings.workers, "threads": settings.threads,
-        "worker_class": "gthread", "accesslog": "-", "graceful_timeout": 10,
+        "worker_class": ProblemThreadWorker, "accesslog": "-", "graceful_timeout": 10,
         "timeout": 60, "forwarded_allow_ips": "127.0.0.1",
     }).run()
 
@@ -90,8 +91,8 @@ Every /v1 call is signed; `refunder sign` prints the curl headers. Try a partial
 
   export REFUNDER_SHARED_SECRET=$(cat {secret_file})
   BODY='{body}'
-  curl -s {url}{target} -H Idempotency-Key:$(python3 -c 'import uuid; print(uuid.uuid4())') \\
-       $(.venv/bin/refunder sign POST {target} "$BODY") -d "$BODY"
+  KEY=$(python3 -c 'import uuid; print(uuid.uuid4())')   # one per reviewed refund; retries reuse it
+  curl -s {url}{target} $(.venv/bin/refunder sign --idempotency-key "$KEY" POST {target} "$BODY") -d "$BODY"
 
 Then see what is left and the audit trail:
 
@@ -129,9 +130,10 @@ def worker(settings: Settings, once: bool) -> None:
         time.sleep(2)
 
 
-def sign(method: str, target: str, body: str, secret: str) -> str:
-    headers = signing.signed_headers(secret, method, target, body.encode(), int(time.time()))
-    headers["Content-Type"] = "application/json"
+def sign(method: str, target: str, body: str, secret: str, idempotency_key: str | None = None) -> str:
+    """curl -H arguments, signature v2 over Content-Type (application/json) and the Idempotency-Key if given."""
+    headers = signing.signed_headers(secret, method, target, body.encode(), int(time.time()),
+                                     idempotency_key=idempotency_key)
     return " ".join(f"-H {k}:{v}" for k, v in headers.items())  # no spaces: safe in $(...)
 
 
@@ -149,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     p_sign.add_argument("method")
     p_sign.add_argument("target", help="path and query, e.g. /v1/payments/pay_x")
     p_sign.add_argument("body", nargs="?", default="")
+    p_sign.add_argument("--idempotency-key", metavar="KEY", help="sign and send this Idempotency-Key (refunds)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -156,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             secret = os.environ.get("REFUNDER_SHARED_SECRET")
             if not secret:
                 parser.error("set REFUNDER_SHARED_SECRET")
-            print(sign(args.method, args.target, args.body, secret))
+            print(sign(args.method, args.target, args.body, secret, args.idempotency_key))
         elif args.command == "migrate":
             migrate(Database.from_url(Settings.load().database_url).engine)
         elif args.command == "serve":

@@ -77,10 +77,28 @@ class LinkExpired(LinkInvalid):
     code, status, title = "link_expired", 410, "The link has expired"
 
 
+# --- requests the sidecar cannot read -------------------------------------------------------------
+
+class BadRequest(RefunderError):
+    code, status, title = "bad_request", 400, "The request could not be read"
+
+
+class DuplicateHeader(BadRequest):
+    code, title = "duplicate_header", "A header was sent more than once"
+
+
+class RequestTooLarge(RefunderError):
+    code, status, title = "request_too_large", 413, "The request is too large"
+
+
 # --- authentication -----------------------------------------------------------------------------
 
 class SignatureRejected(RefunderError):
     code, status, title = "signature_invalid", 401, "Request signature rejected"
+
+
+class SignatureOutdated(SignatureRejected):
+    code, title = "signature_outdated", "Request signed with an outdated scheme"
 
 
 class SignatureExpired(SignatureRejected):

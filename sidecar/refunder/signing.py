@@ -1,12 +1,17 @@
-"""The request signature WordPress puts on every call to the sidecar (scheme "v1").
+"""The request signature WordPress puts on every call to the sidecar (scheme "v2").
 
-    string_to_sign = "v1\n" + METHOD + "\n" + target + "\n" + timestamp + "\n" + nonce + "\n"
-                     + hex(sha256(raw body))
-    X-Refunder-Signature: v1=hex(HMAC-SHA256(shared secret as UTF-8, string_to_sign))
+    string_to_sign = "v2\n" + METHOD + "\n" + target + "\n" + timestamp + "\n" + nonce + "\n"
+                     + Content-Type + "\n" + Idempotency-Key + "\n" + hex(sha256(raw body))
+    X-Refunder-Signature: v2=hex(HMAC-SHA256(shared secret as UTF-8, string_to_sign))
 
 target is the percent-encoded path plus "?query" when there is one; timestamp is Unix seconds;
-nonce is 16-64 characters of [A-Za-z0-9_-], never reused. tests/vectors/signature.json holds
-vectors both sides test against.
+nonce is 16-64 characters of [A-Za-z0-9_-], never reused. Content-Type and Idempotency-Key are the
+header values as sent ("" when absent): the only headers besides the signature's own that the sidecar
+reads, so swapping either breaks the signature. tests/vectors/signature.json holds vectors both sides
+test against.
+
+Scheme v1 (the same without the two header lines, "v1=" prefix) is still accepted from a plugin older
+than the sidecar, but never for a request that carries an Idempotency-Key: v1 does not cover it.
 """
 
 from __future__ import annotations
@@ -17,46 +22,70 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from .errors import SignatureExpired, SignatureRejected
+from .errors import SignatureExpired, SignatureOutdated, SignatureRejected
 
-SCHEME = "v1"
+SCHEME = "v2"
+LEGACY_SCHEME = "v1"
 TIMESTAMP_HEADER = "X-Refunder-Timestamp"
 NONCE_HEADER = "X-Refunder-Nonce"
 SIGNATURE_HEADER = "X-Refunder-Signature"
+CONTENT_TYPE_HEADER = "Content-Type"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_SKEW_SECONDS = 300
 
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
-_SIGNATURE = re.compile(r"^v1=([0-9a-f]{64})$")
+_SIGNATURE = re.compile(r"^(v1|v2)=([0-9a-f]{64})$")
 
 
-def string_to_sign(method: str, target: str, timestamp: str, nonce: str, body: bytes) -> str:
-    return "\n".join(
-        (SCHEME, method.upper(), target, timestamp, nonce, hashlib.sha256(body).hexdigest())
-    )
+def string_to_sign(method: str, target: str, timestamp: str, nonce: str, body: bytes, *,
+                   content_type: str = "", idempotency_key: str = "") -> str:
+    return "\n".join((SCHEME, method.upper(), target, timestamp, nonce, content_type, idempotency_key,
+                      hashlib.sha256(body).hexdigest()))
 
 
-def sign(secret: str, method: str, target: str, timestamp: str, nonce: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode("utf-8"), string_to_sign(method, target, timestamp, nonce, body).encode("utf-8"),
-                   hashlib.sha256)
-    return f"{SCHEME}={mac.hexdigest()}"
+def legacy_string_to_sign(method: str, target: str, timestamp: str, nonce: str, body: bytes) -> str:
+    return "\n".join((LEGACY_SCHEME, method.upper(), target, timestamp, nonce, hashlib.sha256(body).hexdigest()))
 
 
-def signed_headers(secret: str, method: str, target: str, body: bytes, now: int) -> dict[str, str]:
-    """Headers for a new signed request (used by the CLI, tests and benchmarks)."""
+def _mac(secret: str, text: str) -> str:
+    return hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def sign(secret: str, method: str, target: str, timestamp: str, nonce: str, body: bytes, *,
+         content_type: str = "", idempotency_key: str = "") -> str:
+    text = string_to_sign(method, target, timestamp, nonce, body, content_type=content_type,
+                          idempotency_key=idempotency_key)
+    return f"{SCHEME}={_mac(secret, text)}"
+
+
+def sign_legacy(secret: str, method: str, target: str, timestamp: str, nonce: str, body: bytes) -> str:
+    return f"{LEGACY_SCHEME}={_mac(secret, legacy_string_to_sign(method, target, timestamp, nonce, body))}"
+
+
+def signed_headers(secret: str, method: str, target: str, body: bytes, now: int, *,
+                   content_type: str = "application/json", idempotency_key: str | None = None) -> dict[str, str]:
+    """Headers for a new signed request, Content-Type and Idempotency-Key included (CLI, tests, benchmarks)."""
     nonce = secrets.token_urlsafe(18)
     timestamp = str(now)
-    return {
+    headers = {
         TIMESTAMP_HEADER: timestamp,
         NONCE_HEADER: nonce,
-        SIGNATURE_HEADER: sign(secret, method, target, timestamp, nonce, body),
+        SIGNATURE_HEADER: sign(secret, method, target, timestamp, nonce, body, content_type=content_type,
+                               idempotency_key=idempotency_key or ""),
     }
+    if content_type:
+        headers[CONTENT_TYPE_HEADER] = content_type
+    if idempotency_key is not None:
+        headers[IDEMPOTENCY_HEADER] = idempotency_key
+    return headers
 
 
 @dataclass(frozen=True)
 class VerifiedRequest:
     nonce: str
     timestamp: int
+    scheme: str
 
 
 def verify(
@@ -69,13 +98,26 @@ def verify(
     nonce: str | None,
     signature: str | None,
     now: int,
+    content_type: str = "",
+    idempotency_key: str = "",
 ) -> VerifiedRequest:
     """Check the headers of one request. Replay (nonce reuse) is the caller's job, after this passes."""
     if not timestamp or not nonce or not signature:
         raise SignatureRejected("The request is not signed: timestamp, nonce and signature headers are required.")
-    if not _TIMESTAMP.match(timestamp) or not _NONCE.match(nonce) or not _SIGNATURE.match(signature):
+    found = _SIGNATURE.match(signature)
+    if not _TIMESTAMP.match(timestamp) or not _NONCE.match(nonce) or not found:
         raise SignatureRejected("The signature headers are malformed.")
-    expected = sign(secret, method, target, timestamp, nonce, body)
+    scheme = found.group(1)
+    if scheme == LEGACY_SCHEME:
+        if idempotency_key:
+            raise SignatureOutdated(
+                "This request carries an Idempotency-Key, which signature v1 does not cover: sign it with v2. "
+                "Update the Refunder plugin."
+            )
+        expected = sign_legacy(secret, method, target, timestamp, nonce, body)
+    else:
+        expected = sign(secret, method, target, timestamp, nonce, body, content_type=content_type,
+                        idempotency_key=idempotency_key)
     if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii")):
         raise SignatureRejected("The request signature does not match. Check the shared secret on both sides.")
     if abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
@@ -83,4 +125,4 @@ def verify(
             "The request timestamp is more than 5 minutes away from the sidecar's clock. "
             "Check the clocks of both servers."
         )
-    return VerifiedRequest(nonce=nonce, timestamp=int(timestamp))
+    return VerifiedRequest(nonce=nonce, timestamp=int(timestamp), scheme=scheme)

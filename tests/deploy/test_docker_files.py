@@ -15,13 +15,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from refunder.config import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_compose_runs_the_four_services_with_secrets_from_the_environment() -> None:
     compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
     services = compose["services"]
-    assert {"wordpress", "mariadb", "postgres", "sidecar", "reconcile", "worker"} <= set(services)
+    assert {"wordpress", "mariadb", "postgres", "sidecar", "nginx", "reconcile", "worker"} <= set(services)
     assert services["worker"]["command"] == ["refunder", "worker"]
     sidecar = services["sidecar"]
     assert sidecar["environment"]["REFUNDER_DATABASE_URL"].startswith("postgresql+psycopg://")
@@ -30,7 +32,7 @@ def test_compose_runs_the_four_services_with_secrets_from_the_environment() -> N
     plugin_mount = [v for v in services["wordpress"]["volumes"] if "wp-plugin/refunder" in v]
     assert plugin_mount == ["../wp-plugin/refunder:/var/www/html/wp-content/plugins/refunder:ro"]
     extra = services["wordpress"]["environment"]["WORDPRESS_CONFIG_EXTRA"]
-    assert "REFUNDER_SIDECAR_URL', 'http://sidecar:8765'" in extra
+    assert "REFUNDER_SIDECAR_URL', 'http://nginx:8080'" in extra
     for service in services.values():  # nothing listens beyond this machine by default
         assert all(port.startswith("127.0.0.1:") for port in service.get("ports", []))
 
@@ -55,3 +57,23 @@ def test_the_images_install_step_works(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "image.db") as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"payments", "refunds", "alembic_version"} <= tables
+
+
+def test_only_nginx_reaches_gunicorn_and_reads_each_request_whole_first() -> None:
+    """Slow clients wait in nginx, not in gunicorn's threads (tests/deploy/test_nginx.py runs the file)."""
+    services = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())["services"]
+    sidecar, nginx = services["sidecar"], services["nginx"]
+    assert "ports" not in sidecar and sidecar["expose"] == ["8765"]
+    assert sidecar["environment"]["REFUNDER_TRUSTED_PROXIES"] == "1"  # webhook hosts as the provider called them
+    assert nginx["image"].startswith("nginx:")
+    assert nginx["volumes"] == ["./nginx.conf:/etc/nginx/conf.d/default.conf:ro"]
+    assert nginx["depends_on"] == {"sidecar": {"condition": "service_healthy"}}
+    assert services["wordpress"]["depends_on"]["nginx"] == {"condition": "service_healthy"}
+    config = (ROOT / "docker" / "nginx.conf").read_text()
+    assert "server sidecar:8765;" in config and "listen 8080;" in config
+    assert "REFUNDER_BIND=0.0.0.0:8765" in (ROOT / "docker" / "Dockerfile").read_text()
+    for directive in ("client_header_timeout 10s;", "client_body_timeout 10s;", "proxy_request_buffering on;",
+                      "proxy_read_timeout 60s;", "proxy_pass http://refunder_sidecar;"):
+        assert directive in config
+    limit = re.search(r"client_max_body_size (\d+)k;", config)
+    assert limit and int(limit.group(1)) * 1024 == Settings(shared_secret="x" * 32).max_request_bytes

@@ -31,6 +31,7 @@ from refunder.providers.vipps_epayment import VippsEPaymentProvider
 from refunder.providers.vipps_webhooks import authorization, content_hash
 from refunder.rules import RefundStatus
 from tests.conftest import SECRET, FakeClock, SignedClient
+from tests.reliability.transport_attacks import TransportFigures, transport_attacks
 from tests.sidecar.helpers import CountingProvider, refund_body, register
 
 BEHAVIOURS = ["", "", "-async", "-timeout", "-decline"]
@@ -51,6 +52,7 @@ class Figures:
     attacks_rejected: Counter[str] = field(default_factory=Counter)
     fuzz_requests: int = 0
     fuzz_5xx: int = 0
+    transport: TransportFigures = field(default_factory=TransportFigures)
 
     def print(self) -> None:
         rows = [
@@ -66,6 +68,7 @@ class Figures:
         ]
         rows += [(f"attack: {kind} rejected", f"{self.attacks_rejected[kind]}/{n}") for kind, n in self.attacks.items()]
         rows += [("signed fuzz requests", self.fuzz_requests), ("5xx answers to them", self.fuzz_5xx)]
+        rows += self.transport.rows()
         width = max(len(label) for label, _ in rows)
         for label, value in rows:
             print(f"{label:<{width}}  {value}")
@@ -182,13 +185,14 @@ def fuzz(requests: int, seed: int, directory: Path, figures: Figures) -> None:
         figures.fuzz_5xx += int(response.status_code >= 500)
 
 
-def measure(runs: int = 30, fuzz_requests: int = 400, seed: int = 7) -> Figures:
+def measure(runs: int = 30, fuzz_requests: int = 400, seed: int = 7, transport_rounds: int = 20) -> Figures:
     figures = Figures()
     with tempfile.TemporaryDirectory(prefix="refunder-guarantees-") as tmp:
         directory = Path(tmp)
         storm(runs, seed, directory, figures)
         attacks(directory, figures)
         fuzz(fuzz_requests, seed, directory, figures)
+        transport_attacks(directory, figures.transport, transport_rounds)
     return figures
 
 

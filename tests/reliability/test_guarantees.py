@@ -10,7 +10,7 @@ from tests.reliability.guarantees import measure
 def test_measured_guarantees_hold() -> None:
     logging.disable(logging.WARNING)
     try:
-        figures = measure(runs=8, fuzz_requests=150, seed=11)
+        figures = measure(runs=8, fuzz_requests=150, seed=11, transport_rounds=3)
     finally:
         logging.disable(logging.NOTSET)
     assert figures.payments == 8 and figures.accepted > 0 and figures.replayed > 0
@@ -20,3 +20,4 @@ def test_measured_guarantees_hold() -> None:
     assert figures.ledger_provider_mismatches == 0
     assert figures.attacks and figures.attacks == figures.attacks_rejected
     assert figures.fuzz_requests == 150 and figures.fuzz_5xx == 0
+    assert figures.transport.sent and figures.transport.all_zero(), figures.transport.rows()

@@ -260,7 +260,8 @@ def test_malformed_json_is_a_clear_400(api: Any, paid: dict[str, Any]) -> None:
     response = api.post(f"/v1/payments/{paid['id']}/refunds", raw=b"{not json", headers={"Idempotency-Key": "k" * 10})
     assert response.status_code == 400 and response.json["code"] == "bad_request"
     assert response.content_type == "application/problem+json"
-    assert response.json["errors"] == {"json": ["Invalid JSON body."]}
+    assert response.json["errors"] == {
+        "json": ["Invalid JSON body: Expecting property name enclosed in double quotes."]}
 
 
 def test_request_size_is_limited(api: Any, paid: dict[str, Any]) -> None:

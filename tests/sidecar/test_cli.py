@@ -22,13 +22,19 @@ from tests.conftest import SECRET
 
 def test_sign_prints_curl_headers_that_verify(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     monkeypatch.setenv("REFUNDER_SHARED_SECRET", SECRET)
-    assert cli.main(["sign", "POST", "/v1/payments/pay_1/refunds", '{"a":1}']) == 0
+    assert cli.main(["sign", "--idempotency-key", "cli-key-0001", "POST", "/v1/payments/pay_1/refunds",
+                     '{"a":1}']) == 0
     words = capsys.readouterr().out.split()
     headers = dict(w.split(":", 1) for w in words if w != "-H")
     assert words[::2] == ["-H"] * len(headers) and " " not in "".join(words)  # safe unquoted in $(...)
-    signing.verify(SECRET, method="POST", target="/v1/payments/pay_1/refunds", body=b'{"a":1}',
-                   timestamp=headers[signing.TIMESTAMP_HEADER], nonce=headers[signing.NONCE_HEADER],
-                   signature=headers[signing.SIGNATURE_HEADER], now=int(datetime.now().timestamp()))
+    assert headers["Idempotency-Key"] == "cli-key-0001" and headers["Content-Type"] == "application/json"
+    assert headers[signing.SIGNATURE_HEADER].startswith("v2=")
+    verified = signing.verify(
+        SECRET, method="POST", target="/v1/payments/pay_1/refunds", body=b'{"a":1}',
+        timestamp=headers[signing.TIMESTAMP_HEADER], nonce=headers[signing.NONCE_HEADER],
+        signature=headers[signing.SIGNATURE_HEADER], now=int(datetime.now().timestamp()),
+        content_type=headers["Content-Type"], idempotency_key=headers["Idempotency-Key"])
+    assert verified.scheme == "v2"
 
 
 def test_sign_without_secret_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,8 +19,8 @@ import requests
 from refunder import signing
 from refunder.money import Money
 from refunder.providers.simulator import SimulatorProvider
-from tests.conftest import BACKENDS, SECRET, fresh_database
-from tests.fakes.sidecar import serving_sidecar
+from tests.conftest import BACKENDS, SECRET, fresh_database, signed
+from tests.fakes.sidecar import chunked, raw_request, serving_sidecar
 from tests.sidecar.helpers import ACTOR, refund_body
 
 pytestmark = pytest.mark.slow
@@ -34,9 +34,8 @@ class Sidecar:
     def call(self, method: str, target: str, body: Any = None,
              headers: dict[str, str] | None = None) -> requests.Response:
         data = json.dumps(body).encode() if body is not None else b""
-        signed = signing.signed_headers(SECRET, method, target, data, int(time.time()))
         return requests.request(method, self.url + target, data=data, timeout=30,
-                                headers={**signed, "Content-Type": "application/json", **(headers or {})})
+                                headers=signed(SECRET, method, target, data, datetime.now(UTC), headers))
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -127,3 +126,71 @@ def test_other_processes_see_what_the_workers_wrote(sidecar: Sidecar, tmp_path: 
         seen = subprocess.run([sys.executable, "-c", check, sidecar.database_url, created["id"]], env=env,
                               check=True, capture_output=True, text=True, timeout=60).stdout.strip()
         assert seen == "refunded"
+
+
+# --- bodies and requests gunicorn sees as they are sent ---------------------------------------------
+
+LIMIT = 64 * 1024
+
+
+def refunds_of(sidecar: Sidecar, payment: dict[str, Any]) -> list[dict[str, Any]]:
+    return sidecar.call("GET", f"/v1/payments/{payment['id']}/refunds").json()["refunds"]
+
+
+def test_a_chunked_body_is_read_whole_before_its_signature_is_checked(sidecar: Sidecar) -> None:
+    """Issue 12: a body signed over its first 64 KiB, with garbage after, was cut to 64 KiB and accepted."""
+    payment = paid(sidecar, "gu-chunked", 100000)
+    target = f"/v1/payments/{payment['id']}/refunds"
+    prefix = json.dumps(refund_body(1000)).encode()
+    prefix += b" " * (LIMIT - len(prefix))  # valid JSON of exactly the limit, signed
+    headers = signed(SECRET, "POST", target, prefix, datetime.now(UTC), {"Idempotency-Key": "gu-chunk-attack"})
+    attack = raw_request(sidecar.url, chunked("POST", target, headers, prefix + b"\n" + b"x" * 1600))
+    assert attack.status == 413 and attack.headers["content-type"] == "application/problem+json"
+    assert attack.json()["code"] == "request_too_large"
+    unsigned = raw_request(sidecar.url, chunked("POST", target, {"Content-Type": "application/json"},
+                                                b"{" + b" " * LIMIT + b"}"))
+    assert unsigned.status == 413, unsigned.body  # too large is said before anything else: not 401
+    assert refunds_of(sidecar, payment) == []
+    body = json.dumps(refund_body(1000)).encode()  # chunked and whole: accepted like any body
+    headers = signed(SECRET, "POST", target, body, datetime.now(UTC), {"Idempotency-Key": "gu-chunk-fine"})
+    fine = raw_request(sidecar.url, chunked("POST", target, headers, body, chunk=7))
+    assert fine.status == 201, fine.body
+    assert [r["amount"]["value"] for r in refunds_of(sidecar, payment)] == [1000]
+
+
+def test_a_declared_length_over_the_limit_is_413_before_the_body_comes(sidecar: Sidecar) -> None:
+    head = (f"POST /v1/payments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {LIMIT + 1}\r\n\r\n").encode()
+    answer = raw_request(sidecar.url, head)  # nothing of the body sent: the answer must not wait for it
+    assert answer.status == 413 and answer.json()["code"] == "request_too_large"
+
+
+def test_repeated_idempotency_key_headers_are_refused_on_the_wire(sidecar: Sidecar) -> None:
+    payment = paid(sidecar, "gu-dup-key", 10000)
+    target = f"/v1/payments/{payment['id']}/refunds"
+    body = json.dumps(refund_body(1000)).encode()
+    headers = signed(SECRET, "POST", target, body, datetime.now(UTC), {"Idempotency-Key": "gu-dup-1,gu-dup-2"})
+    lines = [f"{k}: {v}" for k, v in headers.items() if k != "Idempotency-Key"]
+    request = (f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n" + "\r\n".join(lines)
+               + "\r\nIdempotency-Key: gu-dup-1\r\nIdempotency-Key: gu-dup-2\r\n\r\n").encode() + body
+    answer = raw_request(sidecar.url, request)
+    assert answer.status == 400 and answer.json()["code"] == "duplicate_header", answer.body
+    assert refunds_of(sidecar, payment) == []
+
+
+@pytest.mark.parametrize(("request_bytes", "status", "code"), [
+    (b"GET /v1/ping?" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(120)) + b"\r\n",
+     431, "headers_too_large"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"v" * 9000 + b"\r\n\r\n", 431, "headers_too_large"),
+    (b"NONSENSE\r\n\r\n", 400, "bad_request"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nBad\x00Name: v\r\n\r\n", 400, "bad_request"),
+    (b"POST /webhooks/stripe HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+     400, "bad_request"),
+], ids=["uri", "header-count", "header-size", "request-line", "header-name", "chunk-size"])
+def test_gunicorns_own_refusals_are_problem_documents(sidecar: Sidecar, request_bytes: bytes, status: int,
+                                                      code: str) -> None:
+    answer = raw_request(sidecar.url, request_bytes)
+    assert answer.status == status, answer.body
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == code and answer.json()["status"] == status

@@ -16,8 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from refunder import signing
-from tests.conftest import SECRET
+from tests.conftest import SECRET, signed
 
 # What every answer must do: a documented status, content type and body (errors are problem documents too).
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -58,9 +57,8 @@ def test_signed_fuzzing_never_breaks_the_sidecar(app: Any, clock: Any, label: st
         body = b"" if case.body is None or isinstance(case.body, NotSet) else json.dumps(case.body).encode()
         query = urlencode(case.query or {}, doseq=True)
         target = case.formatted_path + (f"?{query}" if query else "")
-        headers = {k: str(v) for k, v in (case.headers or {}).items()}
-        headers.update(signing.signed_headers(SECRET, case.method, target, body, int(clock().timestamp())))
-        headers["Content-Type"] = "application/json"
+        headers = signed(SECRET, case.method, target, body, clock(),
+                         {k: str(v) for k, v in (case.headers or {}).items()})
         response = app.test_client().open(target, method=case.method, data=body, headers=headers)
         assert response.status_code < 500, response.get_data(as_text=True)
         if target.startswith("/v1"):

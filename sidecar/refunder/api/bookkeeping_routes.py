@@ -12,10 +12,12 @@ from ..bookkeeping.journal import to_csv, totals
 from ..bookkeeping.models import CreditNote
 from ..bookkeeping.service import CreditNotes
 from . import bookkeeping_schemas as s
+from .inputs import StrictParser
 from .routes import SIGNED
 
 bookkeeping = Blueprint("bookkeeping", __name__, url_prefix="/v1",
                         description="Credit notes (kreditnota) and the refund journal.")
+bookkeeping.ARGUMENTS_PARSER = StrictParser()
 
 PDF = {"200": {"description": "The stored PDF, always the same bytes (SHA-256 in X-Content-SHA256).",
                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}

@@ -8,14 +8,16 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from .inputs import Text
+
 _DECIMAL = validate.Regexp(r"^-?[0-9]{1,13}(\.[0-9]{1,8})?$", error="A decimal amount such as \"800.00\".")
 _PERCENT = validate.Regexp(r"^[0-9]{1,3}(\.[0-9]{1,4})?$", error="A percentage such as \"25.0000\".")
 _KEY = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$")
 _YEARS = validate.Range(min=date(2000, 1, 1), max=date(2999, 12, 31), error="A date from 2000 to 2999.")
 
 
-def _text(max_len: int, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(max=max_len), **kwargs)
+def _text(max_len: int, **kwargs: Any) -> Text:
+    return Text(validate=validate.Length(max=max_len), **kwargs)
 
 
 class PartySchema(Schema):

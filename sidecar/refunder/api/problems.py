@@ -57,6 +57,8 @@ def from_http_exception(error: HTTPException) -> Response:
         extra["errors"] = errors
         if status == 422:
             detail = "Some fields are missing or not valid: " + ", ".join(sorted(errors)) + "."
+        elif status == 400 and isinstance(errors.get("json"), list):
+            detail = " ".join(map(str, errors["json"])) + " Send JSON with Content-Type application/json."
     response = problem(status, code, _HTTP_TITLES.get(status, error.name), detail, **extra)
     for name, value in error.get_headers():
         if name.lower() != "content-type":  # e.g. Allow on 405

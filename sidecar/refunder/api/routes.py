@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections import Counter
 from typing import Any
 
@@ -17,12 +18,16 @@ from ..bulk import BulkLine, BulkRefunds, JobView, outcome
 from ..errors import NotFound
 from ..ledger.models import AuditEvent, Refund
 from ..money import Money
-from ..providers.base import PaymentClaim, WebhookRequest
+from ..providers.base import PaymentClaim, PaymentNotAtProvider, WebhookRequest
 from ..refunds import Actor, PaymentView, RefundRequest, RefundService
 from . import schemas as s
 from .auth import signed_target
+from .inputs import StrictParser
+
+log = logging.getLogger(__name__)
 
 v1 = Blueprint("v1", __name__, url_prefix="/v1", description="Signed API used by the WordPress plugin.")
+v1.ARGUMENTS_PARSER = StrictParser()
 public = Blueprint("public", __name__, description="Unsigned endpoints.")
 webhooks = Blueprint("webhooks", __name__, url_prefix="/webhooks",
                      description="Provider webhooks, each verified by the provider's own signature.")
@@ -286,5 +291,9 @@ class ProviderWebhook(MethodView):
             raise NotFound(f"No webhook for provider '{provider}' here.")
         received = WebhookRequest(method=request.method, url=f"{request.scheme}://{request.host}{signed_target(request)}",
                                   headers=dict(request.headers), body=request.get_data())
-        updates = svc.providers[provider].webhook_updates(received)
+        try:
+            updates = svc.providers[provider].webhook_updates(received)
+        except PaymentNotAtProvider as exc:  # not a payment of this account: a 4xx would be retried for days
+            log.info("%s webhook about a payment the provider does not know, ignored: %s", provider, exc.message)
+            updates = []
         return {"received": len(updates), "applied": svc.apply_updates(provider, updates)}

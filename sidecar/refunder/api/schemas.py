@@ -9,13 +9,15 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, val
 from ..currencies import EXPONENTS
 from ..money import MAX_MINOR, Money
 from .bookkeeping_schemas import OrderDocumentSchema
+from .inputs import Text
 
 _PRINTABLE = validate.Regexp(r"^[\x21-\x7e]+$", error="Use printable ASCII without spaces.")
-_KEY = validate.Regexp(r"^[\x21-\x7e]{8,255}$", error="Use 8 to 255 printable ASCII characters without spaces.")
+_KEY = validate.Regexp(r"^[\x21-\x2b\x2d-\x7e]{8,255}$",
+                       error="Use 8 to 255 printable ASCII characters without spaces or commas.")
 
 
-def _text(max_len: int, *validators: validate.Validator, **kwargs: Any) -> fields.String:
-    return fields.String(validate=[validate.Length(min=1, max=max_len), *validators], **kwargs)
+def _text(max_len: int, *validators: validate.Validator, **kwargs: Any) -> Text:
+    return Text(validate=[validate.Length(min=1, max=max_len), *validators], **kwargs)
 
 
 class MinorUnits(fields.Integer):
@@ -59,15 +61,15 @@ class LineSchema(Schema):
 
 
 class PaymentRegistrationSchema(Schema):
-    provider = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]{2,32}$"),
+    provider = Text(required=True, validate=validate.Regexp(r"^[a-z_]{2,32}$"),
                              metadata={"example": "simulator"})
     reference = _text(100, _PRINTABLE, required=True)
     order_id = _text(64, _PRINTABLE, required=True)
     captured = fields.Nested(BalanceMoneySchema, required=True,
                              metadata={"description": "What the order says was paid; the provider's figure wins."})
     paid_at = fields.AwareDateTime(required=True)
-    provider_data = fields.Dict(keys=fields.String(validate=validate.Length(max=64)),
-                                values=fields.String(validate=validate.Length(max=200)),
+    provider_data = fields.Dict(keys=Text(validate=validate.Length(max=64)),
+                                values=Text(validate=validate.Length(max=200)),
                                 load_default=dict, validate=validate.Length(max=20))
     actor = fields.Nested(ActorSchema, required=True)
     document = fields.Nested(OrderDocumentSchema, load_default=None, allow_none=True,
@@ -76,11 +78,10 @@ class PaymentRegistrationSchema(Schema):
 
 class RefundCreateSchema(Schema):
     amount = fields.Nested(MoneySchema, required=True)
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = Text(multiline=True, required=True, validate=validate.Length(min=1, max=500))
     actor = fields.Nested(ActorSchema, required=True)
     lines = fields.List(fields.Nested(LineSchema), load_default=list, validate=validate.Length(max=200))
-    bank_reference = fields.String(load_default=None, allow_none=True,
-                                   validate=validate.Length(min=1, max=100))
+    bank_reference = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
     reason_internal = fields.Boolean(load_default=False,
                                      metadata={"description": "Keep the reason off the credit note and e-mail."})
 
@@ -92,7 +93,7 @@ class RefundCreateSchema(Schema):
 
 class BulkLineSchema(Schema):
     order_id = _text(64, required=True)
-    payment_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
+    payment_id = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
     amount = fields.Nested(MoneySchema, load_default=None, allow_none=True,
                            metadata={"description": "Leave out to refund everything still refundable."})
 
@@ -102,7 +103,7 @@ class BulkPlanRequestSchema(Schema):
 
 
 class BulkStartRequestSchema(BulkPlanRequestSchema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    reason = Text(multiline=True, required=True, validate=validate.Length(min=1, max=500))
     actor = fields.Nested(ActorSchema, required=True)
 
 

@@ -99,7 +99,7 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     refund_id: Mapped[str] = mapped_column(ForeignKey("refunds.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)  # purged by age (ledger/retention)
 
 
 class AuditEvent(Base):

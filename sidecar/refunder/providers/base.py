@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .. import strict_json
 from ..errors import RefunderError
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
@@ -81,6 +82,23 @@ class RefundUpdate:
 
 class WebhookRejected(RefunderError):
     code, status, title = "webhook_rejected", 401, "Webhook rejected"
+
+
+class WebhookMalformed(RefunderError):
+    """Validly signed, but not an event this provider sends: refused, never a crash."""
+
+    code, status, title = "webhook_malformed", 400, "Webhook not understood"
+
+
+def webhook_event(body: bytes, label: str) -> dict[str, Any]:
+    """A verified webhook's body as a JSON object (strict_json); anything else is WebhookMalformed."""
+    try:
+        event = strict_json.loads(body)
+    except ValueError as exc:
+        raise WebhookMalformed(f"The {label} webhook body is not valid JSON ({exc}).") from None
+    if not isinstance(event, dict):
+        raise WebhookMalformed(f"The {label} webhook body is not a JSON object.")
+    return event
 
 
 class ProviderError(RefunderError):

@@ -24,12 +24,15 @@ from .base import (
     RefundCall,
     RefundNotAtProvider,
     RefundUpdate,
+    WebhookMalformed,
     WebhookRejected,
     WebhookRequest,
+    webhook_event,
 )
 from .http import DEFAULT_RETRY, RetryPolicy, Verdict, with_retries
 
 METADATA_KEY = "refunder_refund_id"
+REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"})
 WEBHOOK_TOLERANCE = 300
 # ISO 4217 says no minor unit; Stripe counts them with two decimals (amounts divisible by 100).
 STRIPE_TWO_DECIMALS = frozenset({"ISK", "UGX"})
@@ -196,18 +199,23 @@ class StripeProvider(Provider):
             raise WebhookRejected(f"No {self.label} webhook secret is configured.")
         header = {k.lower(): v for k, v in request.headers.items()}.get("stripe-signature")
         try:
-            event = stripe.Webhook.construct_event(request.body, header, self.settings.webhook_secret,
-                                                   tolerance=WEBHOOK_TOLERANCE)
+            stripe.WebhookSignature.verify_header(request.body, header, self.settings.webhook_secret,
+                                                  tolerance=WEBHOOK_TOLERANCE)
         except (stripe.SignatureVerificationError, ValueError) as exc:
             raise WebhookRejected(f"The {self.label} webhook signature is not valid ({type(exc).__name__}).") from None
-        obj = plain(event["data"]["object"])
-        if event["type"] in ("refund.created", "refund.updated", "refund.failed", "charge.refund.updated"):
-            refunds = [obj]
-        elif event["type"] == "charge.refunded":  # the charge's refund list may be cut short: ask Stripe
-            account = plain(event).get("account")
-            options = {"stripe_account": account} if account else {}
-            refunds = self._refunds(obj["id"], options)
-        else:
+        event = webhook_event(request.body, self.label)
+        kind, data = event.get("type"), event.get("data")
+        obj = data.get("object") if isinstance(data, dict) else None
+        if not isinstance(obj, dict):
+            raise WebhookMalformed(f"The {self.label} event carries no data.object.")
+        if kind not in REFUND_EVENTS and kind != "charge.refunded":
             return []
+        if not isinstance(obj.get("id"), str):
+            raise WebhookMalformed(f"The {self.label} {kind} event names no object id.")
+        if kind in REFUND_EVENTS:
+            refunds = [obj]
+        else:  # charge.refunded: the charge's refund list may be cut short, so ask Stripe
+            account = event.get("account")
+            refunds = self._refunds(obj["id"], {"stripe_account": account} if isinstance(account, str) else {})
         return [RefundUpdate(refund_id=r["metadata"][METADATA_KEY], result=refund_result(r))
-                for r in refunds if (r.get("metadata") or {}).get(METADATA_KEY)]
+                for r in refunds if isinstance(r.get("metadata"), dict) and r["metadata"].get(METADATA_KEY)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,8 +23,8 @@ from .base import (
     RefundCall,
     RefundNotAtProvider,
     RefundUpdate,
-    WebhookRejected,
     WebhookRequest,
+    webhook_event,
 )
 from .http import Transport
 from .vipps_client import LABEL, VippsClient, VippsSettings
@@ -129,10 +128,7 @@ class VippsEPaymentProvider(Provider):
         vipps_webhooks.verify(self.settings.webhook_secret, method=request.method,
                               path_and_query=url.path + (f"?{url.query}" if url.query else ""),
                               host=url.netloc, headers=request.headers, body=request.body)
-        try:
-            event = json.loads(request.body)
-        except ValueError:
-            raise WebhookRejected("The Vipps webhook body is not JSON.") from None
+        event = webhook_event(request.body, LABEL)
         if event.get("name") != "REFUNDED" or not str(event.get("idempotencyKey", "")).startswith("rf_"):
             return []
         return [RefundUpdate(refund_id=event["idempotencyKey"], result=_event_result(event))]

@@ -9,27 +9,53 @@ class SignerAndMoneyTest extends Refunder_TestCase {
 	public function test_signature_vectors() {
 		$doc = self::vectors();
 		foreach ( $doc['vectors'] as $v ) {
-			$this->assertSame( $v['string_to_sign'], Refunder_Signer::string_to_sign( $v['method'], $v['target'], $v['timestamp'], $v['nonce'], $v['body'] ), $v['name'] );
-			$this->assertSame( $v['signature'], Refunder_Signer::sign( $doc['secret'], $v['method'], $v['target'], $v['timestamp'], $v['nonce'], $v['body'] ), $v['name'] );
+			$this->assertSame( $v['string_to_sign'], Refunder_Signer::string_to_sign( $v['method'], $v['target'], $v['timestamp'], $v['nonce'], $v['content_type'], $v['idempotency_key'], $v['body'] ), $v['name'] );
+			$this->assertSame( $v['signature'], Refunder_Signer::sign( $doc['secret'], $v['method'], $v['target'], $v['timestamp'], $v['nonce'], $v['content_type'], $v['idempotency_key'], $v['body'] ), $v['name'] );
 		}
 	}
 
 	public function test_tampered_vectors_do_not_match() {
-		$doc = self::vectors();
+		$doc     = self::vectors();
+		$checked = array();
 		foreach ( $doc['rejections'] as $r ) {
-			if ( 'signature_invalid' !== $r['error'] || '' === $r['signature'] || 0 !== strpos( $r['signature'], 'v1=' ) ) {
+			if ( 'signature_invalid' !== $r['error'] || 0 !== strpos( $r['signature'], 'v2=' ) || 'short' === $r['nonce'] ) {
 				continue;
 			}
-			$this->assertNotSame( $r['signature'], Refunder_Signer::sign( $doc['secret'], $r['method'], $r['target'], $r['timestamp'], $r['nonce'], $r['body'] ), $r['name'] );
+			$this->assertNotSame( $r['signature'], Refunder_Signer::sign( $doc['secret'], $r['method'], $r['target'], $r['timestamp'], $r['nonce'], $r['content_type'], $r['idempotency_key'], $r['body'] ), $r['name'] );
+			$checked[] = $r['name'];
 		}
+		$this->assertContains( 'Idempotency-Key swapped after signing', $checked );
+		$this->assertContains( 'Content-Type changed after signing', $checked );
 	}
 
 	public function test_headers_carry_a_fresh_nonce_each_time() {
-		$a = Refunder_Signer::headers( 'secret', 'GET', '/v1/ping', '', 1763812800 );
-		$b = Refunder_Signer::headers( 'secret', 'GET', '/v1/ping', '', 1763812800 );
+		$a = Refunder_Signer::headers( 'secret', 'GET', '/v1/ping', '', array(), 1763812800 );
+		$b = Refunder_Signer::headers( 'secret', 'GET', '/v1/ping', '', array(), 1763812800 );
 		$this->assertMatchesRegularExpression( '/^[A-Za-z0-9_-]{16,64}$/', $a['X-Refunder-Nonce'] );
 		$this->assertNotSame( $a['X-Refunder-Nonce'], $b['X-Refunder-Nonce'] );
 		$this->assertSame( '1763812800', $a['X-Refunder-Timestamp'] );
+	}
+
+	/** What the client puts on the wire: v2, over the Content-Type and Idempotency-Key it really sends. */
+	public function test_the_client_signs_the_idempotency_key_it_sends() {
+		$sent = null;
+		add_filter(
+			'pre_http_request',
+			function ( $pre, $args, $url ) use ( &$sent ) {
+				$sent = $args + array( 'url' => $url );
+				return array( 'headers' => array(), 'body' => '{"id":"rf_1"}', 'response' => array( 'code' => 201, 'message' => 'Created' ), 'cookies' => array(), 'filename' => null );
+			},
+			10,
+			3
+		);
+		$client = new Refunder_Client( 'http://sidecar.invalid', 'client-test-secret-0123456789-abcdef' );
+		$client->call( 'POST', '/v1/payments/pay_1/refunds', array( 'amount' => array( 'value' => 100, 'currency' => 'NOK' ) ), array( 'Idempotency-Key' => 'review-key-1' ) );
+		$h = $sent['headers'];
+		$this->assertSame( 'review-key-1', $h['Idempotency-Key'] );
+		$this->assertSame( 'application/json', $h['Content-Type'] );
+		$text     = implode( "\n", array( 'v2', 'POST', '/v1/payments/pay_1/refunds', $h['X-Refunder-Timestamp'], $h['X-Refunder-Nonce'], 'application/json', 'review-key-1', hash( 'sha256', $sent['body'] ) ) );
+		$expected = 'v2=' . hash_hmac( 'sha256', $text, 'client-test-secret-0123456789-abcdef' );
+		$this->assertSame( $expected, $h['X-Refunder-Signature'] );
 	}
 
 	/** @dataProvider amounts */

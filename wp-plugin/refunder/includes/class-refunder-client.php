@@ -29,7 +29,7 @@ final class Refunder_Client {
 	 * @param string     $method  HTTP method.
 	 * @param string     $target  Path and query, e.g. /v1/refunds?order_id=12.
 	 * @param array|null $body    JSON body.
-	 * @param array      $headers Extra headers (Idempotency-Key).
+	 * @param array      $headers Extra headers (Idempotency-Key: signed with the rest).
 	 * @return array|WP_Error Decoded answer.
 	 */
 	public function call( $method, $target, $body = null, $headers = array() ) {
@@ -55,10 +55,12 @@ final class Refunder_Client {
 				'timeout'     => 45,
 				'redirection' => 0,
 				'body'        => $json,
-				'headers'     => array_merge(
-					Refunder_Signer::headers( $this->secret, $method, $target, $json ),
-					array( 'Content-Type' => 'application/json', 'Accept' => 'application/json' ),
-					$headers
+				'headers'     => Refunder_Signer::headers(
+					$this->secret,
+					$method,
+					$target,
+					$json,
+					array_merge( array( 'Content-Type' => 'application/json', 'Accept' => 'application/json' ), $headers )
 				),
 			)
 		);
