@@ -11,6 +11,7 @@ import io
 import json
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import requests
 
 from refunder import signing
 from tests.wp.conftest import SECRET, WordPress
-from tests.wp.test_admin_http import login, nonce, screens
+from tests.wp.test_admin_http import login, nonce
 
 SHOP = """
 update_option('refunder_legal_name', 'Fjordsalong AS');
@@ -67,7 +68,7 @@ def real_woocommerce(wordpress: WordPress) -> WordPress:
 
 
 def sidecar(wp: WordPress, target: str) -> requests.Response:
-    headers = signing.signed_headers(SECRET, "GET", target, b"", int(__import__("time").time()))
+    headers = signing.signed_headers(SECRET, "GET", target, b"", int(time.time()))
     return requests.get(wp.sidecar_url + target, headers=headers, timeout=30)
 
 
@@ -84,7 +85,7 @@ def pdf_text(data: bytes, tmp_path: Path) -> str:
 
 
 def refund(wp: WordPress, admin: requests.Session, order_id: int, **fields: Any) -> dict[str, Any]:
-    page_nonce = nonce(admin.get(screens(wp, order_id)["legacy"], timeout=30).text)
+    page_nonce = nonce(admin.get(wp.order_screen(order_id), timeout=30).text)
     ajax = f"{wp.url}/wp-admin/admin-ajax.php"
     base = {"order_id": order_id, "nonce": page_nonce}
     review = admin.post(ajax, data={"action": "refunder_review", **base, **fields}, timeout=30).json()
@@ -136,7 +137,7 @@ def test_refunded_order_email_carries_the_credit_note(real_woocommerce: WordPres
     assert altered.status_code == 403 and b"%PDF" not in altered.content and "not valid" in altered.text
 
     # staff: the order's Refunder box links to the note; the journal lists it and exports it for Excel
-    box = admin.get(screens(wp, order_id)["legacy"], timeout=30).text
+    box = admin.get(wp.order_screen(order_id), timeout=30).text
     download = html.unescape(re.search(r'class="refunder-credit-note" href="([^"]+)"', box).group(1))
     assert admin.get(download, timeout=30).content == stored.content
     journal = admin.get(f"{wp.url}/wp-admin/admin.php?page=refunder-journal", timeout=30).text
