@@ -52,7 +52,7 @@ $order->set_billing_address_1('Storgata 1'); $order->set_billing_postcode('0155'
 $order->set_billing_country('NO'); $order->set_billing_email('ola.nordmann@example.com');
 $order->set_currency('NOK'); $order->set_payment_method('vipps'); $order->set_payment_method_title('Vipps');
 $order->update_taxes(); $order->set_total('1500.00'); $order->set_date_paid(time());
-$order->update_meta_data('_test_simulated_reference', 'wp-sim-0031');
+$order->update_meta_data('_test_simulated_reference', 'wp-credit-note-0001');
 $order->set_status('processing'); $order->save();
 $ids = array_keys($order->get_items());
 echo json_encode(array('order' => $order->get_id(), 'items' => $ids));
@@ -145,7 +145,7 @@ def test_refunded_order_email_carries_the_credit_note(real_woocommerce: WordPres
     export = html.unescape(re.search(r'class="button refunder-journal-csv-nb" href="([^"]+)"', journal).group(1))
     rows = list(csv.DictReader(io.StringIO(admin.get(export, timeout=30).content.decode("utf-8-sig")),
                                delimiter=";"))
-    mine = [r for r in rows if r["Nummer"] == str(number)]
+    mine = [r for r in rows if r["Nummer"] == str(number) and r["Ordre"] == str(order_id)]
     assert [(r["Ordre"], r["Brutto"], r["Netto 12 %"], r["Mva 12 %"], r["Årsak"]) for r in mine] == [
         (str(order_id), "500,00", "446,43", "53,57", "Konserten er avlyst")]
     assert wp.php_problems() == []
@@ -153,7 +153,7 @@ def test_refunded_order_email_carries_the_credit_note(real_woocommerce: WordPres
 
 def test_an_internal_reason_stays_out_of_the_customers_email(real_woocommerce: WordPress) -> None:
     wp = real_woocommerce
-    order_id = json.loads(wp.eval(ORDER.replace("wp-sim-0031", "wp-sim-0032")))["order"]
+    order_id = json.loads(wp.eval(ORDER.replace("wp-credit-note-0001", "wp-credit-note-0002")))["order"]
     admin = login(wp, "admin")
     sent_before = len(mails(wp))
     refund(wp, admin, order_id, mode="amount", amount="100", reason="Kunden var frekk i kassa", reason_internal="1")
