@@ -51,11 +51,14 @@ class FakeStripe(FakeApp):
     def add_payment(self, payment_id: str, amount: int, currency: str = "nok", account: str = "") -> None:
         self.payments[payment_id] = StripePayment(payment_id, amount, currency, account)
 
-    def signed_event(self, kind: str, obj: dict[str, Any], account: str = "") -> tuple[bytes, dict[str, str]]:
+    def signed_event(self, kind: str, obj: dict[str, Any], account: str = "", *, at: float | None = None,
+                     secret: str | None = None) -> tuple[bytes, dict[str, str]]:
+        """An event as Stripe posts it, signed at `at` (Unix seconds, default now) with the endpoint's secret."""
         body = json.dumps({"id": f"evt_{secrets.token_hex(6)}", "object": "event", "type": kind,
                            "data": {"object": obj}, **({"account": account} if account else {})}).encode()
-        timestamp = int(time.time())
-        mac = hmac.new(self.webhook_secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        timestamp = int(time.time() if at is None else at)
+        key = (self.webhook_secret if secret is None else secret).encode()
+        mac = hmac.new(key, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
         return body, {"Stripe-Signature": f"t={timestamp},v1={mac}", "Content-Type": "application/json"}
 
     def handle(self, request: Request) -> Response:

@@ -86,13 +86,30 @@ def test_killed_before_the_provider_got_it(world: Any, database_url: str) -> Non
     service, simulator, payment_id, clock = world
     crash(database_url, simulator, payment_id, "before")
     [pending] = service.list_refunds(payment_id=payment_id)
-    assert service.reconcile().refreshed[0].status == RefundStatus.PENDING  # it may still be on its way
-    assert provider_refunds(simulator) == []
-    clock.advance(minutes=3)
+    assert pending.status == RefundStatus.PENDING and provider_refunds(simulator) == []
+    # its sender died (the kernel or the server freed its lock): sent again at once, in one pass
     [settled] = service.reconcile().refreshed
     assert settled.id == pending.id and settled.status == RefundStatus.REFUNDED
     assert [r.refund_id for r in provider_refunds(simulator)] == [pending.id]  # sent once, with its own key
     assert service.reconcile().refreshed == []
+
+
+def test_a_refund_being_sent_is_left_to_its_sender(world: Any) -> None:
+    """While a live sender holds the refund's lock, reconcile and the follow-up neither read it nor resend it."""
+    service, simulator, payment_id, clock = world
+    from refunder.refunds import RefundRequest
+
+    with service.db.refund_lock("rf_being_sent") as mine:
+        assert mine
+        recorded = service._record(payment_id, "rf_being_sent", RefundRequest(Money(25000, "NOK"), "x",
+                                                                              Actor("1", "Kari")), "k-sent", "f")
+        assert isinstance(recorded, tuple)  # recorded as pending; the provider not called yet
+        clock.advance(minutes=10)
+        assert [r.status for r in service.reconcile().refreshed] == [RefundStatus.PENDING]
+        assert service.follow_up() == []
+        assert provider_refunds(simulator) == []
+    [settled] = service.follow_up()  # the sender is gone without an answer: the follow-up sends it
+    assert settled.status == RefundStatus.REFUNDED and len(provider_refunds(simulator)) == 1
 
 
 def test_late_duplicate_and_out_of_order_webhooks(world: Any) -> None:
@@ -117,8 +134,14 @@ def test_late_duplicate_and_out_of_order_webhooks(world: Any) -> None:
     assert service.get_refund(refund.id).status == RefundStatus.REFUNDED
     actions = [e.action for e in service.events(other)]
     assert actions.count("refund.refunded") == 1
-    service.apply_updates("simulator", news(RefundStatus.FAILED))  # the card refund bounced days later
+    clock.advance(seconds=3)  # the simulator has settled it
+    service.apply_updates("simulator", news(RefundStatus.FAILED))  # news of a failure: checked with the provider
+    assert service.get_refund(refund.id).status == RefundStatus.REFUNDED  # which has it refunded: no demotion
+    bounced = [RefundUpdate(refund.id, ProviderResult(RefundStatus.FAILED, confirmed=True))]
+    service.apply_updates("simulator", bounced)  # the provider's record: the card refund bounced days later
     assert service.get_refund(refund.id).status == RefundStatus.FAILED
     assert service.payment_view(other).balance.refundable.minor == 50000  # the money can be refunded again
-    service.apply_updates("simulator", news(RefundStatus.REFUNDED))
-    assert service.get_refund(refund.id).status == RefundStatus.FAILED  # failed is the end
+    service.apply_updates("simulator", news(RefundStatus.PROCESSING))
+    assert service.get_refund(refund.id).status == RefundStatus.FAILED  # news does not reopen a final status
+    actions = [e.action for e in service.events(other)]
+    assert actions.count("refund.refunded") == 1 and actions.count("refund.failed") == 1

@@ -23,9 +23,10 @@ from tests.conftest import SECRET
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
 # The operations, read once from a throw-away app (the spec does not depend on the database).
-SPEC_PATHS = ["/health", "/v1/ping", "/v1/payments", "/v1/payments/{payment_id}", "/v1/payments/{payment_id}/refunds",
-              "/v1/payments/{payment_id}/events", "/v1/refunds", "/v1/refunds/{refund_id}",
-              "/v1/refunds/{refund_id}/refresh", "/webhooks/{provider}", "/v1/bulk-refunds/plan", "/v1/bulk-refunds",
+SPEC_PATHS = ["/health", "/health/ready", "/v1/ping", "/v1/payments", "/v1/payments/{payment_id}",
+              "/v1/payments/{payment_id}/refunds", "/v1/payments/{payment_id}/events", "/v1/refunds",
+              "/v1/refunds/{refund_id}", "/v1/refunds/{refund_id}/refresh", "/webhooks/{provider}",
+              "/webhooks/{provider}/{endpoint}", "/v1/bulk-refunds/plan", "/v1/bulk-refunds",
               "/v1/bulk-refunds/{job_id}", "/v1/bulk-refunds/{job_id}/report.csv"]
 
 
@@ -39,10 +40,11 @@ def test_the_spec_lists_every_route(app: Any) -> None:
 
 
 @pytest.mark.parametrize("label", [
-    "GET /health", "GET /v1/ping", "POST /v1/payments", "GET /v1/payments/{payment_id}",
+    "GET /health", "GET /health/ready", "GET /v1/ping", "POST /v1/payments", "GET /v1/payments/{payment_id}",
     "GET /v1/payments/{payment_id}/refunds", "POST /v1/payments/{payment_id}/refunds",
     "GET /v1/payments/{payment_id}/events", "GET /v1/refunds", "GET /v1/refunds/{refund_id}",
-    "POST /v1/refunds/{refund_id}/refresh", "POST /webhooks/{provider}", "POST /v1/bulk-refunds/plan",
+    "POST /v1/refunds/{refund_id}/refresh", "POST /webhooks/{provider}", "POST /webhooks/{provider}/{endpoint}",
+    "POST /v1/bulk-refunds/plan",
     "POST /v1/bulk-refunds", "GET /v1/bulk-refunds/{job_id}", "GET /v1/bulk-refunds/{job_id}/report.csv",
 ])
 def test_signed_fuzzing_never_breaks_the_sidecar(app: Any, clock: Any, label: str) -> None:
