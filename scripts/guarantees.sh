@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
+eval "$(scripts/postgres.sh)"  # the status guarantees are measured on SQLite and PostgreSQL
 exec .venv/bin/python -m tests.reliability.guarantees "$@"

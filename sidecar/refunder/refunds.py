@@ -293,12 +293,17 @@ class RefundService:
             return self._read_back(refund_id) if mine else self.get_refund(refund_id)
 
     def follow_up(self, limit: int = 200) -> list[Refund]:
-        """Read back the refunds in flight that are due (each less often as it ages); returns those read."""
+        """Read back the refunds in flight that are due (each less often as it ages); returns those read.
+
+        A pending refund is due at once: its sender holds its lock until the answer is recorded, so one that
+        can be locked was left by a sender that died (or whose ledger failed), and is finished now.
+        """
         now = self.clock()
         with self.db.reading() as s:
             due = list(s.scalars(select(Refund.id).where(
                 Refund.status.in_(list(rules.IN_FLIGHT)),
-                or_(Refund.next_check_at.is_(None), Refund.next_check_at <= now),
+                or_(Refund.status == RefundStatus.PENDING, Refund.next_check_at.is_(None),
+                    Refund.next_check_at <= now),
             ).order_by(Refund.next_check_at).limit(limit)))
         read: list[Refund] = []
         for refund_id in due:
@@ -331,8 +336,8 @@ class RefundService:
         with self.db.reading() as s:
             refund = self._refund(s, refund_id)
             payment = s.get_one(Payment, refund.payment_id)
-        if refund.status in rules.FINAL or (due_by is not None and refund.next_check_at is not None
-                                            and refund.next_check_at > due_by):
+        if refund.status in rules.FINAL or (due_by is not None and refund.status != RefundStatus.PENDING
+                                            and refund.next_check_at is not None and refund.next_check_at > due_by):
             return refund  # settled, or read back by someone else since the list was made
         call = _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference)
         try:

@@ -202,6 +202,16 @@ def main() -> None:
 
     logging.disable(logging.WARNING)
     measure(args.runs, args.fuzz, args.seed).print()
+    print_status_guarantees()
+
+
+def print_status_guarantees() -> None:
+    """Issue 12's status part, on every ledger at hand (tests/reliability/guarantees_status.py)."""
+    from tests.reliability import guarantees_status
+
+    print()
+    with tempfile.TemporaryDirectory(prefix="refunder-guarantees-status-") as tmp:
+        guarantees_status.measure(Path(tmp), guarantees_status.backends()).print()
 
 
 if __name__ == "__main__":

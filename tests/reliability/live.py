@@ -1,5 +1,6 @@
-"""Real processes for fault tests: a signed HTTP client for a running sidecar, and a private PostgreSQL
-server that a test may stop and start (never the shared test server of scripts/postgres.sh)."""
+"""Real processes for fault tests: a signed HTTP client for a running sidecar, a private PostgreSQL server
+that a test may stop and start (never the shared test server of scripts/postgres.sh), a process stuck in
+a SQLite write transaction, and a process killed in the middle of a refund."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -86,3 +89,64 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         except subprocess.CalledProcessError:
             pass  # already stopped
         shutil.rmtree(directory, ignore_errors=True)
+
+
+HOLD = textwrap.dedent("""
+    import fcntl, os, sqlite3, sys, time
+    path, seconds = sys.argv[1], float(sys.argv[2])
+    queue = os.open(path + ".lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(queue, fcntl.LOCK_EX)            # first in the sidecar's write queue...
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")                # ...and holding SQLite's write lock, then stuck
+    db.execute("UPDATE payments SET updated_at = updated_at")
+    print("held", flush=True)
+    time.sleep(seconds)
+""")
+
+
+@contextmanager
+def stuck_writer(database_url: str, seconds: float = 30) -> Iterator[subprocess.Popen[str]]:
+    """Another process inside a write transaction of the SQLite ledger that does not finish."""
+    path = database_url.removeprefix("sqlite:///")
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, path, str(seconds)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+CRASHING_REFUND = textwrap.dedent("""
+    import os, sys
+    from datetime import datetime, timezone
+    from refunder.ledger.database import Database
+    from refunder.money import Money
+    from refunder.providers.simulator import SimulatorProvider
+    from refunder.refunds import Actor, RefundRequest, RefundService
+
+    url, sim_path, payment_id, when, key, amount = sys.argv[1:7]
+    clock = lambda: datetime.now(timezone.utc)
+    simulator = SimulatorProvider(sim_path, clock)
+
+    class Dies:
+        name, label, policy = simulator.name, simulator.label, simulator.policy
+        def check_request(self, call): pass
+        def refund(self, call):
+            if when == "before":
+                os._exit(9)  # killed after the ledger recorded the refund, before the provider got it
+            simulator.refund(call)
+            os._exit(9)  # killed after the provider refunded, before the ledger heard the answer
+
+    service = RefundService(Database.from_url(url), {"simulator": Dies()}, clock)
+    service.create_refund(payment_id, RefundRequest(Money(int(amount), "NOK"), "Cancelled", Actor("1", "Kari")),
+                          key, key)
+""")
+
+
+def crash_during_refund(database_url: str, simulator_path: Path, payment_id: str, when: str, key: str,
+                        amount: int) -> None:
+    """A process that records a refund and is killed (-9 style) before or after the provider's call."""
+    child = subprocess.run([sys.executable, "-c", CRASHING_REFUND, database_url, str(simulator_path), payment_id,
+                            when, key, str(amount)], capture_output=True, text=True, timeout=60)
+    assert child.returncode == 9, child.stderr

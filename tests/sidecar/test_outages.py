@@ -3,12 +3,7 @@ provider already made is reported as being checked, and is checked."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -18,32 +13,8 @@ from refunder.app import create_app
 from refunder.ledger import database
 from refunder.money import Money
 from tests.conftest import SignedClient
+from tests.reliability.live import stuck_writer
 from tests.sidecar.helpers import CountingProvider, refund_body, register
-
-HOLD = textwrap.dedent("""
-    import fcntl, os, sqlite3, sys, time
-    path, seconds = sys.argv[1], float(sys.argv[2])
-    queue = os.open(path + ".lock", os.O_RDWR | os.O_CREAT)
-    fcntl.flock(queue, fcntl.LOCK_EX)            # first in the sidecar's write queue...
-    db = sqlite3.connect(path, isolation_level=None)
-    db.execute("BEGIN IMMEDIATE")                # ...and holding SQLite's write lock, then stuck
-    db.execute("UPDATE payments SET updated_at = updated_at")
-    print("held", flush=True)
-    time.sleep(seconds)
-""")
-
-
-@contextmanager
-def stuck_writer(settings: Any, seconds: float = 30) -> Iterator[subprocess.Popen[str]]:
-    """Another process inside a write transaction of the SQLite ledger that does not finish."""
-    path = settings.database_url.removeprefix("sqlite:///")
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, path, str(seconds)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        yield holder
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def timed(send: Any) -> tuple[Any, float]:
@@ -68,7 +39,7 @@ def test_reads_and_health_never_wait_behind_a_stuck_writer(api: Any, app: Any, p
     assert first.status_code == 201, first.json
     monkeypatch.setattr(database, "BUSY_TIMEOUT", 1.0)  # a writer's patience, shortened for the test
     client = app.test_client()
-    with stuck_writer(settings):
+    with stuck_writer(settings.database_url):
         answers = {
             "/health": timed(lambda: client.get("/health")),
             "/health/ready": timed(lambda: client.get("/health/ready")),
@@ -100,7 +71,7 @@ class LedgerFailsAfterPaying(CountingProvider):
 
     def refund(self, call: Any) -> Any:
         result = super().refund(call)
-        self.writer = stuck_writer(self.settings)
+        self.writer = stuck_writer(self.settings.database_url)
         self.writer.__enter__()
         return result
 
