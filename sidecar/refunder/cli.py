@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -91,7 +92,10 @@ def demo(env: os._Environ[str]) -> None:
     data = Path(env.get("REFUNDER_DEMO_DIR", "var/demo"))
     for old in ("ledger.db", "simulator.db"):  # every demo starts from the same bookings
         for path in data.glob(old + "*"):
-            path.unlink()
+            if path.is_dir():  # ledger.db.refunds: refund locks
+                shutil.rmtree(path)
+            else:
+                path.unlink()
     data.mkdir(parents=True, exist_ok=True)
     secret_file = data / "shared-secret"
     if not secret_file.exists():

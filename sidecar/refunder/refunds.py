@@ -353,6 +353,10 @@ class RefundService:
         except (ProviderError, ProviderUnavailable) as exc:
             log.warning("refund %s: read-back failed: %s", refund_id, exc.message)
             result = None
+        if result is None and refund.status == RefundStatus.PENDING:  # its sender is gone without an answer
+            result = ProviderResult(RefundStatus.UNKNOWN, failure_code="outcome_unknown",
+                                    failure_message="The outcome is not known yet; it is being checked with the "
+                                                    "provider.")
         return self._apply(refund.id, result, SYSTEM)
 
     def apply_updates(self, provider_name: str, updates: list[RefundUpdate]) -> int:

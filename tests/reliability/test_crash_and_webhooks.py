@@ -94,6 +94,29 @@ def test_killed_before_the_provider_got_it(world: Any, database_url: str) -> Non
     assert service.reconcile().refreshed == []
 
 
+def test_a_dead_senders_refund_the_provider_cannot_be_asked_about_is_unknown(world: Any, database_url: str) -> None:
+    """No news from the provider: the refund becomes unknown and is read back at the follow-up's pace."""
+    from refunder.providers.base import ProviderUnreachable
+
+    service, simulator, payment_id, clock = world
+    crash(database_url, simulator, payment_id, "before")
+
+    class Down:
+        name, label, policy = simulator.name, simulator.label, simulator.policy
+
+        def refund_status(self, call: Any) -> Any:
+            raise ProviderUnreachable("no answer (simulated)")
+
+    service.providers = {"simulator": Down()}  # type: ignore[dict-item]
+    [unknown] = service.follow_up()
+    assert unknown.status == RefundStatus.UNKNOWN and unknown.failure_code == "outcome_unknown"
+    assert service.follow_up() == []  # not asked again at once
+    service.providers = {"simulator": simulator}
+    clock.advance(seconds=11)
+    [settled] = service.follow_up()
+    assert settled.status == RefundStatus.REFUNDED and len(provider_refunds(simulator)) == 1
+
+
 def test_a_refund_being_sent_is_left_to_its_sender(world: Any) -> None:
     """While a live sender holds the refund's lock, reconcile and the follow-up neither read it nor resend it."""
     service, simulator, payment_id, clock = world

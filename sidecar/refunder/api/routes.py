@@ -219,7 +219,9 @@ class RefundRefresh(MethodView):
     @v1.doc(security=SIGNED)
     @v1.response(200, s.RefundSchema)
     def post(self, refund_id: str) -> dict[str, Any]:
-        """Ask the provider for the state of a refund that is not final yet (never sends it again)."""
+        """Ask the provider for the state of a refund that is not final yet (unless it is being sent right now).
+
+        One the provider never got, whose sender is gone, is sent again with its own idempotency key."""
         return refund_out(service().refresh_refund(refund_id))
 
 
