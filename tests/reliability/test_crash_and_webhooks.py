@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,32 +16,7 @@ from refunder.providers.simulator import SimulatorProvider
 from refunder.refunds import Actor, RefundService
 from refunder.rules import RefundStatus
 from tests.conftest import FakeClock
-
-CHILD = textwrap.dedent("""
-    import os, sys
-    from datetime import datetime, timezone
-    from refunder.ledger.database import Database
-    from refunder.money import Money
-    from refunder.providers.simulator import SimulatorProvider
-    from refunder.refunds import Actor, RefundRequest, RefundService
-
-    url, sim_path, payment_id, when = sys.argv[1:5]
-    clock = lambda: datetime.now(timezone.utc)
-    simulator = SimulatorProvider(sim_path, clock)
-
-    class Dies:
-        name, label, policy = simulator.name, simulator.label, simulator.policy
-        def check_request(self, call): pass
-        def refund(self, call):
-            if when == "before":
-                os._exit(9)  # killed after the ledger recorded the refund, before the provider got it
-            result = simulator.refund(call)
-            os._exit(9)  # killed after the provider refunded, before the ledger heard the answer
-
-    service = RefundService(Database.from_url(url), {"simulator": Dies()}, clock)
-    service.create_refund(payment_id, RefundRequest(Money(25000, "NOK"), "Cancelled", Actor("1", "Kari")),
-                          "crash-key-0001", "fingerprint")
-""")
+from tests.reliability.live import crash_during_refund
 
 
 @pytest.fixture
@@ -59,10 +32,9 @@ def world(tmp_path: Path, database_url: str) -> tuple[RefundService, SimulatorPr
     return service, simulator, payment_id, clock
 
 
-def crash(database_url: str, simulator: SimulatorProvider, payment_id: str, when: str) -> None:
-    child = subprocess.run([sys.executable, "-c", CHILD, database_url, str(simulator.path), payment_id, when],
-                           capture_output=True, text=True, timeout=60)
-    assert child.returncode == 9, child.stderr
+def crash(database_url: str, simulator: SimulatorProvider, payment_id: str, when: str,
+          key: str = "crash-key-0001", amount: int = 25000) -> None:
+    crash_during_refund(database_url, simulator.path, payment_id, when, key, amount)
 
 
 def provider_refunds(simulator: SimulatorProvider) -> list[Any]:
@@ -115,6 +87,28 @@ def test_a_dead_senders_refund_the_provider_cannot_be_asked_about_is_unknown(wor
     clock.advance(seconds=11)
     [settled] = service.follow_up()
     assert settled.status == RefundStatus.REFUNDED and len(provider_refunds(simulator)) == 1
+
+
+def test_two_instances_following_up_at_once_send_each_refund_once(world: Any, database_url: str) -> None:
+    """Several sidecars (own processes, own connections) share one ledger: refund locks keep them apart."""
+    import threading
+
+    from tests.sidecar.helpers import CountingProvider
+
+    service, simulator, payment_id, clock = world
+    for n in range(6):
+        crash(database_url, simulator, payment_id, "before", key=f"crash-key-{n:04d}", amount=10000)
+    instances = [RefundService(Database.from_url(database_url), {"simulator": CountingProvider(simulator, 0.05)},
+                               clock) for _ in range(2)]
+    threads = [threading.Thread(target=instance.follow_up) for instance in instances]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    sent: Counter[str] = sum((i.providers["simulator"].calls for i in instances), Counter())  # type: ignore
+    assert len(sent) == 6 and set(sent.values()) == {1}  # every abandoned refund sent again, by one of them
+    assert all(r.status == RefundStatus.REFUNDED for r in service.list_refunds(payment_id=payment_id))
+    assert len(provider_refunds(simulator)) == 6
 
 
 def test_a_refund_being_sent_is_left_to_its_sender(world: Any) -> None:
