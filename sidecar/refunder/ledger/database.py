@@ -58,6 +58,15 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT})
 
 
+def _pool_of_its_own(engine: Engine) -> Engine:
+    """For PostgreSQL refund locks: connections of their own, as many as there are holders (none kept idle
+    beyond five), so lock holders never wait for a connection that other lock holders keep."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return create_engine(engine.url, pool_pre_ping=True, pool_size=5, max_overflow=-1,
+                         connect_args={"connect_timeout": CONNECT_TIMEOUT})
+
+
 def nonce_url(url: str) -> str | None:
     """Where a SQLite ledger keeps request nonces (a file of their own); None: in the ledger itself."""
     parsed = make_url(url)
@@ -167,7 +176,8 @@ class Database:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._readers = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
-        self._locks = refund_locks(engine)
+        self._lock_engine = _pool_of_its_own(engine)
+        self._locks = refund_locks(self._lock_engine)
 
     @classmethod
     def from_url(cls, url: str) -> Database:
@@ -180,9 +190,8 @@ class Database:
         return self.engine if separate is None else make_engine(separate)
 
     def dispose(self) -> None:
-        self.engine.dispose()
-        if "nonce_engine" in self.__dict__ and self.nonce_engine is not self.engine:
-            self.nonce_engine.dispose()
+        for engine in {self.engine, self._lock_engine, self.__dict__.get("nonce_engine", self.engine)}:
+            engine.dispose()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -32,7 +32,11 @@ class RefundLocks(Protocol):
 
 
 def refund_locks(engine: Engine) -> RefundLocks:
-    """Advisory locks on PostgreSQL; lock files beside a SQLite ledger (one process for :memory:)."""
+    """Advisory locks on PostgreSQL; lock files beside a SQLite ledger (one process for :memory:).
+
+    On PostgreSQL `engine` should have a pool of its own: a lock's connection is kept while its holder
+    works with other connections, so a shared pool could be emptied by lock holders waiting for it.
+    """
     if engine.dialect.name == "postgresql":
         return AdvisoryLocks(engine)
     database = engine.url.database
@@ -95,13 +99,14 @@ class AdvisoryLocks:
             connection.commit()
             yield taken
         finally:
-            if taken:
-                try:
+            try:
+                if taken:
                     connection.execute(text("SELECT pg_advisory_unlock(:space, :key)"), key)
                     connection.commit()
-                except DBAPIError:
-                    connection.invalidate()  # the session ends, and its locks with it
-            connection.close()
+            except DBAPIError:  # the server went away, and the lock with the session: nothing to release
+                connection.invalidate()
+            finally:
+                connection.close()
 
 
 class ThreadLocks:
