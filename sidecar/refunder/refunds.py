@@ -308,7 +308,7 @@ class RefundService:
         read: list[Refund] = []
         for refund_id in due:
             with self.db.refund_lock(refund_id) as mine:
-                if mine:  # another instance, a refresh or the sender is at it: theirs
+                if mine:  # not mine: another instance, a refresh or its sender is at it
                     read += [self._read_back(refund_id, due_by=now)]
         return read
 
