@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-eval "$(scripts/postgres.sh)"  # the attacks run on both ledgers
+eval "$(scripts/postgres.sh)"  # the attacks and the status guarantees run on SQLite and PostgreSQL
 exec .venv/bin/python -m tests.reliability.guarantees "$@"

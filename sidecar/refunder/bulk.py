@@ -191,7 +191,7 @@ class BulkRefunds:
     # --- reading ----------------------------------------------------------------------------------
 
     def view(self, job_id: str) -> JobView:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             job = s.get(BulkJob, job_id)
             if job is None:
                 raise NotFound(f"No bulk refund {job_id} is recorded.")

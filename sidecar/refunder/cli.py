@@ -1,4 +1,4 @@
-"""`refunder` command: serve, migrate, demo, sign."""
+"""`refunder` command: serve, migrate, demo, sign, reconcile, follow-up, worker."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import argparse
 import logging
 import os
 import secrets
+import shutil
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
 
 from . import signing
 from .api.gunicorn_errors import ProblemThreadWorker
@@ -38,6 +42,35 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         return create_app(self.settings)
 
+    def run(self) -> None:
+        _Arbiter(self).run()
+
+
+class _Arbiter(Arbiter):  # type: ignore[misc]
+    """gunicorn's master, which also keeps `refunder follow-up` running beside the workers.
+
+    The follow-up is a process of its own (no thread in the master or a worker), started again whenever it
+    ends, and stopped with the workers. Several instances may each run one: refund locks keep them apart.
+    """
+
+    follow_up: subprocess.Popen[bytes] | None = None
+
+    def manage_workers(self) -> None:
+        super().manage_workers()
+        every = self.app.settings.follow_up_every
+        if every > 0 and (self.follow_up is None or self.follow_up.poll() is not None):
+            self.follow_up = subprocess.Popen([sys.executable, "-m", "refunder.cli", "follow-up", "--every",
+                                               str(every)])
+
+    def stop(self, graceful: bool = True) -> None:
+        super().stop(graceful)
+        if self.follow_up is not None and self.follow_up.poll() is None:
+            self.follow_up.send_signal(signal.SIGTERM)
+            try:
+                self.follow_up.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.follow_up.kill()
+
 
 def _service(settings: Settings, db: Database | None = None) -> RefundService:
     return RefundService(db or Database.from_url(settings.database_url), build_providers(settings, utcnow), utcnow)
@@ -55,11 +88,15 @@ def serve(settings: Settings) -> None:
     }).run()
 
 
-def demo(env: dict[str, str]) -> None:
+def demo(env: os._Environ[str]) -> None:
+    """Seed demo data and serve it; the settings go into the environment, where `refunder follow-up` finds them."""
     data = Path(env.get("REFUNDER_DEMO_DIR", "var/demo"))
     for old in ("ledger.db", "simulator.db"):  # every demo starts from the same bookings
         for path in data.glob(old + "*"):
-            path.unlink()
+            if path.is_dir():  # ledger.db.refunds: refund locks
+                shutil.rmtree(path)
+            else:
+                path.unlink()
     data.mkdir(parents=True, exist_ok=True)
     secret_file = data / "shared-secret"
     if not secret_file.exists():
@@ -117,6 +154,25 @@ def reconcile(settings: Settings, every: float | None) -> None:
         time.sleep(every)
 
 
+def follow_up(settings: Settings, every: float) -> None:
+    """Read back refunds in flight as they fall due, every few seconds, until stopped (`serve` runs it)."""
+    service = _service(settings)
+    log = logging.getLogger("refunder.follow_up")
+    while True:
+        try:
+            read = service.follow_up()
+        except RefunderError as exc:  # e.g. the ledger is down: the next round tries again
+            log.warning("follow-up round failed: %s", exc.message)
+            read = []
+        except Exception:  # a bug must not end the follow-up: the next round tries again
+            log.exception("follow-up round failed")
+            read = []
+        for refund in read:
+            if refund.status in ("refunded", "failed"):
+                log.info("refund %s read back: %s", refund.id, refund.status)
+        time.sleep(every)
+
+
 def worker(settings: Settings, once: bool) -> None:
     """Work through bulk refunds; with --once, stop when nothing is due (several workers share the pace)."""
     service = _service(settings)
@@ -145,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="SQLite ledger + simulator provider + demo bookings, then serve")
     p_reconcile = sub.add_parser("reconcile", help="read back unfinished refunds; record refunds made elsewhere")
     p_reconcile.add_argument("--every", type=float, default=None, metavar="SECONDS", help="repeat until stopped")
+    p_follow = sub.add_parser("follow-up", help="read back refunds in flight as they fall due (serve runs it)")
+    p_follow.add_argument("--every", type=float, default=None, metavar="SECONDS", help="between rounds")
     p_worker = sub.add_parser("worker", help="work through bulk refunds at each provider's pace")
     p_worker.add_argument("--once", action="store_true", help="stop when nothing is due")
     p_sign = sub.add_parser("sign", help="print curl -H arguments that sign a request")
@@ -168,8 +226,11 @@ def main(argv: list[str] | None = None) -> int:
             worker(Settings.load(), args.once)
         elif args.command == "reconcile":
             reconcile(Settings.load(), args.every)
+        elif args.command == "follow-up":
+            settings = Settings.load()
+            follow_up(settings, args.every or settings.follow_up_every or 5.0)
         else:
-            demo(dict(os.environ))
+            demo(os.environ)
     except RefunderError as exc:
         print(f"refunder: {exc.message}", file=sys.stderr)
         return 2

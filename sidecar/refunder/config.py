@@ -28,6 +28,7 @@ class Settings:
     threads: int = 4  # per worker (gunicorn gthread): slow provider calls do not hold up other requests
     max_request_bytes: int = 64 * 1024
     trusted_proxies: int = 0  # reverse proxies in front: their X-Forwarded-Host/Proto are believed
+    follow_up_every: float = 5.0  # seconds between the follow-up's rounds in `refunder serve` (0: none)
     sections: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -65,6 +66,8 @@ class Settings:
         for name in ("workers", "threads", "max_request_bytes", "trusted_proxies"):
             if name in values:
                 values[name] = int(values[name])
+        if "follow_up_every" in values:
+            values["follow_up_every"] = float(values["follow_up_every"])
         unknown = set(values) - top
         if unknown:
             raise ConfigurationError(f"Unknown settings: {', '.join(sorted(unknown))}.")

@@ -12,6 +12,7 @@ class RefunderError(Exception):
     code = "internal_error"
     status = 500
     title = "Something went wrong"
+    retry_after: int | None = None  # seconds, sent as Retry-After
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
@@ -89,6 +90,20 @@ class DuplicateHeader(BadRequest):
 
 class RequestTooLarge(RefunderError):
     code, status, title = "request_too_large", 413, "The request is too large"
+
+
+# --- the sidecar's own ledger --------------------------------------------------------------------
+
+class LedgerUnavailable(RefunderError):
+    code, status, title = "ledger_unavailable", 503, "The sidecar's ledger is unavailable"
+    retry_after = 10
+
+
+class RefundOutcomePending(LedgerUnavailable):
+    """The provider was asked; the ledger failed before recording its answer. The refund is recorded as
+    pending (before the call), and the follow-up reads it back from the provider once the ledger is back."""
+
+    code, title = "refund_outcome_pending", "The refund was sent; its outcome is being checked"
 
 
 # --- authentication -----------------------------------------------------------------------------

@@ -3,6 +3,11 @@
 1. Under the lock: idempotency key, refund rules, refund recorded as pending (counts as in flight).
 2. No lock: the provider call, with the refund's own idempotency key.
 3. Under a transaction: the provider's answer applied through rules.next_status, and audited.
+
+The sender holds the refund's own lock (ledger.locks) throughout. A refund in flight is read back from its
+provider by the follow-up (`follow_up`, backing off as it ages), `reconcile` and `refresh`, each holding
+that lock, so no refund is worked on twice at once; one whose lock is free and that the provider never
+got was abandoned by a sender that died, and is sent again with the same key at once.
 """
 
 from __future__ import annotations
@@ -14,12 +19,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from . import rules
 from .bookkeeping.issue import issue_documents
-from .errors import IdempotencyConflict, InvalidRequest, NotFound, PaymentConflict, ProviderUnavailable
+from .errors import (
+    IdempotencyConflict,
+    InvalidRequest,
+    NotFound,
+    PaymentConflict,
+    ProviderUnavailable,
+    RefundOutcomePending,
+)
 from .ledger.database import Database, once_more_on_conflict
 from .ledger.models import AuditEvent, IdempotencyKey, Payment, Refund
 from .money import Money
@@ -96,9 +108,14 @@ class RefundService:
     # --- payments ---------------------------------------------------------------------------------
 
     def register_payment(self, provider_name: str, claim: PaymentClaim, actor: Actor) -> PaymentView:
-        """Record a payment (or refresh its captured amount) from what the provider says."""
+        """Record a payment (or refresh it) from what the provider says: captured amount and payment time.
+
+        Everything is checked before anything is written; the payment and its audit event are one write.
+        """
         provider = self.provider(provider_name)
+        rules.check_paid_at(claim.paid_at, self.clock(), said_by="The order")
         facts = provider.payment_facts(claim)
+        rules.check_paid_at(facts.paid_at, self.clock(), said_by=provider.label)
         if facts.captured.currency != claim.captured.currency:
             raise PaymentConflict(
                 f"The order is in {claim.captured.currency} but the provider has the payment in "
@@ -121,22 +138,25 @@ class RefundService:
 
         They count as refunded (or in flight) like any other, so they are never refunded a second time.
         """
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             payment = self._payment(s, payment_id)
         provider = self.provider(payment.provider)
         found = provider.list_refunds(payment.reference, payment.provider_data)
         discovered: list[Refund] = []
         with self.db.locked_payment(payment_id) as (s, locked):
             assert locked is not None
-            ours = set(s.scalars(select(Refund.id).where(Refund.payment_id == payment_id, Refund.kind == "requested")))
+            ours = {r.id: r for r in s.scalars(select(Refund).where(Refund.payment_id == payment_id,
+                                                                     Refund.kind == "requested"))}
             now = self.clock()
             for item in found:
                 if item.refund_id in ours:
+                    if item.result.confirmed:  # the provider's record of it: repairs a wrong final status
+                        _transition(s, ours[item.refund_id], item.result, SYSTEM, now)
                     continue
                 known = s.scalars(select(Refund).where(Refund.payment_id == payment_id,
                                                        Refund.external_id == item.provider_id)).one_or_none()
                 if known is not None:
-                    _transition(s, known, ProviderResult(item.status, provider_reference=item.provider_id), SYSTEM, now)
+                    _transition(s, known, item.result, SYSTEM, now)
                     continue
                 if item.status is RefundStatus.FAILED:
                     continue
@@ -176,16 +196,18 @@ class RefundService:
             raise PaymentConflict(
                 f"This payment is already recorded for order {payment.order_id}, not order {claim.order_id}."
             )
-        if payment.captured_minor != captured.minor or payment.provider_data != claim.provider_data:
+        if (payment.captured_minor, payment.provider_data, payment.paid_at) != (captured.minor, claim.provider_data,
+                                                                                paid_at):
             _audit(s, now, "payment.updated", actor, payment_id=payment.id, amount=captured,
-                   detail={"captured_before": payment.captured_minor})
+                   detail={"captured_before": payment.captured_minor, "paid_at_before": payment.paid_at.isoformat()})
             payment.captured_minor = captured.minor
             payment.provider_data = claim.provider_data
+            payment.paid_at = paid_at
             payment.updated_at = now
         return payment.id
 
     def payment_view(self, payment_id: str) -> PaymentView:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             payment = self._payment(s, payment_id)
             balance, _ = _standing(s, payment, self.clock())
         policy = self.providers[payment.provider].policy if payment.provider in self.providers else rules.RefundPolicy()
@@ -193,7 +215,7 @@ class RefundService:
         return PaymentView(payment, balance, deadline, deadline is None or self.clock() <= deadline)
 
     def events(self, payment_id: str) -> list[AuditEvent]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             self._payment(s, payment_id)
             query = select(AuditEvent).where(AuditEvent.payment_id == payment_id).order_by(AuditEvent.id)
             return list(s.scalars(query))
@@ -203,15 +225,31 @@ class RefundService:
     def create_refund(
         self, payment_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str
     ) -> tuple[Refund, bool]:
-        """Returns the refund and whether this call created it (False: idempotent replay)."""
-        recorded = once_more_on_conflict(lambda: self._record(payment_id, request, idempotency_key, fingerprint))
-        if isinstance(recorded, Refund):
-            return recorded, False
-        provider, call = recorded
-        return self._apply(call.refund_id, _send(provider, call), SYSTEM), True
+        """Returns the refund and whether this call created it (False: idempotent replay).
+
+        Once the provider was called, a ledger that fails to record its answer is RefundOutcomePending: the
+        refund stays recorded (as pending) and the follow-up reads it back from the provider.
+        """
+        refund_id = new_id("rf")
+        with self.db.refund_lock(refund_id):  # a fresh id: taken (PostgreSQL: unless its hash collides)
+            recorded = once_more_on_conflict(
+                lambda: self._record(payment_id, refund_id, request, idempotency_key, fingerprint))
+            if isinstance(recorded, Refund):
+                return recorded, False
+            provider, call = recorded
+            result = _send(provider, call)
+            try:
+                return self._apply(call.refund_id, result, SYSTEM), True
+            except Exception as exc:
+                log.exception("refund %s: %s answered %s, but the ledger could not record it", refund_id,
+                              provider.name, result.status)
+                raise RefundOutcomePending(
+                    f"The refund was sent to {provider.label}, but the sidecar's ledger failed before it could "
+                    "record the answer. Its outcome is being checked with the provider. Ask again in a minute "
+                    "(Refund again with the same review): it cannot refund twice.", refund_id=refund_id) from exc
 
     def _record(
-        self, payment_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str
+        self, payment_id: str, refund_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str
     ) -> Refund | tuple[Provider, RefundCall]:
         """The refund an idempotency key already made, or the provider call for a newly recorded one."""
         with self.db.locked_payment(payment_id) as (s, payment):
@@ -227,7 +265,7 @@ class RefundService:
                     )
                 return prior
             provider = self.provider(payment.provider)
-            call = _call(payment, new_id("rf"), request.amount, request.reason, request.bank_reference)
+            call = _call(payment, refund_id, request.amount, request.reason, request.bank_reference)
             provider.check_request(call)
             _check_lines(request)
             now = self.clock()
@@ -240,6 +278,7 @@ class RefundService:
                 actor_id=request.actor.id, actor_name=request.actor.name, lines=request.lines,
                 bank_reference=request.bank_reference, reason_internal=request.reason_internal,
                 created_at=now, updated_at=now,
+                next_check_at=now + rules.FOLLOW_UP_FIRST,
             )
             s.add(refund)
             _audit(s, now, "refund.requested", request.actor, payment_id=payment.id, refund=refund,
@@ -248,33 +287,40 @@ class RefundService:
             return provider, call
 
     def refresh_refund(self, refund_id: str) -> Refund:
-        """Read a refund that is not final back from its provider.
+        """Read a refund that is not final back from its provider, unless someone is at it right now.
 
-        If the provider never got it and the grace period is over, it is sent again with the same
-        idempotency key: the provider applies it once, whatever happened before.
+        One the provider never got, and that no one is sending (its lock is free), is sent again with the
+        same idempotency key: the provider applies it once, whatever happened before.
         """
-        with self.db.transaction() as s:
-            refund = self._refund(s, refund_id)
-            payment = s.get_one(Payment, refund.payment_id)
-        if refund.status in rules.FINAL:
-            return refund
-        provider = self.provider(payment.provider)
-        call = _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference)
-        try:
-            result = provider.refund_status(call)
-        except RefundNotAtProvider:
-            if self.clock() - refund.created_at < rules.RESEND_AFTER:
-                return refund  # the first request may still be on its way
-            log.warning("refund %s: not at %s; sending it again with the same key", refund_id, provider.name)
-            result = _send(provider, call)
-        except ProviderError as exc:
-            log.warning("refund %s: read-back failed: %s", refund_id, exc.message)
-            return refund
-        return self._apply(refund.id, result, SYSTEM)
+        with self.db.refund_lock(refund_id) as mine:
+            return self._read_back(refund_id) if mine else self.get_refund(refund_id)
+
+    def follow_up(self, limit: int = 200) -> list[Refund]:
+        """Read back the refunds in flight that are due (each less often as it ages); returns those read.
+
+        A pending refund is due at once: its sender holds its lock until the answer is recorded, so one that
+        can be locked was left by a sender that died (or whose ledger failed), and is finished now.
+        """
+        now = self.clock()
+        with self.db.reading() as s:
+            due = list(s.scalars(select(Refund.id).where(
+                Refund.status.in_(list(rules.IN_FLIGHT)),
+                or_(Refund.status == RefundStatus.PENDING, Refund.next_check_at.is_(None),
+                    Refund.next_check_at <= now),
+            ).order_by(Refund.next_check_at).limit(limit)))
+        read: list[Refund] = []
+        for refund_id in due:
+            with self.db.refund_lock(refund_id) as mine:
+                if mine:  # not mine: another instance, a refresh or its sender is at it
+                    read += [self._read_back(refund_id, due_by=now)]
+        return read
 
     def reconcile(self) -> ReconcileReport:
-        """Read back every refund that is not final, and look for refunds made outside Refunder."""
-        with self.db.transaction() as s:
+        """Read back every refund that is not final, and look for refunds made outside Refunder.
+
+        The payments' refund lists also repair a status the provider's record contradicts.
+        """
+        with self.db.reading() as s:
             ids = list(s.scalars(select(Refund.id).where(Refund.status.in_(list(rules.IN_FLIGHT)))
                                  .order_by(Refund.created_at)))
             payments = list(s.scalars(select(Payment.id).where(Payment.provider.in_(list(self.providers)),
@@ -288,35 +334,86 @@ class RefundService:
                 log.warning("payment %s: could not list refunds: %s", payment_id, exc.message)
         return ReconcileReport(refreshed=refreshed, discovered=discovered)
 
+    def _read_back(self, refund_id: str, *, due_by: datetime | None = None) -> Refund:
+        """With the refund's lock held: its provider's word on it, or it sent again if the provider never got it."""
+        with self.db.reading() as s:
+            refund = self._refund(s, refund_id)
+            payment = s.get_one(Payment, refund.payment_id)
+        if refund.status in rules.FINAL or (due_by is not None and refund.status != RefundStatus.PENDING
+                                            and refund.next_check_at is not None and refund.next_check_at > due_by):
+            return refund  # settled, or read back by someone else since the list was made
+        call = _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference)
+        try:
+            provider = self.provider(payment.provider)
+            try:
+                result: ProviderResult | None = provider.refund_status(call)
+            except RefundNotAtProvider:
+                log.warning("refund %s: %s never got it and no one is sending it; sending it again with the same "
+                            "key", refund_id, provider.name)
+                result = _send(provider, call)
+                if result.failure_code == ProviderBusy.code:  # nothing happened: stays in flight, tried again later
+                    result = None
+        except (ProviderError, ProviderUnavailable) as exc:
+            log.warning("refund %s: read-back failed: %s", refund_id, exc.message)
+            result = None
+        if result is None and refund.status == RefundStatus.PENDING:  # its sender is gone without an answer
+            result = ProviderResult(RefundStatus.UNKNOWN, failure_code="outcome_unknown",
+                                    failure_message="The outcome is not known yet; it is being checked with the "
+                                                    "provider.")
+        return self._apply(refund.id, result, SYSTEM)
+
     def apply_updates(self, provider_name: str, updates: list[RefundUpdate]) -> int:
-        """Apply a verified webhook's news; refunds we do not know, or of another provider, are skipped."""
+        """Apply a verified webhook's news; refunds we do not know, or of another provider, are skipped.
+
+        News that would free the money or contradict a final status is not taken on the webhook's word: the
+        refund is read back from the provider (unless its sender is at it), and the provider's answer applies.
+        """
         provider = self.provider(provider_name)
         actor = Actor(f"webhook:{provider_name}", f"{provider.label} webhook")
         applied = 0
         for update in updates:
-            with self.db.transaction() as s:
+            with self.db.reading() as s:
                 refund = s.get(Refund, update.refund_id)
-                owner = s.get_one(Payment, refund.payment_id).provider if refund else None
-            if owner != provider_name:
+                payment = s.get_one(Payment, refund.payment_id) if refund else None
+            if refund is None or payment is None or payment.provider != provider_name:
                 log.warning("%s webhook names refund %s, which is not one of its refunds", provider_name,
                             update.refund_id)
                 continue
-            self._apply(update.refund_id, update.result, actor)
+            result = update.result
+            if not result.confirmed and rules.needs_confirmation(RefundStatus(refund.status), result.status):
+                with self.db.refund_lock(refund.id) as mine:
+                    if not mine:
+                        continue  # its sender records the provider's own answer; the follow-up checks after
+                    try:
+                        result = provider.refund_status(
+                            _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference))
+                    except RefundNotAtProvider:
+                        log.warning("%s webhook names refund %s, which %s does not have", provider_name, refund.id,
+                                    provider.label)
+                        continue
+                    self._apply(refund.id, result, actor)
+            else:
+                self._apply(update.refund_id, result, actor)
             applied += 1
         return applied
 
-    def _apply(self, refund_id: str, result: ProviderResult, actor: Actor) -> Refund:
+    def _apply(self, refund_id: str, result: ProviderResult | None, actor: Actor) -> Refund:
+        """Apply the provider's word (None: no news) and schedule the next read-back while in flight."""
+        now = self.clock()
         with self.db.transaction() as s:
             refund = s.scalars(select(Refund).where(Refund.id == refund_id).with_for_update()).one()
-            _transition(s, refund, result, actor, self.clock())
+            if result is not None:
+                _transition(s, refund, result, actor, now)
+            in_flight = RefundStatus(refund.status) in rules.IN_FLIGHT
+            refund.next_check_at = now + rules.next_follow_up(now - refund.created_at) if in_flight else None
             return refund
 
     def get_refund(self, refund_id: str) -> Refund:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             return self._refund(s, refund_id)
 
     def list_refunds(self, *, payment_id: str | None = None, order_id: str | None = None) -> list[Refund]:
-        with self.db.transaction() as s:
+        with self.db.reading() as s:
             query = select(Refund).order_by(Refund.created_at, Refund.id)
             if payment_id is not None:
                 self._payment(s, payment_id)
@@ -365,20 +462,25 @@ def _send(provider: Provider, call: RefundCall) -> ProviderResult:
 
 def _transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor, at: datetime) -> None:
     """Move a refund by what its provider reported (rules.next_status), and audit the move."""
-    status = rules.next_status(RefundStatus(refund.status), result.status)
-    changed = status != refund.status
+    before = RefundStatus(refund.status)
+    status = rules.next_status(before, result.status, confirmed=result.confirmed)
+    changed = status != before
     if changed or (result.provider_reference and not refund.provider_reference):
         refund.status = status
         refund.provider_reference = refund.provider_reference or result.provider_reference
         if status in (RefundStatus.FAILED, RefundStatus.UNKNOWN):
             refund.failure_code, refund.failure_message = result.failure_code, result.failure_message
+        elif status is RefundStatus.REFUNDED:
+            refund.failure_code = refund.failure_message = None
         refund.finalized_at = at if status in rules.FINAL else None
         refund.updated_at = at
     if changed:
+        detail: dict[str, Any] = {"failure_code": result.failure_code, "failure_message": result.failure_message} \
+            if result.failure_code else {}
+        if before in rules.FINAL:
+            detail["corrected_from"] = before.value  # the provider's record says otherwise
         _audit(s, at, f"refund.{status}", actor, payment_id=refund.payment_id, refund=refund,
-               amount=refund.amount, provider_reference=refund.provider_reference,
-               detail={"failure_code": result.failure_code, "failure_message": result.failure_message}
-               if result.failure_code else {})
+               amount=refund.amount, provider_reference=refund.provider_reference, detail=detail)
         issue_documents(s, refund, at)  # refunded: its credit note; failed after that: the cancelling document
 
 

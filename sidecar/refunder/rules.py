@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from .errors import (
     AmountNotPositive,
     CurrencyMismatch,
     ExceedsRefundable,
+    InvalidRequest,
     NothingCaptured,
     RefundWindowExpired,
     TooManyRefunds,
@@ -25,7 +26,10 @@ class RefundStatus(StrEnum):
     UNKNOWN = "unknown"  # no answer (timeout): read back from the provider, never sent again
 
 
-RESEND_AFTER = timedelta(minutes=2)  # a refund the provider has not seen by then never arrived
+EARLIEST_PAYMENT = datetime(2000, 1, 1, tzinfo=UTC)  # no payment refunded here is older
+CLOCK_SKEW = timedelta(minutes=5)  # a payment time this far ahead of our clock is still believed
+FOLLOW_UP_FIRST = timedelta(seconds=10)  # a refund in flight is read back this soon, then less often
+FOLLOW_UP_LONGEST = timedelta(hours=1)
 
 IN_FLIGHT = frozenset({RefundStatus.PENDING, RefundStatus.PROCESSING, RefundStatus.UNKNOWN})
 FINAL = frozenset({RefundStatus.REFUNDED, RefundStatus.FAILED})
@@ -53,6 +57,19 @@ class RefundPolicy:
     max_per_minute: int | None = None  # e.g. Vipps: 5 modifications a minute per payment
     max_per_second: float | None = None  # the provider's API as a whole (bulk refunds pace themselves)
     uncaptured_hint: str = ""  # said when nothing is captured yet (e.g. Klarna before capture)
+
+
+def check_paid_at(paid_at: datetime, now: datetime, *, said_by: str) -> None:
+    """Refuse a payment time before 2000 or in the future (beyond clock skew): it would bend the refund window."""
+    if not EARLIEST_PAYMENT <= paid_at <= now + CLOCK_SKEW:
+        raise InvalidRequest(
+            f"{said_by} gives the payment time {paid_at.isoformat()}, which cannot be right: a payment refunded "
+            f"here was made between {EARLIEST_PAYMENT.date().isoformat()} and now.", field="paid_at")
+
+
+def next_follow_up(age: timedelta) -> timedelta:
+    """How long until a refund in flight is read back again: soon while it is young, rarely once it is old."""
+    return min(max(age / 4, FOLLOW_UP_FIRST), FOLLOW_UP_LONGEST)
 
 
 def refund_deadline(paid_at: datetime, policy: RefundPolicy) -> datetime | None:
@@ -105,14 +122,19 @@ _PROGRESS = {
 }
 
 
-def next_status(current: RefundStatus, reported: RefundStatus) -> RefundStatus:
+def next_status(current: RefundStatus, reported: RefundStatus, *, confirmed: bool = False) -> RefundStatus:
     """Status after the provider reports one, whatever order reports arrive in.
 
-    A refund never moves backwards; failed is the end; refunded can still fail later (card refunds
-    that bounce), which frees the money again.
+    News (a webhook, one event among several attempts) only moves a refund forward and never out of a
+    final status. Only `confirmed` word, the provider's own current record of that very refund (its answer
+    to the refund call, or the refund read back), changes a final status: a card refund that failed after
+    it succeeded frees the money again, and a status recorded wrongly is repaired.
     """
-    if current is RefundStatus.FAILED:
-        return current
-    if current is RefundStatus.REFUNDED:
-        return RefundStatus.FAILED if reported is RefundStatus.FAILED else current
+    if current in FINAL:
+        return reported if confirmed and reported in FINAL else current
     return reported if _PROGRESS[reported] >= _PROGRESS[current] else current
+
+
+def needs_confirmation(current: RefundStatus, reported: RefundStatus) -> bool:
+    """News that would free the money or contradict a final status is checked with the provider first."""
+    return reported in FINAL and reported is not current and (reported is RefundStatus.FAILED or current in FINAL)

@@ -1,8 +1,10 @@
 """A stateful fake of Mollie's payments and refunds API.
 
 Amounts must be exact decimal strings with the currency's digits ("10.00"); refunds are "pending" until
-settle() and never exceed what was captured (for Klarna: captured, not authorized); the same
-Idempotency-Key with the same body answers as before. Mollie signs no webhooks: it posts id=tr_... .
+settle() (or .settle_after seconds, if set) and never exceed what was captured (for Klarna: captured, not
+authorized); the same Idempotency-Key with the same body answers as before. Webhooks come in both kinds:
+the classic form post of the payment id (classic_webhook) and next-gen JSON events with the refund in
+them, signed with the webhook's secret (signed_event).
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
 from refunder.money import Money, MoneyError
+from refunder.providers.mollie import signature
 from tests.fakes.common import FakeApp, json_response
 
 
@@ -33,12 +37,14 @@ class MolliePayment:
 
 
 class FakeMollie(FakeApp):
-    def __init__(self, api_key: str) -> None:
+    def __init__(self, api_key: str, webhook_secret: str = "") -> None:
         super().__init__()
-        self.api_key = api_key
+        self.api_key, self.webhook_secret = api_key, webhook_secret
         self.payments: dict[str, MolliePayment] = {}
         self.idempotency: dict[str, tuple[str, Response]] = {}
         self.refund_calls = 0
+        self.settle_after: float | None = None  # seconds until a pending refund is refunded by itself
+        self._pending_since: dict[str, float] = {}
 
     def add_payment(self, payment_id: str, amount: Money, method: str = "creditcard",
                     captured: Money | None = None) -> None:
@@ -51,7 +57,34 @@ class FakeMollie(FakeApp):
                 if refund["status"] == "pending":
                     refund["status"] = status
 
+    def refund(self, refund_id: str) -> dict[str, Any]:
+        return next(r for p in self.payments.values() for r in p.refunds if r["id"] == refund_id)
+
+    def signed_event(self, kind: str, refund: dict[str, Any], *, secret: str | None = None,
+                     full: bool = True) -> tuple[bytes, dict[str, str]]:
+        """A next-gen webhook event about a refund (full payload: the refund embedded), signed."""
+        event = {"resource": "event", "id": f"event_{secrets.token_hex(6)}", "type": kind, "entityId": refund["id"],
+                 "createdAt": "2026-11-22T12:00:00+00:00", "_links": {},
+                 **({"_embedded": {"entity": dict(refund)}} if full else {})}
+        body = json.dumps(event).encode()
+        key = self.webhook_secret if secret is None else secret
+        return body, {"Content-Type": "application/json", "X-Mollie-Signature": signature(key, body)}
+
+    @staticmethod
+    def classic_webhook(payment_id: str) -> tuple[bytes, dict[str, str]]:
+        return f"id={payment_id}".encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+
+    def _settle_due(self) -> None:
+        if self.settle_after is None:
+            return
+        for refund_id, since in list(self._pending_since.items()):
+            if time.monotonic() - since >= self.settle_after:
+                refund = self.refund(refund_id)
+                refund["status"] = "refunded" if refund["status"] == "pending" else refund["status"]
+                del self._pending_since[refund_id]
+
     def handle(self, request: Request) -> Response:
+        self._settle_due()
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return error(401, "Missing authentication, or failed to authenticate")
         match = re.fullmatch(r"/v2/payments/(tr_\w+)(/refunds)?", request.path)
@@ -87,6 +120,7 @@ class FakeMollie(FakeApp):
                   "description": data.get("description", ""), "metadata": data.get("metadata"),
                   "paymentId": payment.id, "createdAt": "2026-11-22T12:00:00+00:00"}
         payment.refunds.append(refund)
+        self._pending_since[refund["id"]] = time.monotonic()
         answer = json_response(refund, 201)
         if key:
             self.idempotency[key] = (body, answer)

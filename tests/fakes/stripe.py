@@ -1,9 +1,10 @@
 """A stateful fake of the Stripe refunds API (form-encoded, Stripe-Account for connected accounts).
 
 Refunds never exceed the charge's captured amount (amount_too_large / charge_already_refunded), card
-refunds succeed at once (or stay "pending" for payment intents listed in .slow), the same Idempotency-Key
-with the same parameters answers as before, more than .per_second requests in a second get 429
-rate_limit, and signed webhooks are made like Stripe's.
+refunds succeed at once (or stay "pending" for payment intents listed in .slow, until .settle_after
+seconds have passed, if set), the same Idempotency-Key with the same parameters answers as before, more
+than .per_second requests in a second get 429 rate_limit, and signed webhooks are made like Stripe's.
+.fail(refund id) makes a refund that succeeded fail later, as a card refund can.
 """
 
 from __future__ import annotations
@@ -46,19 +47,41 @@ class FakeStripe(FakeApp):
         self.payments: dict[str, StripePayment] = {}
         self.idempotency: dict[str, tuple[str, Response]] = {}
         self.slow: set[str] = set()
+        self.settle_after: float | None = None  # seconds until a slow refund succeeds by itself
+        self._pending_since: dict[str, float] = {}
         self.refund_calls = 0
 
     def add_payment(self, payment_id: str, amount: int, currency: str = "nok", account: str = "") -> None:
         self.payments[payment_id] = StripePayment(payment_id, amount, currency, account)
 
-    def signed_event(self, kind: str, obj: dict[str, Any], account: str = "") -> tuple[bytes, dict[str, str]]:
+    def signed_event(self, kind: str, obj: dict[str, Any], account: str = "", *, at: float | None = None,
+                     secret: str | None = None) -> tuple[bytes, dict[str, str]]:
+        """An event as Stripe posts it, signed at `at` (Unix seconds, default now) with the endpoint's secret."""
         body = json.dumps({"id": f"evt_{secrets.token_hex(6)}", "object": "event", "type": kind,
                            "data": {"object": obj}, **({"account": account} if account else {})}).encode()
-        timestamp = int(time.time())
-        mac = hmac.new(self.webhook_secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        timestamp = int(time.time() if at is None else at)
+        key = (self.webhook_secret if secret is None else secret).encode()
+        mac = hmac.new(key, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
         return body, {"Stripe-Signature": f"t={timestamp},v1={mac}", "Content-Type": "application/json"}
 
+    def fail(self, refund_id: str, reason: str = "expired_or_canceled_card") -> dict[str, Any]:
+        refund = next(r for p in self.payments.values() for r in p.refunds if r["id"] == refund_id)
+        refund.update(status="failed", failure_reason=reason)
+        return refund
+
+    def _settle_due(self) -> None:
+        if self.settle_after is None:
+            return
+        due = [rid for rid, since in self._pending_since.items() if time.monotonic() - since >= self.settle_after]
+        for payment in self.payments.values():
+            for refund in payment.refunds:
+                if refund["id"] in due and refund["status"] == "pending":
+                    refund["status"] = "succeeded"
+        for rid in due:
+            del self._pending_since[rid]
+
     def handle(self, request: Request) -> Response:
+        self._settle_due()
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return error(401, "authentication_error", "invalid_api_key", "Invalid API Key provided.")
         now = self.clock()
@@ -113,6 +136,8 @@ class FakeStripe(FakeApp):
                       "currency": payment.currency, "metadata": metadata, "payment_intent": payment.id,
                       "status": "pending" if payment.id in self.slow else "succeeded", "reason": params.get("reason")}
             payment.refunds.append(refund)
+            if refund["status"] == "pending":
+                self._pending_since[refund["id"]] = time.monotonic()
             if params.get("reverse_transfer") == "true":
                 payment.transfer_reversed += amount
             payment.fee_refunded = payment.fee_refunded or params.get("refund_application_fee") == "true"

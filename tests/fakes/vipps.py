@@ -7,11 +7,15 @@ malformed request gets a 400 "spec_violation" and is recorded in .violations, so
   6220 after 365 days, 404/5090 for unknown references;
 - the same Idempotency-Key with the same body answers as before; with another body 409;
 - at most 5 modifications a minute per payment, then 429;
-- every refund adds a REFUNDED event (GET .../events) and a webhook signed like the real ones.
-eCom v2 refunds the same payments (eCom runs on ePayment): X-Request-Id is its idempotency key, and its
-errors are arrays with codes 71 (more than captured), 95 (365 days), 94 (order locked).
-Faults for tests: .faults is a list of "lock" (one 409/6160 answer), "error500", or "lose_answer" (apply
-the refund, then answer 504, as if the answer were lost).
+- a payment's event log (GET .../events) starts with CREATED, AUTHORIZED and CAPTURED at its creation
+  time, the start of its refund window; every refund attempt adds a REFUNDED event (success true or
+  false) and a webhook signed like the real ones.
+eCom v2 refunds the same payments (eCom runs on ePayment): X-Request-Id is its idempotency key, its
+transaction log is the same event log (INITIATE, RESERVE, CAPTURE, REFUND), and its errors are arrays with
+codes 71 (more than captured), 95 (365 days), 94 (order locked).
+Faults for tests: .faults is a list of "lock" (one 409/6160 answer), "error500", "lose_answer" (apply
+the refund, then answer 504, as if the answer were lost), or "failed_attempt" (log a failed REFUNDED
+event under the key, move no money, answer 500: the retry with the same key then succeeds).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from tests.fakes.common import FakeApp, json_response
 from tests.providers import specs
 
 SPEC = "epayment.v1.yml"
+ECOM_OPERATIONS = {"CREATED": "INITIATE", "AUTHORIZED": "RESERVE", "CAPTURED": "CAPTURE", "REFUNDED": "REFUND"}
 ECOM_SPEC = "ecom.v2.swagger.yaml"
 SPEC_HOST = "https://apitest.vipps.no"
 
@@ -62,15 +67,23 @@ class FakeVipps(FakeApp):
 
     # --- set-up and inspection -------------------------------------------------------------------
 
-    def add_payment(self, reference: str, captured: int, *, days_ago: int = 1) -> None:
-        self.payments[reference] = FakePayment(reference, captured, self.clock() - timedelta(days=days_ago))
+    def add_payment(self, reference: str, captured: int, *, days_ago: float = 1) -> None:
+        created = self.clock() - timedelta(days=days_ago)
+        payment = FakePayment(reference, captured, created)
+        for name, at in (("CREATED", created - timedelta(minutes=2)), ("AUTHORIZED", created),
+                         ("CAPTURED", created + timedelta(minutes=1))):
+            payment.events.append({"reference": reference, "pspReference": f"psp-{name.lower()}-{reference}",
+                                   "name": name, "amount": {"currency": "NOK", "value": captured},
+                                   "timestamp": at.isoformat(), "idempotencyKey": None, "success": True})
+        self.payments[reference] = payment
 
-    def signed_webhook(self, event: dict[str, Any], url: str) -> tuple[bytes, dict[str, str]]:
-        """The body and headers Vipps would send for event to url."""
+    def signed_webhook(self, event: dict[str, Any], url: str, *, at: datetime | None = None,
+                       date: str | None = None) -> tuple[bytes, dict[str, str]]:
+        """The body and headers Vipps would send for event to url (sent now, at `at`, or dated `date`)."""
         from urllib.parse import urlsplit
 
         body = json.dumps(event).encode()
-        date = self.clock().strftime("%a, %d %b %Y %H:%M:%S GMT")
+        date = date if date is not None else (at or self.clock()).strftime("%a, %d %b %Y %H:%M:%S GMT")
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         return body, {"x-ms-date": date, "x-ms-content-sha256": content_hash(body), "Content-Type": "application/json",
@@ -115,9 +128,10 @@ class FakeVipps(FakeApp):
         if parts[5] == "details":
             return json_response({"orderId": payment.reference, "transactionSummary": self._ecom_summary(payment),
                        "transactionLogHistory": [
-                           {"amount": e["amount"]["value"], "operation": "REFUND", "operationSuccess": e["success"],
-                            "requestId": e["idempotencyKey"], "timeStamp": e["timestamp"],
-                            "transactionId": e["pspReference"], "transactionText": "refund"}
+                           {"amount": e["amount"]["value"], "operation": ECOM_OPERATIONS[e["name"]],
+                            "operationSuccess": e["success"], "timeStamp": e["timestamp"],
+                            "transactionId": e["pspReference"], "transactionText": e["name"].lower(),
+                            **({"requestId": e["idempotencyKey"]} if e["idempotencyKey"] else {})}
                            for e in reversed(payment.events)]})
         self.refund_calls += 1
         key = request.headers["X-Request-Id"]
@@ -169,6 +183,10 @@ class FakeVipps(FakeApp):
         if fault == "error500":
             return problem(500, "3010", "Internal error")
         now = self.clock()
+        if fault == "failed_attempt":
+            amount = json.loads(body)["modificationAmount"]
+            self._log_refund(payment, key, amount["value"], amount["currency"], now, success=False)
+            return problem(500, "3010", "Internal error")
         payment.modifications = [t for t in payment.modifications if now - t < timedelta(minutes=1)]
         if len(payment.modifications) >= 5:
             return problem(429, "", "Too many requests")
@@ -190,14 +208,20 @@ class FakeVipps(FakeApp):
         if currency != payment.currency or value > payment.captured - payment.refunded:
             return 400, problem_body(400, "6150", "Refund amount too high")
         payment.refunded += value
+        psp = self._log_refund(payment, key, value, currency, now, success=True)
+        answer = {**self._payment_json(payment), "amount": {"currency": currency, "value": value}, "pspReference": psp}
+        return 200, {k: answer[k] for k in ("amount", "state", "aggregate", "pspReference", "reference")}
+
+    def _log_refund(self, payment: FakePayment, key: str, value: int, currency: str, now: datetime, *,
+                    success: bool) -> str:
+        """A REFUNDED event in the payment's log, and the webhook Vipps sends for it."""
         psp = f"psp-{secrets.token_hex(4)}"
         event = {"reference": payment.reference, "pspReference": psp, "name": "REFUNDED",
                  "amount": {"currency": currency, "value": value}, "timestamp": now.isoformat(),
-                 "idempotencyKey": key, "success": True}
+                 "idempotencyKey": key, "success": success}
         payment.events.append(event)
         self.webhooks.append({"msn": self.msn, **event})
-        answer = {**self._payment_json(payment), "amount": {"currency": currency, "value": value}, "pspReference": psp}
-        return 200, {k: answer[k] for k in ("amount", "state", "aggregate", "pspReference", "reference")}
+        return psp
 
     def _payment_json(self, p: FakePayment) -> dict[str, Any]:
         def money(v: int) -> dict[str, Any]:

@@ -115,7 +115,7 @@ def test_klarna_after_capture(fakes: Any, sidecar: Any) -> None:
     assert refund(api, payment, 1000, "klarna-key-0002").json["status"] == "processing"
 
 
-def test_stripe_refund_replay_and_a_charge_refunded_webhook(fakes: Any, sidecar: Any) -> None:
+def test_stripe_refund_replay_and_a_charge_refunded_webhook(fakes: Any, sidecar: Any, clock: Any) -> None:
     stripe = fakes[1]
     app, api = sidecar
     stripe.add_payment("pi_card1", 100000)
@@ -123,14 +123,15 @@ def test_stripe_refund_replay_and_a_charge_refunded_webhook(fakes: Any, sidecar:
     created = refund(api, payment, 25000, "stripe-key-0001").json
     assert created["status"] == "refunded" and created["provider_reference"].startswith("re_")
     assert refund(api, payment, 25000, "stripe-key-0001").json == created
-    body, headers = stripe.signed_event("charge.refunded", {"id": "pi_card1", "object": "charge"})
+    body, headers = stripe.signed_event("charge.refunded", {"id": "pi_card1", "object": "charge"},
+                                        at=clock().timestamp())
     assert webhook(app, "stripe", body, headers).json == {"received": 1, "applied": 1}
     events = api.get(f"/v1/payments/{payment['id']}/events").json["events"]
     assert [e["action"] for e in events].count("refund.refunded") == 1  # the webhook changed nothing
     assert stripe.refund_calls == 1 and stripe.payments["pi_card1"].refunded() == 25000
 
 
-def test_stripe_pending_refund_settled_by_webhook(fakes: Any, sidecar: Any) -> None:
+def test_stripe_pending_refund_settled_by_webhook(fakes: Any, sidecar: Any, clock: Any) -> None:
     stripe = fakes[1]
     app, api = sidecar
     stripe.add_payment("pi_slow1", 50000)
@@ -140,7 +141,7 @@ def test_stripe_pending_refund_settled_by_webhook(fakes: Any, sidecar: Any) -> N
     assert created["status"] == "processing"
     stored = stripe.payments["pi_slow1"].refunds[0]
     stored["status"] = "succeeded"
-    body, headers = stripe.signed_event("refund.updated", stored)
+    body, headers = stripe.signed_event("refund.updated", stored, at=clock().timestamp())
     webhook(app, "stripe", body, headers)
     assert api.get(f"/v1/refunds/{created['id']}").json["status"] == "refunded"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -86,6 +88,7 @@ VENDOR_BODY = b'{"some-unique-content":"ee6e441b-cc4a-46f8-895d-a5af79bcc233/hel
 VENDOR_DATE = "Thu, 30 Mar 2023 08:38:32 GMT"
 VENDOR_AUTH = ("HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&"
                "Signature=agAiSyogQbDHpeucoNwYz+yAr5nJ+v+zasdkSbqzv+U=")
+VENDOR_NOW = datetime(2023, 3, 30, 8, 38, 32, tzinfo=UTC)
 
 
 def test_vendor_published_vector() -> None:
@@ -96,7 +99,7 @@ def test_vendor_published_vector() -> None:
     verify(VENDOR_SECRET, method="POST", path_and_query="/e2cee29b-012e-4f1d-8ef4-e95fd74a7a63",
            host="webhook.site", body=VENDOR_BODY, headers={
                "x-ms-date": VENDOR_DATE, "x-ms-content-sha256": "lNlsp1XA03N34HrQsVzPgJKtC+r7l/RBF4V3JQUWMj4=",
-               "Authorization": VENDOR_AUTH})
+               "Authorization": VENDOR_AUTH}, now=VENDOR_NOW)
 
 
 @pytest.mark.parametrize("change", ["body", "path", "host", "date", "secret", "hash-header"])
@@ -119,7 +122,32 @@ def test_vendor_vector_tampered_is_rejected(change: str) -> None:
         headers["x-ms-content-sha256"] = content_hash(b"{}")
     with pytest.raises(WebhookRejected):
         verify(str(args["secret"]), method="POST", path_and_query=str(args["path"]), host=str(args["host"]),
-               body=args["body"], headers=headers)  # type: ignore[arg-type]
+               body=args["body"], headers=headers, now=VENDOR_NOW)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("offset,accepted", [(-299, True), (299, True), (-301, False), (301, False),
+                                             (-400 * 86400, False), (400 * 86400, False)])
+def test_webhook_dated_more_than_five_minutes_off_is_rejected(offset: int, accepted: bool) -> None:
+    """Signed and intact, but sent (or replayed) too long ago, or dated ahead."""
+    headers = {"x-ms-date": VENDOR_DATE, "x-ms-content-sha256": content_hash(VENDOR_BODY), "Authorization": VENDOR_AUTH}
+    check = partial(verify, VENDOR_SECRET, method="POST", path_and_query="/e2cee29b-012e-4f1d-8ef4-e95fd74a7a63",
+                    host="webhook.site", body=VENDOR_BODY, headers=headers,
+                    now=VENDOR_NOW - timedelta(seconds=offset))
+    if accepted:
+        check()
+    else:
+        with pytest.raises(WebhookRejected, match="more than 5 minutes"):
+            check()
+
+
+@pytest.mark.parametrize("date", ["not a date", "", "Thu, 30 Mar 2023 08:38:32", "2023-03-30T08:38:32Z"])
+def test_webhook_with_an_unreadable_date_is_rejected(date: str) -> None:
+    body = VENDOR_BODY
+    headers = {"x-ms-date": date, "x-ms-content-sha256": content_hash(body),
+               "Authorization": authorization(VENDOR_SECRET, "POST", "/hook", date, "webhook.site", body)}
+    with pytest.raises(WebhookRejected):
+        verify(VENDOR_SECRET, method="POST", path_and_query="/hook", host="webhook.site", body=body, headers=headers,
+               now=VENDOR_NOW)
 
 
 def signed_vipps_webhook(event: dict[str, Any], url: str = "https://shop.example/webhooks/vipps",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -30,6 +30,14 @@ def modification(refunded: int) -> dict[str, Any]:
     return {"amount": amount(100000), "state": "AUTHORIZED", "pspReference": "psp-refund-1", "reference": REF,
             "aggregate": {"authorizedAmount": amount(100000), "cancelledAmount": amount(0),
                           "capturedAmount": amount(100000), "refundedAmount": amount(refunded)}}
+
+
+def payment_events(reference: str, authorized: str = "2026-11-20T10:00:00Z") -> list[dict[str, Any]]:
+    """The event log of a payment created, authorized and captured (before any refund)."""
+    return [{"reference": reference, "pspReference": f"psp-{name.lower()}", "name": name, "amount": amount(100000),
+             "timestamp": when, "idempotencyKey": None, "success": True}
+            for name, when in (("CREATED", "2026-11-20T09:58:00Z"), ("AUTHORIZED", authorized),
+                               ("CAPTURED", "2026-11-21T08:00:00Z"))]
 
 
 def problem(status: int, code: str, title: str = "Bad Request") -> dict[str, Any]:
@@ -163,8 +171,31 @@ def test_captured_amount_comes_from_the_aggregate(mocked: Any, vipps: Any) -> No
     payment["aggregate"]["capturedAmount"] = amount(60000)
     mocked.add_callback(responses.GET, f"{VIPPS_URL}/epayment/v1/payments/{REF}",
                         callback=spec_checked(SPEC, [(200, payment)]))
+    mocked.add_callback(responses.GET, f"{VIPPS_URL}/epayment/v1/payments/{REF}/events",
+                        callback=spec_checked(SPEC, [(200, payment_events(REF, "2025-12-01T07:30:00Z"))]))
     facts = vipps.payment_facts(claim(REF))
     assert facts.captured.minor == 60000 and facts.captured.currency == "NOK"
+    # the refund window starts when Vipps authorized the payment, whatever the order says
+    assert facts.paid_at == datetime(2025, 12, 1, 7, 30, tzinfo=UTC) != claim(REF).paid_at
+
+
+@pytest.mark.parametrize("log,expected", [
+    ([("CREATED", "2026-01-01T10:00:00Z", True), ("AUTHORIZED", "2026-01-02T10:00:00Z", False),
+      ("AUTHORIZED", "2026-01-03T10:00:00+01:00", True)], datetime(2026, 1, 3, 9, tzinfo=UTC)),
+    ([("CREATED", "2026-01-01T10:00:00", True)], datetime(2026, 1, 1, 10, tzinfo=UTC)),
+    ([("CREATED", "not a time", True)], None),
+    ([], None),
+])
+def test_payment_time_is_the_authorization_in_the_event_log(mocked: Any, vipps: Any, log: Any,
+                                                            expected: datetime | None) -> None:
+    """A failed authorization does not count; without one, creation; with neither, the order's own time."""
+    vipps_token(mocked)
+    payment = {**modification(0), "paymentMethod": {"type": "WALLET"}, "profile": {}}
+    mocked.add(responses.GET, f"{VIPPS_URL}/epayment/v1/payments/{REF}", json=payment)
+    mocked.add(responses.GET, f"{VIPPS_URL}/epayment/v1/payments/{REF}/events", json=[
+        {"reference": REF, "pspReference": "p", "name": name, "amount": amount(100000), "timestamp": when,
+         "success": ok} for name, when, ok in log])
+    assert vipps.payment_facts(claim(REF)).paid_at == (expected or claim(REF).paid_at)
 
 
 def test_unknown_payment_reference(mocked: Any, vipps: Any) -> None:

@@ -206,6 +206,19 @@ def main() -> None:
 
     logging.disable(logging.WARNING)
     measure(args.runs, args.fuzz, args.seed).print()
+    print_status_guarantees()
+
+
+def print_status_guarantees() -> None:
+    """Issue 12's status part, on every ledger at hand (tests/reliability/guarantees_status.py)."""
+    import logging
+
+    from tests.reliability import guarantees_status
+
+    print()
+    logging.disable(logging.CRITICAL)  # an outage is measured: its 503s are logged as errors
+    with tempfile.TemporaryDirectory(prefix="refunder-guarantees-status-") as tmp:
+        guarantees_status.measure(Path(tmp), guarantees_status.backends()).print()
 
 
 if __name__ == "__main__":

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,32 +16,7 @@ from refunder.providers.simulator import SimulatorProvider
 from refunder.refunds import Actor, RefundService
 from refunder.rules import RefundStatus
 from tests.conftest import FakeClock
-
-CHILD = textwrap.dedent("""
-    import os, sys
-    from datetime import datetime, timezone
-    from refunder.ledger.database import Database
-    from refunder.money import Money
-    from refunder.providers.simulator import SimulatorProvider
-    from refunder.refunds import Actor, RefundRequest, RefundService
-
-    url, sim_path, payment_id, when = sys.argv[1:5]
-    clock = lambda: datetime.now(timezone.utc)
-    simulator = SimulatorProvider(sim_path, clock)
-
-    class Dies:
-        name, label, policy = simulator.name, simulator.label, simulator.policy
-        def check_request(self, call): pass
-        def refund(self, call):
-            if when == "before":
-                os._exit(9)  # killed after the ledger recorded the refund, before the provider got it
-            result = simulator.refund(call)
-            os._exit(9)  # killed after the provider refunded, before the ledger heard the answer
-
-    service = RefundService(Database.from_url(url), {"simulator": Dies()}, clock)
-    service.create_refund(payment_id, RefundRequest(Money(25000, "NOK"), "Cancelled", Actor("1", "Kari")),
-                          "crash-key-0001", "fingerprint")
-""")
+from tests.reliability.live import crash_during_refund
 
 
 @pytest.fixture
@@ -59,10 +32,9 @@ def world(tmp_path: Path, database_url: str) -> tuple[RefundService, SimulatorPr
     return service, simulator, payment_id, clock
 
 
-def crash(database_url: str, simulator: SimulatorProvider, payment_id: str, when: str) -> None:
-    child = subprocess.run([sys.executable, "-c", CHILD, database_url, str(simulator.path), payment_id, when],
-                           capture_output=True, text=True, timeout=60)
-    assert child.returncode == 9, child.stderr
+def crash(database_url: str, simulator: SimulatorProvider, payment_id: str, when: str,
+          key: str = "crash-key-0001", amount: int = 25000) -> None:
+    crash_during_refund(database_url, simulator.path, payment_id, when, key, amount)
 
 
 def provider_refunds(simulator: SimulatorProvider) -> list[Any]:
@@ -86,13 +58,75 @@ def test_killed_before_the_provider_got_it(world: Any, database_url: str) -> Non
     service, simulator, payment_id, clock = world
     crash(database_url, simulator, payment_id, "before")
     [pending] = service.list_refunds(payment_id=payment_id)
-    assert service.reconcile().refreshed[0].status == RefundStatus.PENDING  # it may still be on its way
-    assert provider_refunds(simulator) == []
-    clock.advance(minutes=3)
+    assert pending.status == RefundStatus.PENDING and provider_refunds(simulator) == []
+    # its sender died (the kernel or the server freed its lock): sent again at once, in one pass
     [settled] = service.reconcile().refreshed
     assert settled.id == pending.id and settled.status == RefundStatus.REFUNDED
     assert [r.refund_id for r in provider_refunds(simulator)] == [pending.id]  # sent once, with its own key
     assert service.reconcile().refreshed == []
+
+
+def test_a_dead_senders_refund_the_provider_cannot_be_asked_about_is_unknown(world: Any, database_url: str) -> None:
+    """No news from the provider: the refund becomes unknown and is read back at the follow-up's pace."""
+    from refunder.providers.base import ProviderUnreachable
+
+    service, simulator, payment_id, clock = world
+    crash(database_url, simulator, payment_id, "before")
+
+    class Down:
+        name, label, policy = simulator.name, simulator.label, simulator.policy
+
+        def refund_status(self, call: Any) -> Any:
+            raise ProviderUnreachable("no answer (simulated)")
+
+    service.providers = {"simulator": Down()}  # type: ignore[dict-item]
+    [unknown] = service.follow_up()
+    assert unknown.status == RefundStatus.UNKNOWN and unknown.failure_code == "outcome_unknown"
+    assert service.follow_up() == []  # not asked again at once
+    service.providers = {"simulator": simulator}
+    clock.advance(seconds=11)
+    [settled] = service.follow_up()
+    assert settled.status == RefundStatus.REFUNDED and len(provider_refunds(simulator)) == 1
+
+
+def test_two_instances_following_up_at_once_send_each_refund_once(world: Any, database_url: str) -> None:
+    """Several sidecars (own processes, own connections) share one ledger: refund locks keep them apart."""
+    import threading
+
+    from tests.sidecar.helpers import CountingProvider
+
+    service, simulator, payment_id, clock = world
+    for n in range(6):
+        crash(database_url, simulator, payment_id, "before", key=f"crash-key-{n:04d}", amount=10000)
+    instances = [RefundService(Database.from_url(database_url), {"simulator": CountingProvider(simulator, 0.05)},
+                               clock) for _ in range(2)]
+    threads = [threading.Thread(target=instance.follow_up) for instance in instances]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    sent: Counter[str] = sum((i.providers["simulator"].calls for i in instances), Counter())  # type: ignore
+    assert len(sent) == 6 and set(sent.values()) == {1}  # every abandoned refund sent again, by one of them
+    assert all(r.status == RefundStatus.REFUNDED for r in service.list_refunds(payment_id=payment_id))
+    assert len(provider_refunds(simulator)) == 6
+
+
+def test_a_refund_being_sent_is_left_to_its_sender(world: Any) -> None:
+    """While a live sender holds the refund's lock, reconcile and the follow-up neither read it nor resend it."""
+    service, simulator, payment_id, clock = world
+    from refunder.refunds import RefundRequest
+
+    with service.db.refund_lock("rf_being_sent") as mine:
+        assert mine
+        recorded = service._record(payment_id, "rf_being_sent", RefundRequest(Money(25000, "NOK"), "x",
+                                                                              Actor("1", "Kari")), "k-sent", "f")
+        assert isinstance(recorded, tuple)  # recorded as pending; the provider not called yet
+        clock.advance(minutes=10)
+        assert [r.status for r in service.reconcile().refreshed] == [RefundStatus.PENDING]
+        assert service.follow_up() == []
+        assert provider_refunds(simulator) == []
+    [settled] = service.follow_up()  # the sender is gone without an answer: the follow-up sends it
+    assert settled.status == RefundStatus.REFUNDED and len(provider_refunds(simulator)) == 1
 
 
 def test_late_duplicate_and_out_of_order_webhooks(world: Any) -> None:
@@ -117,8 +151,14 @@ def test_late_duplicate_and_out_of_order_webhooks(world: Any) -> None:
     assert service.get_refund(refund.id).status == RefundStatus.REFUNDED
     actions = [e.action for e in service.events(other)]
     assert actions.count("refund.refunded") == 1
-    service.apply_updates("simulator", news(RefundStatus.FAILED))  # the card refund bounced days later
+    clock.advance(seconds=3)  # the simulator has settled it
+    service.apply_updates("simulator", news(RefundStatus.FAILED))  # news of a failure: checked with the provider
+    assert service.get_refund(refund.id).status == RefundStatus.REFUNDED  # which has it refunded: no demotion
+    bounced = [RefundUpdate(refund.id, ProviderResult(RefundStatus.FAILED, confirmed=True))]
+    service.apply_updates("simulator", bounced)  # the provider's record: the card refund bounced days later
     assert service.get_refund(refund.id).status == RefundStatus.FAILED
     assert service.payment_view(other).balance.refundable.minor == 50000  # the money can be refunded again
-    service.apply_updates("simulator", news(RefundStatus.REFUNDED))
-    assert service.get_refund(refund.id).status == RefundStatus.FAILED  # failed is the end
+    service.apply_updates("simulator", news(RefundStatus.PROCESSING))
+    assert service.get_refund(refund.id).status == RefundStatus.FAILED  # news does not reopen a final status
+    actions = [e.action for e in service.events(other)]
+    assert actions.count("refund.refunded") == 1 and actions.count("refund.failed") == 1

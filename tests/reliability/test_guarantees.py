@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
+import pytest
+
+from tests.reliability import guarantees_status
 from tests.reliability.guarantees import measure
 
 
@@ -21,3 +25,15 @@ def test_measured_guarantees_hold() -> None:
     assert figures.attacks and figures.attacks == figures.attacks_rejected
     assert figures.fuzz_requests == 150 and figures.fuzz_5xx == 0
     assert figures.transport.sent and figures.transport.all_zero(), figures.transport.rows()
+
+
+@pytest.mark.slow
+def test_status_guarantees_hold(tmp_path: Path) -> None:
+    """Demotion, stale webhooks, bad paid_at, a ledger outage and crashes: every "must be 0" figure is 0."""
+    logging.disable(logging.WARNING)
+    try:
+        figures = guarantees_status.measure(tmp_path, guarantees_status.backends(), rounds=2, crashes=6)
+    finally:
+        logging.disable(logging.NOTSET)
+    figures.print()
+    assert figures.rows and figures.failures() == {}

@@ -13,7 +13,10 @@ from refunder.rules import (
     Balance,
     RefundPolicy,
     RefundStatus,
+    check_paid_at,
     check_refund,
+    needs_confirmation,
+    next_follow_up,
     next_status,
     refund_deadline,
 )
@@ -125,15 +128,14 @@ def test_partials_can_repeat_until_exactly_the_captured_amount(captured: int, as
 statuses = st.sampled_from(list(RefundStatus))
 
 
-@given(statuses, st.lists(statuses, max_size=10))
-def test_status_never_moves_backwards(start: RefundStatus, reports: list[RefundStatus]) -> None:
+@given(statuses, st.lists(st.tuples(statuses, st.booleans()), max_size=10))
+def test_status_never_moves_backwards(start: RefundStatus, reports: list[tuple[RefundStatus, bool]]) -> None:
     current = start
-    for reported in reports:
-        following = next_status(current, reported)
-        if current is RefundStatus.FAILED:
-            assert following is RefundStatus.FAILED
+    for reported, confirmed in reports:
+        following = next_status(current, reported, confirmed=confirmed)
         if current in FINAL:
             assert following in FINAL
+            assert following is current or (confirmed and following is reported)  # only the provider's record
         if following is RefundStatus.PENDING:
             assert current is RefundStatus.PENDING
         current = following
@@ -144,6 +146,41 @@ def test_status_transitions() -> None:
     assert next_status(S.PENDING, S.PROCESSING) is S.PROCESSING
     assert next_status(S.PROCESSING, S.UNKNOWN) is S.PROCESSING  # a lost answer does not unlearn acceptance
     assert next_status(S.UNKNOWN, S.REFUNDED) is S.REFUNDED
-    assert next_status(S.REFUNDED, S.PROCESSING) is S.REFUNDED  # late webhook
-    assert next_status(S.REFUNDED, S.FAILED) is S.FAILED  # bounced card refund frees the money
+    assert next_status(S.UNKNOWN, S.FAILED) is S.FAILED
+    assert next_status(S.REFUNDED, S.PROCESSING, confirmed=True) is S.REFUNDED  # late webhook
+    assert next_status(S.REFUNDED, S.FAILED) is S.REFUNDED  # news of a failed attempt does not demote
+    assert next_status(S.REFUNDED, S.FAILED, confirmed=True) is S.FAILED  # bounced card refund frees the money
     assert next_status(S.FAILED, S.REFUNDED) is S.FAILED
+    assert next_status(S.FAILED, S.REFUNDED, confirmed=True) is S.REFUNDED  # a wrong status repaired
+
+
+@pytest.mark.parametrize("current,reported,check", [
+    ("pending", "failed", True), ("unknown", "failed", True), ("processing", "failed", True),
+    ("refunded", "failed", True), ("failed", "refunded", True),
+    ("pending", "refunded", False), ("processing", "refunded", False), ("failed", "failed", False),
+    ("refunded", "refunded", False), ("refunded", "processing", False), ("pending", "processing", False),
+])
+def test_news_that_frees_money_or_contradicts_a_final_status_is_checked_first(current: str, reported: str,
+                                                                              check: bool) -> None:
+    assert needs_confirmation(RefundStatus(current), RefundStatus(reported)) is check
+
+
+@pytest.mark.parametrize("paid_at,ok", [
+    (datetime(2000, 1, 1, tzinfo=UTC), True), (NOW + timedelta(minutes=5), True), (NOW, True),
+    (datetime(1999, 12, 31, 23, 59, tzinfo=UTC), False), (NOW + timedelta(minutes=5, seconds=1), False),
+    (datetime(9000, 1, 1, tzinfo=UTC), False), (datetime(9999, 12, 31, tzinfo=UTC), False),
+])
+def test_payment_time_must_be_between_2000_and_now(paid_at: datetime, ok: bool) -> None:
+    if ok:
+        check_paid_at(paid_at, NOW, said_by="The order")
+    else:
+        with pytest.raises(errors.InvalidRequest, match="cannot be right") as caught:
+            check_paid_at(paid_at, NOW, said_by="The order")
+        assert caught.value.details["field"] == "paid_at"
+
+
+def test_follow_up_backs_off_as_a_refund_ages() -> None:
+    waits = [next_follow_up(timedelta(seconds=age)) for age in (0, 10, 40, 60, 120, 600, 3600, 86400)]
+    assert waits[0] == waits[1] == waits[2] == timedelta(seconds=10)
+    assert waits == sorted(waits) and waits[-1] == timedelta(hours=1)
+    assert waits[4] == timedelta(seconds=30)  # a refund two minutes old is read again within half a minute

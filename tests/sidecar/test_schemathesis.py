@@ -22,9 +22,10 @@ from tests.conftest import SECRET, signed
 CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
 # The operations, read once from a throw-away app (the spec does not depend on the database).
-SPEC_PATHS = ["/health", "/v1/ping", "/v1/payments", "/v1/payments/{payment_id}", "/v1/payments/{payment_id}/refunds",
-              "/v1/payments/{payment_id}/events", "/v1/refunds", "/v1/refunds/{refund_id}",
-              "/v1/refunds/{refund_id}/refresh", "/webhooks/{provider}", "/v1/bulk-refunds/plan", "/v1/bulk-refunds",
+SPEC_PATHS = ["/health", "/health/ready", "/v1/ping", "/v1/payments", "/v1/payments/{payment_id}",
+              "/v1/payments/{payment_id}/refunds", "/v1/payments/{payment_id}/events", "/v1/refunds",
+              "/v1/refunds/{refund_id}", "/v1/refunds/{refund_id}/refresh", "/webhooks/{provider}",
+              "/webhooks/{provider}/{endpoint}", "/v1/bulk-refunds/plan", "/v1/bulk-refunds",
               "/v1/bulk-refunds/{job_id}", "/v1/bulk-refunds/{job_id}/report.csv",
               "/v1/refunds/{refund_id}/credit-notes", "/v1/refunds/{refund_id}/credit-note.pdf",
               "/v1/credit-notes/{note_id}.pdf", "/v1/customer-credit-note", "/v1/journal"]
@@ -40,10 +41,11 @@ def test_the_spec_lists_every_route(app: Any) -> None:
 
 
 @pytest.mark.parametrize("label", [
-    "GET /health", "GET /v1/ping", "POST /v1/payments", "GET /v1/payments/{payment_id}",
+    "GET /health", "GET /health/ready", "GET /v1/ping", "POST /v1/payments", "GET /v1/payments/{payment_id}",
     "GET /v1/payments/{payment_id}/refunds", "POST /v1/payments/{payment_id}/refunds",
     "GET /v1/payments/{payment_id}/events", "GET /v1/refunds", "GET /v1/refunds/{refund_id}",
-    "POST /v1/refunds/{refund_id}/refresh", "POST /webhooks/{provider}", "POST /v1/bulk-refunds/plan",
+    "POST /v1/refunds/{refund_id}/refresh", "POST /webhooks/{provider}", "POST /webhooks/{provider}/{endpoint}",
+    "POST /v1/bulk-refunds/plan",
     "POST /v1/bulk-refunds", "GET /v1/bulk-refunds/{job_id}", "GET /v1/bulk-refunds/{job_id}/report.csv",
     "GET /v1/refunds/{refund_id}/credit-notes", "GET /v1/refunds/{refund_id}/credit-note.pdf",
     "GET /v1/credit-notes/{note_id}.pdf", "GET /v1/customer-credit-note", "GET /v1/journal",

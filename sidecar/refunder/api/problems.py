@@ -39,7 +39,10 @@ def from_refunder_error(error: RefunderError) -> Response:
     if error.status >= 500:
         log.error("%s: %s", error.code, error.message)
     extra = {k: v for k, v in error.details.items() if v is not None}
-    return problem(error.status, error.code, error.title, error.message, **extra)
+    response = problem(error.status, error.code, error.title, error.message, **extra)
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def from_http_exception(error: HTTPException) -> Response:
@@ -47,7 +50,8 @@ def from_http_exception(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     if status >= 500:
         return problem(status, "internal_error", "Something went wrong",
-                       "The sidecar hit an unexpected error. Nothing more was done; try again or check its log.")
+                       "The sidecar hit an unexpected error; its log says more. If this was a refund, ask again "
+                       "with the same request to see what became of it: it cannot refund twice.")
     code, detail = _HTTP_MESSAGES.get(status, ("http_error", error.description or error.name))
     extra: dict[str, Any] = {}
     if "messages" in data:  # webargs errors by location: {"json": {field: [...]}} or {"json": ["Invalid JSON body."]}

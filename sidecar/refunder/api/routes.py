@@ -11,7 +11,6 @@ from typing import Any
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import text
 
 from .. import __version__
 from ..bulk import BulkLine, BulkRefunds, JobView, outcome
@@ -121,13 +120,23 @@ def fingerprint() -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+READY_TIMEOUT = 2.0  # seconds the readiness check gives the ledger
+
+
 @public.route("/health")
 class Health(MethodView):
     @public.response(200, s.HealthSchema)
     def get(self) -> dict[str, Any]:
-        """Liveness and database check (unsigned)."""
-        with service().db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        """Liveness (unsigned): the process answers. Touches no database, so it answers at once, always."""
+        return {"status": "ok", "version": __version__, "providers": sorted(service().providers)}
+
+
+@public.route("/health/ready")
+class Ready(MethodView):
+    @public.response(200, s.HealthSchema)
+    def get(self) -> dict[str, Any]:
+        """Readiness (unsigned): the ledger answers a read within seconds; 503 ledger_unavailable if not."""
+        service().db.ready(READY_TIMEOUT)
         return {"status": "ok", "version": __version__, "providers": sorted(service().providers)}
 
 
@@ -220,7 +229,9 @@ class RefundRefresh(MethodView):
     @v1.doc(security=SIGNED)
     @v1.response(200, s.RefundSchema)
     def post(self, refund_id: str) -> dict[str, Any]:
-        """Ask the provider for the state of a refund that is not final yet (never sends it again)."""
+        """Ask the provider for the state of a refund that is not final yet (unless it is being sent right now).
+
+        One the provider never got, whose sender is gone, is sent again with its own idempotency key."""
         return refund_out(service().refresh_refund(refund_id))
 
 
@@ -284,16 +295,21 @@ class BulkReport(MethodView):
 @webhooks.route("/<string:provider>")
 class ProviderWebhook(MethodView):
     @webhooks.response(200, s.WebhookResultSchema)
-    def post(self, provider: str) -> dict[str, int]:
+    def post(self, provider: str, endpoint: str = "") -> dict[str, int]:
         """A provider tells us a refund moved. Verified, then applied; repeats and late arrivals are harmless."""
         svc = service()
         if provider not in svc.providers:
             raise NotFound(f"No webhook for provider '{provider}' here.")
         received = WebhookRequest(method=request.method, url=f"{request.scheme}://{request.host}{signed_target(request)}",
-                                  headers=dict(request.headers), body=request.get_data())
+                                  headers=dict(request.headers), body=request.get_data(), endpoint=endpoint)
         try:
             updates = svc.providers[provider].webhook_updates(received)
         except PaymentNotAtProvider as exc:  # not a payment of this account: a 4xx would be retried for days
             log.info("%s webhook about a payment the provider does not know, ignored: %s", provider, exc.message)
             updates = []
         return {"received": len(updates), "applied": svc.apply_updates(provider, updates)}
+
+
+@webhooks.route("/<string:provider>/<string:endpoint>")
+class ProviderWebhookEndpoint(ProviderWebhook):
+    """A provider's second webhook endpoint with a signing secret of its own (Stripe Connect: `accounts`)."""

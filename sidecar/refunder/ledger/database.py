@@ -1,34 +1,47 @@
 """Engine set-up, transactions and per-payment serialization.
 
 PostgreSQL: a refund's checks run under SELECT ... FOR UPDATE on the payment row.
-SQLite: every transaction starts with BEGIN IMMEDIATE, which takes the database's write lock, so
+SQLite: every writing transaction starts with BEGIN IMMEDIATE, which takes the database's write lock, so
 checks and the insert that follows them can never interleave (across threads and processes). Before it,
 the connection queues on an flock of "<database>.lock", trying again every 2 ms at most: SQLite's own
 wait for a busy database sleeps in steps of up to 100 ms. After BUSY_TIMEOUT it gives up, as SQLite does.
+Reading transactions (Database.reading) begin deferred and never queue: in WAL mode they read the last
+committed state while a writer works. Request nonces, written by every signed call, live in a database
+file of their own ("<database>.nonces"), so signed reads never wait behind a ledger writer either.
+
+A ledger that cannot be reached (server down, pool exhausted, SQLite locked past its timeout) raises
+LedgerUnavailable, answered 503 with Retry-After.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select, text
+from sqlalchemy import Engine, Table, create_engine, event, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from .models import Payment
+from ..errors import LedgerUnavailable
+from .locks import refund_locks
+from .models import Payment, RequestNonce
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits, in the queue and then for SQLite's own lock
+CONNECT_TIMEOUT = 5  # seconds to reach the PostgreSQL server before the ledger counts as unavailable
+READ_ONLY = "refunder_read_only"  # execution option of reading transactions
+_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, sqlite3.OperationalError)
 _MIGRATION_LOCK_ID = 0x52454655  # "REFU": one migrating process at a time on PostgreSQL
 
 
@@ -42,7 +55,25 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT})
+
+
+def _pool_of_its_own(engine: Engine) -> Engine:
+    """For PostgreSQL refund locks: connections of their own, as many as there are holders (none kept idle
+    beyond five), so lock holders never wait for a connection that other lock holders keep."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return create_engine(engine.url, pool_pre_ping=True, pool_size=5, max_overflow=-1,
+                         connect_args={"connect_timeout": CONNECT_TIMEOUT})
+
+
+def nonce_url(url: str) -> str | None:
+    """Where a SQLite ledger keeps request nonces (a file of their own); None: in the ledger itself."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:" \
+            or parsed.database.startswith("file::memory:"):
+        return None
+    return parsed.set(database=f"{parsed.database}.nonces").render_as_string(hide_password=False)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -55,6 +86,9 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
+    if connection.get_execution_options().get(READ_ONLY):
+        connection.exec_driver_sql("BEGIN")  # deferred: a reader neither queues nor takes the write lock
+        return
     connection.connection.dbapi_connection.queue()
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -119,20 +153,55 @@ def migrate(engine: Engine) -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
+    separate = nonce_url(engine.url.render_as_string(hide_password=False))
+    if separate is not None:
+        nonces = make_engine(separate)
+        cast(Table, RequestNonce.__table__).create(nonces, checkfirst=True)
+        nonces.dispose()
+
+
+@contextmanager
+def ledger_errors() -> Iterator[None]:
+    """Turn "the ledger cannot be reached" into LedgerUnavailable; every other error passes unchanged."""
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        raise LedgerUnavailable(
+            "The sidecar cannot reach its ledger database right now, so nothing was done. Try again in a minute.",
+        ) from exc
 
 
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._readers = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+        self._lock_engine = _pool_of_its_own(engine)
+        self._locks = refund_locks(self._lock_engine)
 
     @classmethod
     def from_url(cls, url: str) -> Database:
         return cls(make_engine(url))
 
+    @functools.cached_property
+    def nonce_engine(self) -> Engine:
+        """Where request nonces are kept (made on first use: no connection is opened before gunicorn forks)."""
+        separate = nonce_url(self.engine.url.render_as_string(hide_password=False))
+        return self.engine if separate is None else make_engine(separate)
+
+    def dispose(self) -> None:
+        for engine in {self.engine, self._lock_engine, self.__dict__.get("nonce_engine", self.engine)}:
+            engine.dispose()
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
+        with ledger_errors(), self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A transaction that only reads: on SQLite it never waits behind a writer."""
+        with ledger_errors(), self._readers.begin() as session:
             yield session
 
     @contextmanager
@@ -143,6 +212,19 @@ class Database:
                 select(Payment).where(Payment.id == payment_id).with_for_update()
             ).one_or_none()
             yield session, payment
+
+    @contextmanager
+    def refund_lock(self, refund_id: str) -> Iterator[bool]:
+        """The refund's lock (ledger.locks), taken without waiting: yields whether it was taken."""
+        with ledger_errors(), self._locks.hold(refund_id) as taken:
+            yield taken
+
+    def ready(self, timeout: float) -> None:
+        """Raise LedgerUnavailable unless the ledger answers a read within about `timeout` seconds."""
+        with self.reading() as s:
+            if self.engine.dialect.name == "postgresql":
+                s.execute(text(f"SET LOCAL statement_timeout = {int(timeout * 1000)}"))
+            s.execute(text("SELECT 1 FROM payments LIMIT 1"))
 
 
 T = TypeVar("T")

@@ -66,7 +66,8 @@ class Payment(Base):
 
 class Refund(Base):
     __tablename__ = "refunds"
-    __table_args__ = (UniqueConstraint("payment_id", "external_id", name="uq_refunds_payment_external"),)
+    __table_args__ = (UniqueConstraint("payment_id", "external_id", name="uq_refunds_payment_external"),
+                      Index("ix_refunds_status_next_check_at", "status", "next_check_at"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"), index=True)
@@ -87,6 +88,7 @@ class Refund(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # in flight: when to read it back
 
     @property
     def amount(self) -> Money:

@@ -13,7 +13,7 @@ from .mollie import MollieProvider, MollieSettings
 from .settings import from_section
 from .simulator import SimulatorProvider
 from .stripe_cards import StripeProvider, StripeSettings
-from .stripe_connect import StripeConnectProvider
+from .stripe_connect import StripeConnectProvider, StripeConnectSettings
 from .vipps_client import VippsSettings
 from .vipps_ecom import VippsEcomProvider
 from .vipps_epayment import VippsEPaymentProvider
@@ -31,7 +31,7 @@ def build_providers(settings: Settings, clock: Callable[[], datetime]) -> dict[s
         "vipps_ecom": lambda: VippsEcomProvider(vipps(), clock),
         "stripe": lambda: StripeProvider(from_section(StripeSettings, "stripe", settings.section("stripe")), clock),
         "stripe_connect": lambda: StripeConnectProvider(
-            from_section(StripeSettings, "stripe_connect", settings.section("stripe_connect")), clock),
+            from_section(StripeConnectSettings, "stripe_connect", settings.section("stripe_connect")), clock),
         "mollie": lambda: MollieProvider(from_section(MollieSettings, "mollie", settings.section("mollie")), clock),
     }
     unknown = set(settings.providers) - set(factories)

@@ -50,6 +50,9 @@ class ProviderResult:
     provider_reference: str | None = None
     failure_code: str | None = None
     failure_message: str | None = None
+    # True: the provider's own current record of that very refund (its answer, a read-back), which may
+    # change a final status. False: news (a webhook, one attempt's event), which only moves a refund forward.
+    confirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,12 @@ class ProviderRefund:
 
     provider_id: str
     amount: Money
-    status: RefundStatus
+    result: ProviderResult
     refund_id: str | None  # our refund id when we made it
+
+    @property
+    def status(self) -> RefundStatus:
+        return self.result.status
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,7 @@ class WebhookRequest:
     url: str  # scheme://host/path?query as the provider called it
     headers: Mapping[str, str]
     body: bytes
+    endpoint: str = ""  # which of a provider's webhook endpoints: /webhooks/<provider>/<endpoint>
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,17 @@
-"""Mollie (cards, Vipps via Mollie, Klarna): refunds with decimal-string amounts, webhooks by re-fetching."""
+"""Mollie (cards, Vipps via Mollie, Klarna): refunds with decimal-string amounts, and two kinds of webhook.
+
+- Next-gen webhooks (subscribed in Mollie's dashboard to refund.* with the full payload): a JSON event
+  whose `_embedded.entity` is the refund as it was, signed as X-Mollie-Signature: sha256=<hex
+  HMAC-SHA256(signing secret, raw body)>. The snapshot is news: it moves a refund forward only.
+- The classic webhook: a form post of the payment id (id=tr_...), signed by nothing; the payment's refunds
+  are fetched from the API, so whatever it says is Mollie's word.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,10 +35,14 @@ from .base import (
     RefundUpdate,
     WebhookRejected,
     WebhookRequest,
+    webhook_event,
 )
 from .http import Transport
 
+log = logging.getLogger(__name__)
+
 LABEL = "Mollie"
+SIGNATURE_PREFIX = "sha256="
 METADATA_KEY = "refunder_refund_id"
 STATUSES = {
     "queued": RefundStatus.PROCESSING, "pending": RefundStatus.PROCESSING, "processing": RefundStatus.PROCESSING,
@@ -40,6 +54,7 @@ STATUSES = {
 class MollieSettings:
     api_key: str = field(repr=False)
     api_base: str = "https://api.mollie.com"
+    webhook_secret: str = field(default="", repr=False)  # the next-gen webhook's signing secret
 
 
 def mollie_amount(money: Money) -> dict[str, str]:
@@ -51,13 +66,19 @@ def parse_amount(amount: dict[str, str] | None, currency: str) -> Money:
     return Money.parse(amount["value"], amount["currency"]) if amount else Money.zero(currency)
 
 
-def refund_result(refund: dict[str, Any]) -> ProviderResult:
+def refund_result(refund: dict[str, Any], *, confirmed: bool) -> ProviderResult:
+    """A Mollie refund as our result; confirmed when it is the refund as Mollie has it now."""
     status = STATUSES.get(refund.get("status", ""), RefundStatus.PROCESSING)
     if status is RefundStatus.FAILED:
         return ProviderResult(status, provider_reference=refund.get("id"), failure_code=f"mollie_{refund['status']}",
                               failure_message=f"{LABEL} reports the refund {refund['status']}; no money was sent. "
-                                              "Refund the customer by bank transfer instead.")
-    return ProviderResult(status, provider_reference=refund.get("id"))
+                                              "Refund the customer by bank transfer instead.", confirmed=confirmed)
+    return ProviderResult(status, provider_reference=refund.get("id"), confirmed=confirmed)
+
+
+def signature(secret: str, body: bytes) -> str:
+    """X-Mollie-Signature for a body."""
+    return SIGNATURE_PREFIX + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
 def refused(response: requests.Response) -> ProviderError:
@@ -118,7 +139,7 @@ class MollieProvider(Provider):
                               body=body)
         if response.status_code not in (200, 201):
             raise refused(response)
-        return refund_result(response.json())
+        return refund_result(response.json(), confirmed=True)
 
     def _refunds(self, payment_id: str) -> list[dict[str, Any]]:
         response = self._send("GET", self._path(payment_id, "/refunds?limit=250"))
@@ -128,20 +149,39 @@ class MollieProvider(Provider):
 
     def list_refunds(self, reference: str, provider_data: dict[str, Any]) -> list[ProviderRefund]:
         return [ProviderRefund(provider_id=r["id"], amount=parse_amount(r["amount"], r["amount"]["currency"]),
-                               status=refund_result(r).status,
+                               result=refund_result(r, confirmed=True),
                                refund_id=(r.get("metadata") or {}).get(METADATA_KEY))
                 for r in self._refunds(reference)]
 
     def refund_status(self, call: RefundCall) -> ProviderResult:
         for refund in self._refunds(call.payment_reference):
             if (refund.get("metadata") or {}).get(METADATA_KEY) == call.refund_id:
-                return refund_result(refund)
+                return refund_result(refund, confirmed=True)
         raise RefundNotAtProvider(f"{LABEL} has no refund for {call.refund_id}.")
 
     def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
-        """Mollie posts only the payment id and signs nothing: the news is whatever the API says now."""
+        signed = {k.lower(): v for k, v in request.headers.items()}.get("x-mollie-signature")
+        if signed is not None:
+            return self._next_gen(request.body, signed)
         ids = parse_qs(request.body.decode("utf-8", "replace")).get("id", [])
         if len(ids) != 1 or not ids[0].startswith("tr_"):
-            raise WebhookRejected("A Mollie webhook carries one payment id (tr_...).")
-        return [RefundUpdate(refund_id=r["metadata"][METADATA_KEY], result=refund_result(r))
+            raise WebhookRejected("A Mollie webhook is signed (X-Mollie-Signature) or carries one payment id (tr_...).")
+        return [RefundUpdate(refund_id=r["metadata"][METADATA_KEY], result=refund_result(r, confirmed=True))
                 for r in self._refunds(ids[0]) if (r.get("metadata") or {}).get(METADATA_KEY)]
+
+    def _next_gen(self, body: bytes, signed: str) -> list[RefundUpdate]:
+        if not self.settings.webhook_secret:
+            raise WebhookRejected("No Mollie webhook signing secret is configured (REFUNDER_MOLLIE_WEBHOOK_SECRET).")
+        if not hmac.compare_digest(signature(self.settings.webhook_secret, body).encode(), signed.strip().encode()):
+            raise WebhookRejected("The Mollie webhook signature does not match.")
+        event = webhook_event(body, LABEL)
+        kind = event.get("type")
+        if not isinstance(kind, str) or not kind.startswith("refund."):
+            return []
+        refund = (event.get("_embedded") or {}).get("entity")
+        if not isinstance(refund, dict):
+            log.warning("Mollie %s event %s has no refund in it: subscribe with the full payload", kind,
+                        event.get("id"))
+            return []
+        refund_id = (refund.get("metadata") or {}).get(METADATA_KEY)
+        return [RefundUpdate(refund_id=refund_id, result=refund_result(refund, confirmed=False))] if refund_id else []

@@ -93,8 +93,9 @@ class SimulatorProvider(Provider):
                               "WHERE reference = ? ORDER BY rowid", (reference,)).fetchall()
         now = self.clock()
         return [ProviderRefund(provider_id=sim_id, amount=Money(amount, currency),
-                               status=RefundStatus.PROCESSING if settles and now < datetime.fromisoformat(settles)
-                               else RefundStatus.REFUNDED,
+                               result=ProviderResult(RefundStatus.PROCESSING if settles and
+                                                     now < datetime.fromisoformat(settles) else RefundStatus.REFUNDED,
+                                                     provider_reference=sim_id, confirmed=True),
                                refund_id=key if key.startswith("rf_") else None)
                 for key, sim_id, amount, currency, settles in rows]
 
@@ -150,5 +151,5 @@ class SimulatorProvider(Provider):
             raise RefundNotAtProvider(f"The simulator has no refund made with key {call.idempotency_key}.")
         sim_id, settles_at = row
         if settles_at and self.clock() < datetime.fromisoformat(settles_at):
-            return ProviderResult(RefundStatus.PROCESSING, provider_reference=sim_id)
-        return ProviderResult(RefundStatus.REFUNDED, provider_reference=sim_id)
+            return ProviderResult(RefundStatus.PROCESSING, provider_reference=sim_id, confirmed=True)
+        return ProviderResult(RefundStatus.REFUNDED, provider_reference=sim_id, confirmed=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import stripe
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, NotFound
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
 from .base import (
@@ -75,21 +75,31 @@ def plain(obj: Any) -> dict[str, Any]:
     return obj.to_dict() if isinstance(obj, stripe.StripeObject) else dict(obj)
 
 
-def refund_result(refund: dict[str, Any]) -> ProviderResult:
-    """A Stripe Refund (as a plain dict) as our result."""
+def refund_result(refund: dict[str, Any], *, confirmed: bool) -> ProviderResult:
+    """A Stripe Refund (as a plain dict) as our result; confirmed when it is the object as Stripe has it now."""
     status = refund.get("status")
     if status == "succeeded":
-        return ProviderResult(RefundStatus.REFUNDED, provider_reference=refund["id"])
+        return ProviderResult(RefundStatus.REFUNDED, provider_reference=refund["id"], confirmed=confirmed)
     if status in ("pending", "requires_action"):
-        return ProviderResult(RefundStatus.PROCESSING, provider_reference=refund["id"])
+        return ProviderResult(RefundStatus.PROCESSING, provider_reference=refund["id"], confirmed=confirmed)
     if status == "canceled":
         return ProviderResult(RefundStatus.FAILED, provider_reference=refund["id"], failure_code="stripe_canceled",
-                              failure_message="The refund was cancelled in Stripe; no money was sent.")
+                              failure_message="The refund was cancelled in Stripe; no money was sent.",
+                              confirmed=confirmed)
     reason = refund.get("failure_reason") or "unknown"
     return ProviderResult(
         RefundStatus.FAILED, provider_reference=refund["id"], failure_code=f"stripe_{reason}",
         failure_message=f"Stripe could not refund: {FAILURE_REASONS.get(reason, 'no reason given')}. "
-                        "Refund the customer by bank transfer instead.")
+                        "Refund the customer by bank transfer instead.", confirmed=confirmed)
+
+
+def signed_at(header: str | None) -> int | None:
+    """The t= of a Stripe-Signature header."""
+    for item in (header or "").split(","):
+        name, _, value = item.strip().partition("=")
+        if name == "t" and value.isdigit():
+            return int(value)
+    return None
 
 
 class StripeProvider(Provider):
@@ -99,7 +109,7 @@ class StripeProvider(Provider):
 
     def __init__(self, settings: StripeSettings, clock: Callable[[], datetime], *,
                  policy: RetryPolicy = DEFAULT_RETRY, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.settings = settings
+        self.settings, self.clock = settings, clock
         self.retry_policy, self.sleep = policy, sleep
         self.client = stripe.StripeClient(
             settings.api_key, max_network_retries=0,
@@ -175,18 +185,18 @@ class StripeProvider(Provider):
         }
         options: Any = {**self._options(call.provider_data), "idempotency_key": call.idempotency_key}
         refund = self._call("create refund", lambda: self.client.v1.refunds.create(params=params, options=options))
-        return refund_result(plain(refund))
+        return refund_result(plain(refund), confirmed=True)
 
     def list_refunds(self, reference: str, provider_data: dict[str, Any]) -> list[ProviderRefund]:
         return [ProviderRefund(provider_id=r["id"], amount=from_stripe_amount(r["amount"], r["currency"]),
-                               status=refund_result(r).status,
+                               result=refund_result(r, confirmed=True),
                                refund_id=(r.get("metadata") or {}).get(METADATA_KEY))
                 for r in self._refunds(reference, self._options(provider_data))]
 
     def refund_status(self, call: RefundCall) -> ProviderResult:
         for refund in self._refunds(call.payment_reference, self._options(call.provider_data)):
             if (refund.get("metadata") or {}).get(METADATA_KEY) == call.refund_id:
-                return refund_result(refund)
+                return refund_result(refund, confirmed=True)
         raise RefundNotAtProvider(f"{self.label} has no refund for {call.refund_id}.")
 
     def _refunds(self, reference: str, options: Any) -> list[dict[str, Any]]:
@@ -194,16 +204,28 @@ class StripeProvider(Provider):
         page = self._call("list refunds", lambda: self.client.v1.refunds.list(params=params, options=options))
         return [plain(refund) for refund in page.auto_paging_iter()]
 
-    def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
-        if not self.settings.webhook_secret:
-            raise WebhookRejected(f"No {self.label} webhook secret is configured.")
+    def _webhook_secret(self, endpoint: str) -> str:
+        """The signing secret of the webhook endpoint the event came to (Stripe Connect has two)."""
+        if endpoint:
+            raise NotFound(f"{self.label} has no webhook endpoint '{endpoint}'.")
+        return self.settings.webhook_secret
+
+    def _verified_event(self, request: WebhookRequest) -> Any:  # stripe.Event
+        secret = self._webhook_secret(request.endpoint)
+        if not secret:
+            raise WebhookRejected(f"No {self.label} webhook secret is configured for this endpoint.")
         header = {k.lower(): v for k, v in request.headers.items()}.get("stripe-signature")
         try:
-            stripe.WebhookSignature.verify_header(request.body, header, self.settings.webhook_secret,
-                                                  tolerance=WEBHOOK_TOLERANCE)
+            stripe.WebhookSignature.verify_header(request.body, header, secret, tolerance=0)  # age: below
         except (stripe.SignatureVerificationError, ValueError) as exc:
             raise WebhookRejected(f"The {self.label} webhook signature is not valid ({type(exc).__name__}).") from None
-        event = webhook_event(request.body, self.label)
+        sent = signed_at(header)
+        if sent is None or abs(self.clock().timestamp() - sent) > WEBHOOK_TOLERANCE:
+            raise WebhookRejected(f"The {self.label} webhook was signed more than 5 minutes from the sidecar's clock.")
+        return webhook_event(request.body, self.label)
+
+    def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
+        event = self._verified_event(request)
         kind, data = event.get("type"), event.get("data")
         obj = data.get("object") if isinstance(data, dict) else None
         if not isinstance(obj, dict):
@@ -213,9 +235,10 @@ class StripeProvider(Provider):
         if not isinstance(obj.get("id"), str):
             raise WebhookMalformed(f"The {self.label} {kind} event names no object id.")
         if kind in REFUND_EVENTS:
-            refunds = [obj]
+            refunds, confirmed = [obj], False  # the refund as it was when the event was made: news
         else:  # charge.refunded: the charge's refund list may be cut short, so ask Stripe
             account = event.get("account")
             refunds = self._refunds(obj["id"], {"stripe_account": account} if isinstance(account, str) else {})
-        return [RefundUpdate(refund_id=r["metadata"][METADATA_KEY], result=refund_result(r))
+            confirmed = True
+        return [RefundUpdate(refund_id=r["metadata"][METADATA_KEY], result=refund_result(r, confirmed=confirmed))
                 for r in refunds if isinstance(r.get("metadata"), dict) and r["metadata"].get(METADATA_KEY)]

@@ -3,23 +3,46 @@
 Per payment (provider_data): charge_type "direct" (the charge lives on the connected account: calls carry
 Stripe-Account) or "destination" (the charge lives on the platform: the transfer is reversed and the
 application fee refunded with it).
+
+Stripe sends their events to two webhook endpoints, each with its own signing secret: the platform's own
+events (destination charges) to /webhooks/stripe_connect (`webhook_secret`), events of connected accounts
+(direct charges) to /webhooks/stripe_connect/accounts (`accounts_webhook_secret`).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InvalidRequest
-from .base import PaymentClaim, PaymentFacts, RefundCall
-from .stripe_cards import StripeProvider
+from .base import PaymentClaim, PaymentFacts, RefundCall, WebhookRejected, WebhookRequest
+from .stripe_cards import StripeProvider, StripeSettings, plain
 
 _ACCOUNT = re.compile(r"^acct_[A-Za-z0-9]+$")
+ACCOUNTS_ENDPOINT = "accounts"  # /webhooks/stripe_connect/accounts: events of connected accounts
+
+
+@dataclass(frozen=True)
+class StripeConnectSettings(StripeSettings):
+    accounts_webhook_secret: str = field(default="", repr=False)  # the Connect endpoint's signing secret
 
 
 class StripeConnectProvider(StripeProvider):
     name = "stripe_connect"
     label = "BT Pay (Stripe Connect)"
+    settings: StripeConnectSettings
+
+    def _webhook_secret(self, endpoint: str) -> str:
+        if endpoint == ACCOUNTS_ENDPOINT:
+            return self.settings.accounts_webhook_secret
+        return super()._webhook_secret(endpoint)
+
+    def _verified_event(self, request: WebhookRequest) -> Any:
+        event = super()._verified_event(request)
+        if request.endpoint == ACCOUNTS_ENDPOINT and not plain(event).get("account"):
+            raise WebhookRejected("An event sent to the connected accounts' endpoint names its account.")
+        return event
 
     @staticmethod
     def _charge_type(provider_data: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -99,3 +99,12 @@ class VippsClient:
                 break
             self.tokens.forget()
         return response
+
+
+def parse_time(text: Any) -> datetime | None:
+    """An ISO 8601 time as Vipps writes it in events and logs (zone-less means UTC); None when it is not one."""
+    try:
+        when = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

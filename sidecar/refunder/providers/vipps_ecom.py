@@ -23,7 +23,7 @@ from .base import (
     RefundNotAtProvider,
 )
 from .http import Transport
-from .vipps_client import LABEL, VippsClient, VippsSettings
+from .vipps_client import LABEL, VippsClient, VippsSettings, parse_time
 
 ERRORS = {
     "71": "Vipps says the amount is more than is left to refund on this order.",
@@ -86,8 +86,10 @@ class VippsEcomProvider(Provider):
         return response.json()
 
     def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
-        summary = self._details(claim.reference)["transactionSummary"]
-        return PaymentFacts(captured=Money(int(summary["capturedAmount"]), "NOK"), paid_at=claim.paid_at)
+        """Captured from the summary; the payment time (the refund window's start) from the transaction log."""
+        details = self._details(claim.reference)
+        captured = Money(int(details["transactionSummary"]["capturedAmount"]), "NOK")
+        return PaymentFacts(captured=captured, paid_at=_reserved_at(details) or claim.paid_at)
 
     def refund(self, call: RefundCall) -> ProviderResult:
         body = {
@@ -99,22 +101,57 @@ class VippsEcomProvider(Provider):
         if response.status_code != 200:
             raise refused(response)
         transaction = response.json().get("transaction") or {}
-        return ProviderResult(RefundStatus.REFUNDED, provider_reference=transaction.get("transactionId"))
+        return ProviderResult(RefundStatus.REFUNDED, provider_reference=transaction.get("transactionId"),
+                              confirmed=True)
 
     def list_refunds(self, reference: str, provider_data: dict[str, Any]) -> list[ProviderRefund]:
-        return [ProviderRefund(provider_id=str(entry.get("transactionId") or entry.get("requestId")),
-                               amount=Money(int(entry["amount"]), "NOK"),
-                               status=RefundStatus.REFUNDED if entry.get("operationSuccess") else RefundStatus.FAILED,
-                               refund_id=entry["requestId"] if str(entry.get("requestId", "")).startswith("rf_")
-                               else None)
-                for entry in self._details(reference).get("transactionLogHistory", [])
-                if entry.get("operation") == "REFUND"]
+        """Ours once each (every attempt with one request id taken together), others one per log entry."""
+        log = [e for e in self._details(reference).get("transactionLogHistory", []) if e.get("operation") == "REFUND"]
+        ours = _outcomes(log)
+        return [ProviderRefund(provider_id=str(entry.get("transactionId") or key), amount=_amount(entry),
+                               result=result, refund_id=key) for key, (entry, result) in ours.items()] + [
+            ProviderRefund(provider_id=str(entry.get("transactionId") or entry.get("requestId")),
+                           amount=_amount(entry), result=_entry_result(entry), refund_id=None)
+            for entry in log if entry.get("requestId") not in ours]
 
     def refund_status(self, call: RefundCall) -> ProviderResult:
-        for entry in self._details(call.payment_reference).get("transactionLogHistory", []):
-            if entry.get("operation") == "REFUND" and entry.get("requestId") == call.idempotency_key:
-                if entry.get("operationSuccess"):
-                    return ProviderResult(RefundStatus.REFUNDED, provider_reference=entry.get("transactionId"))
-                return ProviderResult(RefundStatus.FAILED, failure_code="vipps_ecom_refund_failed",
-                                      failure_message=f"{LABEL} reports the refund failed.")
-        raise RefundNotAtProvider(f"{LABEL} has no refund made with request id {call.idempotency_key}.")
+        """Every log entry under the refund's request id, taken together: one success means it was refunded."""
+        found = _outcomes(self._details(call.payment_reference).get("transactionLogHistory", []))
+        if call.idempotency_key not in found:
+            raise RefundNotAtProvider(f"{LABEL} has no refund made with request id {call.idempotency_key}.")
+        return found[call.idempotency_key][1]
+
+
+def _entry_result(entry: dict[str, Any]) -> ProviderResult:
+    """One attempt: a success is Vipps' word that the money was sent; a failure is news about one attempt."""
+    if entry.get("operationSuccess"):
+        return ProviderResult(RefundStatus.REFUNDED, provider_reference=entry.get("transactionId"), confirmed=True)
+    return ProviderResult(RefundStatus.FAILED, failure_code="vipps_ecom_refund_failed",
+                          failure_message=f"{LABEL} reports the refund failed.")
+
+
+def _outcomes(log: list[dict[str, Any]]) -> dict[str, tuple[dict[str, Any], ProviderResult]]:
+    """Our refunds (request ids rf_...) by id, each with the entry that decides it: a success, else a failure."""
+    found: dict[str, tuple[dict[str, Any], ProviderResult]] = {}
+    for entry in log:
+        key = str(entry.get("requestId") or "")
+        if entry.get("operation") != "REFUND" or not key.startswith("rf_"):
+            continue
+        if key not in found or found[key][1].status is not RefundStatus.REFUNDED:
+            found[key] = (entry, _entry_result(entry))
+    return found
+
+
+def _amount(entry: dict[str, Any]) -> Money:
+    return Money(int(entry["amount"]), "NOK")
+
+
+def _reserved_at(details: dict[str, Any]) -> datetime | None:
+    """When the order was reserved (or sold directly, else initiated), as Vipps logged it."""
+    log = details.get("transactionLogHistory", [])
+    for operations in (("RESERVE", "SALE"), ("INITIATE",)):
+        times = [when for e in log if e.get("operation") in operations and e.get("operationSuccess", True)
+                 and (when := parse_time(e.get("timeStamp"))) is not None]
+        if times:
+            return min(times)
+    return None

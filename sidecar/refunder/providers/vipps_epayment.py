@@ -27,7 +27,7 @@ from .base import (
     webhook_event,
 )
 from .http import Transport
-from .vipps_client import LABEL, VippsClient, VippsSettings
+from .vipps_client import LABEL, VippsClient, VippsSettings, parse_time
 
 # ErrorCode (in extraDetails) -> what staff are told. Codes not here show Vipps' own title and detail.
 ERRORS = {
@@ -74,7 +74,7 @@ class VippsEPaymentProvider(Provider):
     policy = RefundPolicy(window=timedelta(days=365), max_per_minute=5, max_per_second=10)
 
     def __init__(self, settings: VippsSettings, clock: Callable[[], datetime], transport: Transport | None = None):
-        self.settings = settings
+        self.settings, self.clock = settings, clock
         self.client = VippsClient(settings, clock, transport)
 
     def _send(self, method: str, path: str, *, key: str | None = None, body: Any = None) -> requests.Response:
@@ -86,6 +86,7 @@ class VippsEPaymentProvider(Provider):
         return f"/epayment/v1/payments/{quote(reference, safe='')}{tail}"
 
     def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
+        """Captured from the aggregate; the payment time (the refund window's start) from its event log."""
         response = self._send("GET", self._path(claim.reference))
         if response.status_code == 404:
             raise PaymentNotAtProvider(f"{LABEL} has no payment with reference {claim.reference}.",
@@ -93,7 +94,8 @@ class VippsEPaymentProvider(Provider):
         if response.status_code != 200:
             raise refused(response)
         captured = response.json()["aggregate"]["capturedAmount"]
-        return PaymentFacts(captured=Money(int(captured["value"]), captured["currency"]), paid_at=claim.paid_at)
+        return PaymentFacts(captured=Money(int(captured["value"]), captured["currency"]),
+                            paid_at=_authorized_at(self._events(claim.reference)) or claim.paid_at)
 
     def refund(self, call: RefundCall) -> ProviderResult:
         body = {"modificationAmount": {"currency": call.amount.currency, "value": call.amount.minor}}
@@ -101,7 +103,8 @@ class VippsEPaymentProvider(Provider):
                               body=body)
         if response.status_code != 200:
             raise refused(response)
-        return ProviderResult(RefundStatus.REFUNDED, provider_reference=response.json().get("pspReference"))
+        return ProviderResult(RefundStatus.REFUNDED, provider_reference=response.json().get("pspReference"),
+                              confirmed=True)
 
     def _events(self, reference: str) -> list[dict[str, Any]]:
         response = self._send("GET", self._path(reference, "/events"))
@@ -110,24 +113,28 @@ class VippsEPaymentProvider(Provider):
         return list(response.json())
 
     def list_refunds(self, reference: str, provider_data: dict[str, Any]) -> list[ProviderRefund]:
-        return [ProviderRefund(provider_id=e.get("pspReference") or e.get("idempotencyKey", ""),
-                               amount=Money(int(e["amount"]["value"]), e["amount"]["currency"]),
-                               status=_event_result(e).status,
-                               refund_id=e["idempotencyKey"] if str(e.get("idempotencyKey", "")).startswith("rf_")
-                               else None)
-                for e in self._events(reference) if e.get("name") == "REFUNDED"]
+        """Ours once each (every attempt with one key taken together), others one per event."""
+        events = [e for e in self._events(reference) if e.get("name") == "REFUNDED"]
+        ours = _outcomes(events)
+        listed = [ProviderRefund(provider_id=result.provider_reference or key, amount=_amount(event), result=result,
+                                 refund_id=key)
+                  for key, (event, result) in ours.items()]
+        return listed + [ProviderRefund(provider_id=e.get("pspReference") or e.get("idempotencyKey") or "",
+                                        amount=_amount(e), result=_event_result(e), refund_id=None)
+                         for e in events if e.get("idempotencyKey") not in ours]
 
     def refund_status(self, call: RefundCall) -> ProviderResult:
-        for event in self._events(call.payment_reference):
-            if event.get("name") == "REFUNDED" and event.get("idempotencyKey") == call.idempotency_key:
-                return _event_result(event)
-        raise RefundNotAtProvider(f"{LABEL} has no refund made with key {call.idempotency_key}.")
+        """Every event logged under the refund's key, taken together: one success means it was refunded."""
+        found = _outcomes(self._events(call.payment_reference)).get(call.idempotency_key)
+        if found is None:
+            raise RefundNotAtProvider(f"{LABEL} has no refund made with key {call.idempotency_key}.")
+        return found[1]
 
     def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
         url = urlsplit(request.url)
         vipps_webhooks.verify(self.settings.webhook_secret, method=request.method,
                               path_and_query=url.path + (f"?{url.query}" if url.query else ""),
-                              host=url.netloc, headers=request.headers, body=request.body)
+                              host=url.netloc, headers=request.headers, body=request.body, now=self.clock())
         event = webhook_event(request.body, LABEL)
         if event.get("name") != "REFUNDED" or not str(event.get("idempotencyKey", "")).startswith("rf_"):
             return []
@@ -135,7 +142,35 @@ class VippsEPaymentProvider(Provider):
 
 
 def _event_result(event: dict[str, Any]) -> ProviderResult:
+    """One attempt's event. A success is Vipps' word that the money was sent (a Vipps refund never fails
+    afterwards); a failure is only news: another attempt with the same key may have succeeded."""
     if event.get("success"):
-        return ProviderResult(RefundStatus.REFUNDED, provider_reference=event.get("pspReference"))
+        return ProviderResult(RefundStatus.REFUNDED, provider_reference=event.get("pspReference"), confirmed=True)
     return ProviderResult(RefundStatus.FAILED, provider_reference=event.get("pspReference"),
                           failure_code="vipps_refund_failed", failure_message=f"{LABEL} reports the refund failed.")
+
+
+def _outcomes(events: list[dict[str, Any]]) -> dict[str, tuple[dict[str, Any], ProviderResult]]:
+    """Our refunds (keys rf_...) by key, each with the event that decides it: a success, else the last failure."""
+    found: dict[str, tuple[dict[str, Any], ProviderResult]] = {}
+    for event in events:
+        key = str(event.get("idempotencyKey") or "")
+        if event.get("name") != "REFUNDED" or not key.startswith("rf_"):
+            continue
+        if key not in found or found[key][1].status is not RefundStatus.REFUNDED:
+            found[key] = (event, _event_result(event))
+    return found
+
+
+def _amount(event: dict[str, Any]) -> Money:
+    return Money(int(event["amount"]["value"]), event["amount"]["currency"])
+
+
+def _authorized_at(events: list[dict[str, Any]]) -> datetime | None:
+    """When the payment was authorized (else created), as Vipps logged it."""
+    for name in ("AUTHORIZED", "CREATED"):
+        times = [when for e in events if e.get("name") == name and e.get("success", True)
+                 and (when := parse_time(e.get("timestamp"))) is not None]
+        if times:
+            return min(times)
+    return None

@@ -4,6 +4,9 @@
     signed = "POST\n" + path_and_query + "\n" + x-ms-date + ";" + host + ";" + x-ms-content-sha256
     Authorization = "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature="
                     + base64(HMAC-SHA256(secret as UTF-8, signed))
+
+x-ms-date (RFC 1123) must be within MAX_AGE of our clock, either way: an old signed webhook replayed, or
+one dated ahead, is refused.
 """
 
 from __future__ import annotations
@@ -12,8 +15,12 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 from .base import WebhookRejected
+
+MAX_AGE = timedelta(minutes=5)
 
 _PREFIX = "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature="
 
@@ -29,8 +36,8 @@ def authorization(secret: str, method: str, path_and_query: str, date: str, host
 
 
 def verify(secret: str, *, method: str, path_and_query: str, host: str, headers: Mapping[str, str],
-           body: bytes) -> None:
-    """Raise WebhookRejected unless the body hash and the signature both match."""
+           body: bytes, now: datetime) -> None:
+    """Raise WebhookRejected unless the body hash and the signature both match and the date is fresh."""
     lower = {k.lower(): v for k, v in headers.items()}
     date, claimed_hash, auth = lower.get("x-ms-date"), lower.get("x-ms-content-sha256"), lower.get("authorization")
     if not secret:
@@ -42,3 +49,9 @@ def verify(secret: str, *, method: str, path_and_query: str, host: str, headers:
     expected = authorization(secret, method, path_and_query, date, host, body)
     if not hmac.compare_digest(expected.encode(), auth.encode()):
         raise WebhookRejected("The Vipps webhook signature does not match.")
+    try:
+        sent = parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        raise WebhookRejected("The Vipps webhook's x-ms-date is not a date.") from None
+    if sent.tzinfo is None or abs(now - sent) > MAX_AGE:
+        raise WebhookRejected(f"The Vipps webhook is dated {date}, more than 5 minutes from the sidecar's clock.")

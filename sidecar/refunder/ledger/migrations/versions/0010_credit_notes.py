@@ -1,14 +1,14 @@
 """credit notes: order snapshots per payment, gapless number series, issued documents, internal reasons
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0010'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

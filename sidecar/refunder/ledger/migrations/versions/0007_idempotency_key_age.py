@@ -1,13 +1,13 @@
 """idempotency key age: keys are purged after 30 days (ledger/retention.py), found by created_at
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from alembic import op
 
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
