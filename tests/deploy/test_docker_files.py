@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -47,10 +48,14 @@ def test_dockerfile_runs_gunicorn_as_a_user_with_a_health_check() -> None:
 
 @pytest.mark.slow
 def test_the_images_install_step_works(tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
+    venv, context = tmp_path / "venv", tmp_path / "context"
+    context.mkdir()
+    for name in ("pyproject.toml", "constraints.txt", "README.md"):  # what the Dockerfile copies; nothing built here
+        shutil.copy(ROOT / name, context / name)
+    shutil.copytree(ROOT / "sidecar", context / "sidecar", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "-c", "constraints.txt", ".[postgres]"],
-                   check=True, cwd=ROOT, timeout=600, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+                   check=True, cwd=context, timeout=600, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
     env = {**os.environ, "REFUNDER_SHARED_SECRET": "x" * 40,
            "REFUNDER_DATABASE_URL": f"sqlite:///{tmp_path / 'image.db'}"}
     subprocess.run([str(venv / "bin" / "refunder"), "migrate"], check=True, env=env, cwd=tmp_path, timeout=60)

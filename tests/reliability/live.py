@@ -12,16 +12,15 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from refunder import signing
-from tests.conftest import SECRET
+from tests.conftest import SECRET, signed
 from tests.fakes.sidecar import free_port
 
 
@@ -29,9 +28,9 @@ def call(url: str, method: str, target: str, body: Any = None, headers: dict[str
          timeout: float = 60) -> requests.Response:
     """A request signed as the WordPress plugin signs it."""
     data = json.dumps(body).encode() if body is not None else b""
-    signed = signing.signed_headers(SECRET, method, target, data, int(time.time()))
+    extra = {"Content-Type": "application/json", **(headers or {})}
     return requests.request(method, url + target, data=data, timeout=timeout,
-                            headers={**signed, "Content-Type": "application/json", **(headers or {})})
+                            headers={**extra, **signed(SECRET, method, target, data, datetime.now(UTC), extra)})
 
 
 def postgres_bin() -> Path | None:

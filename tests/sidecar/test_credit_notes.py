@@ -135,7 +135,8 @@ def test_a_refund_that_fails_after_being_refunded_gets_a_cancelling_document(
     done = refund(api, payment_id, "cn-key-bounce", 25000)
     original = api.get(f"/v1/refunds/{done['id']}/credit-note.pdf").data
     clock.advance(days=3)
-    bounced = ProviderResult(RefundStatus.FAILED, failure_code="bounced", failure_message="The card was closed.")
+    bounced = ProviderResult(RefundStatus.FAILED, failure_code="bounced", failure_message="The card was closed.",
+                             confirmed=True)  # the provider's own record of that refund
     app.extensions["refunder"]._apply(done["id"], bounced, SYSTEM)
     notes = api.get(f"/v1/refunds/{done['id']}/credit-notes").json["credit_notes"]
     assert [(n["kind"], n["number"], n["gross"]["value"]) for n in notes] == [
