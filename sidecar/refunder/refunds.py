@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,12 +18,25 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from . import rules
-from .errors import IdempotencyConflict, InvalidRequest, NotFound, PaymentConflict, ProviderUnavailable
+from .capabilities import VIA_BANK_TRANSFER, VIA_PROVIDER, Capabilities, LastFailure, ProviderTraits, capabilities
+from .detection import NOT_CAPTURED, REFUND_WINDOW_EXPIRED, Block, Mode
+from .errors import (
+    IdempotencyConflict,
+    InvalidRequest,
+    NotFound,
+    PaymentConflict,
+    ProviderCannotRefund,
+    ProviderUnavailable,
+    RefunderError,
+)
 from .ledger.database import Database, once_more_on_conflict
 from .ledger.models import AuditEvent, IdempotencyKey, Payment, Refund
 from .money import Money
+from .providers import label as provider_label
+from .providers import specs
 from .providers.base import (
     PaymentClaim,
+    PaymentFacts,
     Provider,
     ProviderError,
     ProviderResult,
@@ -33,6 +46,7 @@ from .providers.base import (
     RefundUpdate,
 )
 from .providers.http import ProviderBusy
+from .providers.manual import ManualProvider
 from .rules import Balance, RefundStatus
 
 log = logging.getLogger(__name__)
@@ -54,6 +68,7 @@ class RefundRequest:
     actor: Actor
     lines: list[dict[str, Any]] = field(default_factory=list)
     bank_reference: str | None = None
+    via: str | None = None  # provider or bank_transfer; None: the payment's default (capabilities.default_via)
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,21 @@ class PaymentView:
     balance: Balance
     deadline: datetime | None
     window_open: bool
+    capabilities: Capabilities
+
+    @property
+    def provider_label(self) -> str:
+        return provider_label(self.payment.provider)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """How WordPress's order maps to a payment: besides the claim, what detection found."""
+
+    mode: Mode = Mode.UNKNOWN
+    block: Block | None = None  # the provider cannot refund it, as the order already shows
+    gateway: str | None = None  # the WooCommerce payment method
+    rule: str = ""  # the detection rule that answered ("explicit" when WordPress named the provider)
 
 
 RECONCILE_HISTORY = timedelta(days=400)  # longer than any provider's refund window
@@ -71,6 +101,9 @@ RECONCILE_HISTORY = timedelta(days=400)  # longer than any provider's refund win
 class ReconcileReport:
     refreshed: list[Refund]  # refunds that were not final, as they are now
     discovered: list[Refund]  # refunds found at providers that Refunder did not make
+
+
+BANK_TRANSFER = ManualProvider()  # how any refund paid back by bank transfer is recorded
 
 
 def new_id(prefix: str) -> str:
@@ -93,26 +126,59 @@ class RefundService:
 
     # --- payments ---------------------------------------------------------------------------------
 
-    def register_payment(self, provider_name: str, claim: PaymentClaim, actor: Actor) -> PaymentView:
-        """Record a payment (or refresh its captured amount) from what the provider says."""
-        provider = self.provider(provider_name)
-        facts = provider.payment_facts(claim)
-        if facts.captured.currency != claim.captured.currency:
+    def register_payment(self, provider_name: str, claim: PaymentClaim, actor: Actor,
+                         registration: Registration = Registration()) -> PaymentView:
+        """Record a payment (or refresh it) from what the provider says, with the credentials of its mode.
+
+        When the provider cannot refund it (the order shows why, the provider is not enabled, or its mode is
+        unknown or has no credentials), it is recorded all the same, with the reason, so that a bank
+        transfer can be recorded against it; its captured amount is then the order's (nothing when only
+        authorized), and a known payment keeps the captured amount its provider gave before.
+        """
+        if provider_name not in self.providers and provider_name not in specs():
+            raise ProviderUnavailable(f"Refunder knows no payment provider '{provider_name}'.", provider=provider_name)
+        stored = self._stored_mode(provider_name, claim.reference)
+        mode, block = registration.mode, registration.block
+        if Mode.UNKNOWN not in (mode, stored) and mode != stored:
+            raise PaymentConflict(f"This payment was recorded as a {stored} payment; the order now says {mode}.")
+        mode = stored if mode is Mode.UNKNOWN else mode
+        facts: PaymentFacts | None = None
+        provider = self.providers.get(provider_name)
+        if block is None and provider is not None:
+            try:
+                if mode is Mode.UNKNOWN:
+                    mode, facts = provider.probe(claim)
+                else:
+                    facts = provider.for_mode(mode).payment_facts(claim)
+            except ProviderCannotRefund as exc:
+                block = exc.block
+        if facts is not None and facts.captured.currency != claim.captured.currency:
             raise PaymentConflict(
                 f"The order is in {claim.captured.currency} but the provider has the payment in "
                 f"{facts.captured.currency}."
             )
+        if facts is None:  # the order's word, or nothing for an authorization
+            captured = Money.zero(claim.captured.currency) if block and block.code == NOT_CAPTURED else claim.captured
+            facts = PaymentFacts(captured=captured, paid_at=claim.paid_at)
+        found = replace(registration, mode=mode, block=block)
 
         def upsert() -> str:
             with self.db.transaction() as s:
-                return self._upsert_payment(s, provider_name, claim, facts.captured, facts.paid_at, actor)
+                return self._upsert_payment(s, provider_name, claim, facts, found, actor, verified=provider is not None
+                                            and block is None)
 
         payment_id = once_more_on_conflict(upsert)
         try:
             self.sync_payment(payment_id)
-        except ProviderError as exc:  # the payment is registered; the next sync or reconcile tries again
+        except RefunderError as exc:  # the payment is registered; the next sync or reconcile tries again
             log.warning("payment %s: could not list refunds at %s: %s", payment_id, provider_name, exc.message)
         return self.payment_view(payment_id)
+
+    def _stored_mode(self, provider_name: str, reference: str) -> Mode:
+        with self.db.transaction() as s:
+            stored = s.scalars(select(Payment.mode).where(Payment.provider == provider_name,
+                                                          Payment.reference == reference)).one_or_none()
+        return Mode(stored) if stored else Mode.UNKNOWN
 
     def sync_payment(self, payment_id: str) -> list[Refund]:
         """Record refunds the provider holds that Refunder did not make (e.g. in the provider's dashboard).
@@ -121,8 +187,10 @@ class RefundService:
         """
         with self.db.transaction() as s:
             payment = self._payment(s, payment_id)
+        if payment.refund_block or payment.provider not in self.providers:
+            return []  # nothing the provider could have refunded, or no way to ask it
         provider = self.provider(payment.provider)
-        found = provider.list_refunds(payment.reference, payment.provider_data)
+        found = provider.for_mode(Mode(payment.mode)).list_refunds(payment.reference, payment.provider_data)
         discovered: list[Refund] = []
         with self.db.locked_payment(payment_id) as (s, locked):
             assert locked is not None
@@ -152,10 +220,11 @@ class RefundService:
                 discovered.append(refund)
         return discovered
 
-    def _upsert_payment(
-        self, s: Session, provider_name: str, claim: PaymentClaim, captured: Money, paid_at: datetime, actor: Actor
-    ) -> str:
+    def _upsert_payment(self, s: Session, provider_name: str, claim: PaymentClaim, facts: PaymentFacts,
+                        found: Registration, actor: Actor, *, verified: bool) -> str:
         now = self.clock()
+        captured = facts.captured
+        block = _block_out(found.block)
         payment = s.scalars(
             select(Payment)
             .where(Payment.provider == provider_name, Payment.reference == claim.reference)
@@ -164,21 +233,31 @@ class RefundService:
         if payment is None:
             payment = Payment(
                 id=new_id("pay"), provider=provider_name, reference=claim.reference, order_id=claim.order_id,
-                currency=captured.currency, captured_minor=captured.minor, paid_at=paid_at,
-                provider_data=claim.provider_data, created_at=now, updated_at=now,
+                currency=captured.currency, captured_minor=captured.minor, paid_at=facts.paid_at,
+                provider_data=claim.provider_data, mode=found.mode, gateway=found.gateway, refund_block=block,
+                created_at=now, updated_at=now,
             )
             s.add(payment)
-            _audit(s, now, "payment.registered", actor, payment_id=payment.id, amount=captured)
+            _audit(s, now, "payment.registered", actor, payment_id=payment.id, amount=captured,
+                   detail=_registration_detail(found))
             return payment.id
         if payment.order_id != claim.order_id:
             raise PaymentConflict(
                 f"This payment is already recorded for order {payment.order_id}, not order {claim.order_id}."
             )
-        if payment.captured_minor != captured.minor or payment.provider_data != claim.provider_data:
+        if not verified:  # only the provider's own figure replaces a known captured amount
+            captured = payment.captured
+        changed = (payment.captured_minor != captured.minor, payment.provider_data != claim.provider_data,
+                   payment.mode != found.mode, payment.refund_block != block,
+                   found.gateway is not None and payment.gateway != found.gateway)
+        if any(changed):
             _audit(s, now, "payment.updated", actor, payment_id=payment.id, amount=captured,
-                   detail={"captured_before": payment.captured_minor})
+                   detail={"captured_before": payment.captured_minor, "mode_before": payment.mode,
+                           "block_before": (payment.refund_block or {}).get("code"), **_registration_detail(found)})
             payment.captured_minor = captured.minor
             payment.provider_data = claim.provider_data
+            payment.mode, payment.refund_block = found.mode, block
+            payment.gateway = found.gateway or payment.gateway
             payment.updated_at = now
         return payment.id
 
@@ -186,9 +265,24 @@ class RefundService:
         with self.db.transaction() as s:
             payment = self._payment(s, payment_id)
             balance, _ = _standing(s, payment, self.clock())
-        policy = self.providers[payment.provider].policy if payment.provider in self.providers else rules.RefundPolicy()
+            last = s.execute(
+                select(Refund.status, Refund.failure_code, Refund.failure_message)
+                .where(Refund.payment_id == payment_id, Refund.kind == "requested", Refund.via == VIA_PROVIDER,
+                       Refund.status.in_(list(rules.FINAL)))
+                .order_by(Refund.created_at.desc(), Refund.id.desc()).limit(1)
+            ).one_or_none()
+        provider = self.providers.get(payment.provider)
+        policy = provider.policy if provider else rules.RefundPolicy()
         deadline = rules.refund_deadline(payment.paid_at, policy)
-        return PaymentView(payment, balance, deadline, deadline is None or self.clock() <= deadline)
+        failure = None
+        if provider and last and last.status == RefundStatus.FAILED \
+                and last.failure_code in provider.permanent_failures:
+            failure = LastFailure(last.failure_code, last.failure_message or "")
+        traits = ProviderTraits(provider.label, provider.sends_money, provider.modes, provider.partial_refunds,
+                                provider.line_refunds) if provider else None
+        can = capabilities(provider_name=payment.provider, provider=traits, payment_block=_block_in(payment),
+                           mode=Mode(payment.mode), deadline=deadline, now=self.clock(), permanent_failure=failure)
+        return PaymentView(payment, balance, deadline, deadline is None or self.clock() <= deadline, can)
 
     def events(self, payment_id: str) -> list[AuditEvent]:
         with self.db.transaction() as s:
@@ -211,7 +305,19 @@ class RefundService:
     def _record(
         self, payment_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str
     ) -> Refund | tuple[Provider, RefundCall]:
-        """The refund an idempotency key already made, or the provider call for a newly recorded one."""
+        """The refund an idempotency key already made, or the provider call for a newly recorded one.
+
+        The payment's capabilities are read before its lock is taken (they involve no balance); a bank
+        transfer is never sent anywhere and keeps only the balance rules.
+        """
+        view = self.payment_view(payment_id)
+        via = request.via or view.capabilities.default_via
+        sender: Provider = BANK_TRANSFER
+        policy = rules.RefundPolicy()
+        blocked = view.capabilities.blocked if via == VIA_PROVIDER else None
+        if via == VIA_PROVIDER and (blocked is None or blocked.code == REFUND_WINDOW_EXPIRED):  # rules explain it
+            provider = self.provider(view.payment.provider)
+            sender, policy, blocked = provider.for_mode(Mode(view.payment.mode)), provider.policy, None
         with self.db.locked_payment(payment_id) as (s, payment):
             if payment is None:
                 raise NotFound(f"No payment {payment_id} is recorded.")
@@ -224,25 +330,26 @@ class RefundService:
                         "Start a new review to refund again."
                     )
                 return prior
-            provider = self.provider(payment.provider)
-            call = _call(payment, new_id("rf"), request.amount, request.reason, request.bank_reference)
-            provider.check_request(call)
+            if blocked is not None:  # after the replay check: a key that already refunded still answers
+                raise ProviderCannotRefund(blocked)
+            call = _call(payment, new_id("rf"), request.amount, request.reason, request.bank_reference, request.lines)
+            sender.check_request(call)
             _check_lines(request)
             now = self.clock()
             balance, recent = _standing(s, payment, now - timedelta(minutes=1))
             rules.check_refund(balance=balance, amount=request.amount, paid_at=payment.paid_at,
-                               now=now, policy=provider.policy, refunds_last_minute=recent)
+                               now=now, policy=policy, refunds_last_minute=recent)
             refund = Refund(
                 id=call.refund_id, payment_id=payment.id, amount_minor=request.amount.minor,
                 currency=request.amount.currency, status=RefundStatus.PENDING, reason=request.reason,
                 actor_id=request.actor.id, actor_name=request.actor.name, lines=request.lines,
-                bank_reference=request.bank_reference, created_at=now, updated_at=now,
+                bank_reference=request.bank_reference, via=via, created_at=now, updated_at=now,
             )
             s.add(refund)
             _audit(s, now, "refund.requested", request.actor, payment_id=payment.id, refund=refund,
-                   amount=request.amount, reason=request.reason)
+                   amount=request.amount, reason=request.reason, detail={"via": via})
             s.add(IdempotencyKey(key=idempotency_key, fingerprint=fingerprint, refund_id=refund.id, created_at=now))
-            return provider, call
+            return sender, call
 
     def refresh_refund(self, refund_id: str) -> Refund:
         """Read a refund that is not final back from its provider.
@@ -255,8 +362,9 @@ class RefundService:
             payment = s.get_one(Payment, refund.payment_id)
         if refund.status in rules.FINAL:
             return refund
-        provider = self.provider(payment.provider)
-        call = _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference)
+        provider: Provider = BANK_TRANSFER if refund.via == VIA_BANK_TRANSFER else \
+            self.provider(payment.provider).for_mode(Mode(payment.mode))
+        call = _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference, refund.lines)
         try:
             result = provider.refund_status(call)
         except RefundNotAtProvider:
@@ -281,7 +389,7 @@ class RefundService:
         for payment_id in payments:
             try:
                 discovered += self.sync_payment(payment_id)
-            except ProviderError as exc:
+            except RefunderError as exc:
                 log.warning("payment %s: could not list refunds: %s", payment_id, exc.message)
         return ReconcileReport(refreshed=refreshed, discovered=discovered)
 
@@ -335,10 +443,11 @@ class RefundService:
         return refund
 
 
-def _call(payment: Payment, refund_id: str, amount: Money, reason: str, bank_reference: str | None) -> RefundCall:
+def _call(payment: Payment, refund_id: str, amount: Money, reason: str, bank_reference: str | None,
+          lines: list[dict[str, Any]]) -> RefundCall:
     return RefundCall(
         refund_id=refund_id, idempotency_key=refund_id, payment_reference=payment.reference, amount=amount,
-        reason=reason, provider_data=payment.provider_data, bank_reference=bank_reference,
+        reason=reason, provider_data=payment.provider_data, bank_reference=bank_reference, lines=lines,
     )
 
 
@@ -376,6 +485,24 @@ def _transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor
                amount=refund.amount, provider_reference=refund.provider_reference,
                detail={"failure_code": result.failure_code, "failure_message": result.failure_message}
                if result.failure_code else {})
+
+
+def _block_out(block: Block | None) -> dict[str, Any] | None:
+    return {"code": block.code, "message": block.message, "params": block.params} if block else None
+
+
+def _block_in(payment: Payment) -> Block | None:
+    stored = payment.refund_block
+    return Block(stored["code"], stored["message"], stored.get("params") or {}) if stored else None
+
+
+def _registration_detail(found: Registration) -> dict[str, Any]:
+    detail: dict[str, Any] = {"mode": str(found.mode), "rule": found.rule}
+    if found.gateway is not None:
+        detail["gateway"] = found.gateway
+    if found.block is not None:
+        detail["block"] = found.block.code
+    return detail
 
 
 def _check_lines(request: RefundRequest) -> None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..detection import Mode
 from ..errors import InvalidRequest
 from .base import PaymentClaim, PaymentFacts, RefundCall
-from .stripe_cards import StripeProvider
+from .registry import ProviderSpec, register
+from .stripe_cards import StripeProvider, StripeSettings, check_key
 
 _ACCOUNT = re.compile(r"^acct_[A-Za-z0-9]+$")
 
@@ -48,3 +50,13 @@ class StripeConnectProvider(StripeProvider):
     def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
         self._charge_type(claim.provider_data)
         return super().payment_facts(claim)
+
+
+def _check(settings: StripeSettings, mode: Mode) -> None:
+    check_key(settings, mode, "stripe_connect")
+
+
+# Booking systems name BT Pay payments through the plugin's refunder_payment_source filter: no detection rule.
+SPEC = register(ProviderSpec(
+    name="stripe_connect", label=StripeConnectProvider.label, settings=StripeSettings, modes=True, check=_check,
+    build=lambda settings, mode, clock: StripeConnectProvider(settings, clock)))
