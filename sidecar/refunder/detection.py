@@ -68,7 +68,11 @@ def recorded_mode(facts: OrderFacts, key: str = RECORDED_MODE) -> Mode:
 
 def manual(facts: OrderFacts) -> Detection:
     """No provider rule knows the order: the money came some other way and goes back by bank transfer."""
-    return Detection("manual", facts.manual_reference, rule=f"manual: gateway {facts.gateway or '(none)'}")
+    gateway = facts.gateway or "(none)"
+    return Detection("manual", facts.manual_reference, block=Block(
+        NO_PROVIDER, f"Not paid through a payment provider Refunder knows ({facts.gateway_title or gateway}): transfer "
+                     "the money yourself, then record the refund on the order.", {"gateway": gateway}),
+        rule=f"manual: gateway {gateway}")
 
 
 def not_refundable(provider: str, reference: str, facts: OrderFacts, block: Block, rule: str,

@@ -144,12 +144,14 @@ class RefundService:
         mode = stored if mode is Mode.UNKNOWN else mode
         facts: PaymentFacts | None = None
         provider = self.providers.get(provider_name)
-        if block is None and provider is not None:
+        asked = False
+        if provider is not None and (block is None or not provider.sends_money):  # bank transfers: the order's word
             try:
                 if mode is Mode.UNKNOWN:
                     mode, facts = provider.probe(claim)
                 else:
                     facts = provider.for_mode(mode).payment_facts(claim)
+                asked = True
             except ProviderCannotRefund as exc:
                 block = exc.block
         if facts is not None and facts.captured.currency != claim.captured.currency:
@@ -164,8 +166,7 @@ class RefundService:
 
         def upsert() -> str:
             with self.db.transaction() as s:
-                return self._upsert_payment(s, provider_name, claim, facts, found, actor, verified=provider is not None
-                                            and block is None)
+                return self._upsert_payment(s, provider_name, claim, facts, found, actor, verified=asked)
 
         payment_id = once_more_on_conflict(upsert)
         try:

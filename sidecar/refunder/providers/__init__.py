@@ -8,7 +8,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..detection import Detection, Mode, OrderFacts, manual
+from ..detection import Detection, Mode, OrderFacts
+from ..detection import manual as paid_outside_providers
 from ..errors import ConfigurationError
 from .base import Provider
 from .modes import ModeSwitch
@@ -41,7 +42,7 @@ def detect(facts: OrderFacts) -> Detection:
         found = spec.detect(facts) if spec.detect else None
         if found is not None:
             return found
-    return manual(facts)
+    return paid_outside_providers(facts)
 
 
 def label(name: str) -> str:
