@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# A real WordPress + MariaDB under `php -S` for the plugin's tests, from Debian's packages (installed if missing).
-#   scripts/wp-env.sh up     W=/tmp/refunder-wp PORT=8089 DBPORT=3399 [WP_TREE=...] [WC_SRC=/path/to/woocommerce]
+# A real WordPress + MariaDB under `php -S` for the plugin's tests (Debian's packages installed if missing).
+#   scripts/wp-env.sh up     W=/tmp/refunder-wp PORT=8089 DBPORT=3399 [WP_TREE=/path/to/wordpress]
+#                            [WC_SRC=/path/to/woocommerce STORAGE=hpos|legacy] [GATEWAYS="/path/woo-vipps-6.0.5 ..."]
 #                            [PLUGIN_ZIP=dist/refunder-0.1.0.zip]
 #   scripts/wp-env.sh down
-# Installs WordPress (admin / admin-Pass-123), activates WooCommerce (the project's double in
-# tests/wp/woocommerce-double, or a real tree from WC_SRC) and the Refunder plugin from wp-plugin/refunder,
-# and adds a shop manager (kari / kari-Pass-123) and an editor (ola / ola-Pass-123).
+# Installs WordPress (WP_TREE, default Debian's), admin / admin-Pass-123, activates WooCommerce (a copy of the real
+# tree in WC_SRC with its tables and order storage set as STORAGE says, HPOS sync off; otherwise the project's
+# double in tests/wp/woocommerce-double) and the Refunder plugin from wp-plugin/refunder; copies each GATEWAYS
+# plugin tree to wp-content/plugins/<its name without version> without activating it; adds a shop manager
+# (kari / kari-Pass-123) and an editor (ola / ola-Pass-123). tests/wp/sources.py finds ../shared/wordpress.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 W=${W:-/tmp/refunder-wp}; PORT=${PORT:-8089}; DBPORT=${DBPORT:-3399}; WP_TREE=${WP_TREE:-/usr/share/wordpress}
@@ -20,7 +23,7 @@ down() {
 
 if [ "${1:-up}" = down ]; then down; exit 0; fi
 
-if ! command -v php >/dev/null || ! command -v mariadbd >/dev/null || [ ! -f /usr/share/wordpress/wp-settings.php ] \
+if ! command -v php >/dev/null || ! command -v mariadbd >/dev/null || [ ! -f "$WP_TREE/wp-settings.php" ] \
    || ! command -v phpunit >/dev/null; then
   echo "wp-env: installing php, mariadb, wordpress and phpunit from Debian" >&2
   export DEBIAN_FRONTEND=noninteractive
@@ -35,7 +38,7 @@ mariadb-install-db --no-defaults --datadir="$W/db" --user=root --auth-root-authe
   --skip-test-db >/dev/null
 setsid mariadbd --no-defaults --datadir="$W/db" --user=root --socket="$W/run/mysqld.sock" --port="$DBPORT" \
   --bind-address=127.0.0.1 --pid-file="$W/run/mysqld.pid" --log-error="$W/run/mysqld.err" --skip-log-bin \
-  --innodb-buffer-pool-size=64M </dev/null >/dev/null 2>&1 &
+  --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 </dev/null >/dev/null 2>&1 &
 echo $! > "$W/run/mariadbd.pid"
 for _ in $(seq 1 100); do mariadb-admin --no-defaults -S "$W/run/mysqld.sock" -uroot ping >/dev/null 2>&1 && break; sleep 0.1; done
 mariadb --no-defaults -S "$W/run/mysqld.sock" -uroot -e \
@@ -101,6 +104,9 @@ WP_INSTALLING_CLI=1 php "$W/bin/wp-eval.php" "$W/bin/install.php"
 
 if [ -n "${WC_SRC:-}" ]; then
   cp -r "$WC_SRC" "$W/docroot/wp-content/plugins/woocommerce"
+  for tree in ${GATEWAYS:-}; do
+    cp -r "$tree" "$W/docroot/wp-content/plugins/$(basename "$tree" | sed -E 's/-[0-9][0-9.]*$//')"
+  done
 else
   ln -s "$ROOT/tests/wp/woocommerce-double" "$W/docroot/wp-content/plugins/woocommerce"
 fi
@@ -125,7 +131,19 @@ delete_transient('_wc_activation_redirect');
 if (!get_role('shop_manager')) { add_role('shop_manager', 'Shop manager', get_role('editor')->capabilities); }
 wp_insert_user(array('user_login' => 'kari', 'user_pass' => 'kari-Pass-123', 'display_name' => 'Kari Nordmann', 'role' => 'shop_manager', 'user_email' => 'kari@example.com'));
 wp_insert_user(array('user_login' => 'ola', 'user_pass' => 'ola-Pass-123', 'display_name' => 'Ola', 'role' => 'editor', 'user_email' => 'ola@example.com'));
-echo 'WooCommerce ' . WC()->version . ", Refunder " . REFUNDER_VERSION . " active\n";
+$storage = getenv('STORAGE');
+if ($storage) {  // a real WooCommerce: its tables, and the order storage asked for (HPOS tables exist in both)
+  $sync = wc_get_container()->get(Automattic\WooCommerce\Internal\DataStores\Orders\DataSynchronizer::class);
+  if (WC_Install::verify_base_tables(false)) { WC_Install::install(); }
+  update_option($sync::ORDERS_DATA_SYNC_ENABLED_OPTION, 'no');
+  if (!$sync->check_orders_table_exists() && !$sync->create_database_tables()) { fwrite(STDERR, "HPOS tables missing\n"); exit(1); }
+  update_option(Automattic\WooCommerce\Internal\DataStores\Orders\CustomOrdersTableController::CUSTOM_ORDERS_TABLE_USAGE_ENABLED_OPTION, 'hpos' === $storage ? 'yes' : 'no');
+  $missing = WC_Install::verify_base_tables(false);
+  if ($missing || Automattic\WooCommerce\Utilities\OrderUtil::custom_orders_table_usage_is_enabled() !== ('hpos' === $storage)) {
+    fwrite(STDERR, "WooCommerce set-up failed: storage $storage, missing tables " . implode(', ', $missing) . "\n"); exit(1);
+  }
+}
+echo 'WooCommerce ' . WC()->version . ($storage ? " ($storage order storage)" : '') . ", Refunder " . REFUNDER_VERSION . " active\n";
 PHP
 php "$W/bin/wp-eval.php" "$W/bin/setup.php"
 

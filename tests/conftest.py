@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,15 @@ from refunder.config import Settings
 from refunder.ledger.database import Database, migrate
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say when Vipps requests went unchecked because the official specs are not beside the checkout."""
+    specs = sys.modules.get("tests.providers.specs")
+    if specs is not None and specs.unchecked:
+        terminalreporter.section("Vipps specs", sep="-", yellow=True, bold=True)
+        terminalreporter.write_line(f"{len(specs.unchecked)} Vipps requests were not validated: {specs.MISSING}",
+                                    yellow=True, bold=True)
 
 
 class FakeClock:

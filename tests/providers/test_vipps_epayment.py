@@ -70,6 +70,8 @@ def test_a_malformed_request_fails_the_spec_check() -> None:
 
     from tests.providers import specs
 
+    if not specs.available():
+        pytest.skip(specs.MISSING)
     bad = requests.Request("POST", REFUND_URL, json={"modificationAmount": amount(1)},
                            headers={"Authorization": "Bearer x", "Ocp-Apim-Subscription-Key": "k",
                                     "Merchant-Serial-Number": "123456"}).prepare()

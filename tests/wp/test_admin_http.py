@@ -28,11 +28,6 @@ def new_order(wp: WordPress) -> int:
                        "array('Haircut', 1, '1000.00'), array('Hair wash', 2, '500.00'))));"))
 
 
-def screens(wp: WordPress, order_id: int) -> dict[str, str]:
-    return {"legacy": f"{wp.url}/wp-admin/post.php?post={order_id}&action=edit",
-            "hpos": f"{wp.url}/wp-admin/admin.php?page=wc-orders&action=edit&id={order_id}"}
-
-
 def nonce(html: str) -> str:
     match = re.search(r'class="refunder-panel" data-order-id="\d+" data-nonce="([0-9a-f]+)"', html)
     assert match, "no Refunder panel"
@@ -44,10 +39,9 @@ def admin(wordpress: WordPress) -> requests.Session:
     return login(wordpress, "admin")
 
 
-@pytest.mark.parametrize("screen", ["legacy", "hpos"])
-def test_panel_on_both_order_screens(wordpress: WordPress, admin: requests.Session, screen: str) -> None:
+def test_panel_on_the_order_screen(wordpress: WordPress, admin: requests.Session, order_screen: str) -> None:
     order_id = new_order(wordpress)
-    page = admin.get(screens(wordpress, order_id)[screen], timeout=30)
+    page = admin.get(wordpress.order_screens(order_id)[order_screen], timeout=30)
     assert page.status_code == 200
     assert 'id="refunder"' in page.text and "refunder-open" in page.text
     assert ">Refund</button>" in page.text
@@ -59,9 +53,9 @@ def test_panel_on_both_order_screens(wordpress: WordPress, admin: requests.Sessi
 def test_shop_manager_without_permission_sees_nothing_and_is_refused(wordpress: WordPress,
                                                                        admin: requests.Session) -> None:
     order_id = new_order(wordpress)
-    good_nonce = nonce(admin.get(screens(wordpress, order_id)["legacy"], timeout=30).text)
+    good_nonce = nonce(admin.get(wordpress.order_screen(order_id), timeout=30).text)
     kari = login(wordpress, "kari")
-    for url in screens(wordpress, order_id).values():
+    for url in wordpress.order_screens(order_id).values():
         page = kari.get(url, timeout=30)
         assert page.status_code == 200 and 'id="refunder"' not in page.text and "refunder-admin.js" not in page.text
     answer = kari.post(f"{wordpress.url}/wp-admin/admin-ajax.php", data={
@@ -94,10 +88,10 @@ def test_administrator_grants_the_permission_to_shop_managers(wordpress: WordPre
     assert "Settings saved." in saved.text
     try:
         order_id = new_order(wordpress)
-        page = login(wordpress, "kari").get(screens(wordpress, order_id)["hpos"], timeout=30)
-        assert 'id="refunder"' in page.text
-        assert 'id="refunder"' not in login(wordpress, "ola").get(screens(wordpress, order_id)["legacy"],
-                                                                  timeout=30).text
+        kari, ola = login(wordpress, "kari"), login(wordpress, "ola")
+        for url in wordpress.order_screens(order_id).values():
+            assert 'id="refunder"' in kari.get(url, timeout=30).text
+            assert 'id="refunder"' not in ola.get(url, timeout=30).text
     finally:
         form = settings_form(admin, wordpress)
         admin.post(f"{wordpress.url}/wp-admin/admin-post.php", data={
@@ -107,6 +101,7 @@ def test_administrator_grants_the_permission_to_shop_managers(wordpress: WordPre
                                                           "get_role('shop_manager')->capabilities)));")
 
 
+@pytest.mark.any_storage
 def test_settings_need_the_administrator(wordpress: WordPress) -> None:
     kari = login(wordpress, "kari")
     assert kari.get(f"{wordpress.url}/wp-admin/options-general.php?page=refunder", timeout=30).status_code == 403
@@ -129,7 +124,7 @@ def test_test_connection_reports_clearly(wordpress: WordPress, admin: requests.S
         down = admin.post(f"{wordpress.url}/wp-admin/admin-post.php",
                           data={"action": "refunder_test_connection", "_wpnonce": form["test"]}, timeout=30)
         assert "Connection failed: The Refunder service at http://127.0.0.1:9 could not be reached" in down.text
-        page = admin.get(screens(wordpress, new_order(wordpress))["legacy"], timeout=30)
+        page = admin.get(wordpress.order_screen(new_order(wordpress)), timeout=30)
         assert page.status_code == 200 and "could not be reached" in page.text and 'id="wpadminbar"' in page.text
     finally:
         wordpress.eval("update_option('refunder_settings', array('url' => '" + wordpress.sidecar_url
@@ -140,7 +135,7 @@ def test_test_connection_reports_clearly(wordpress: WordPress, admin: requests.S
 def test_norwegian_admin_sees_refunder(wordpress: WordPress) -> None:
     wordpress.eval("update_user_meta(1, 'locale', 'nb_NO');")
     try:
-        page = login(wordpress, "admin").get(screens(wordpress, new_order(wordpress))["legacy"], timeout=30).text
+        page = login(wordpress, "admin").get(wordpress.order_screen(new_order(wordpress)), timeout=30).text
         assert ">Refunder</button>" in page and "Gå gjennom refusjonen" in page
     finally:
         wordpress.eval("delete_user_meta(1, 'locale');")

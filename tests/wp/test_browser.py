@@ -1,11 +1,12 @@
 """A person in headless Chromium: log in, open a booking order, refund part of it, see it end as refunded.
 
-Screenshots of each step go to tests/artifacts/ (kept by CI as test artifacts).
+On a real WooCommerce that is its own order screen, HPOS or legacy (one site each); on the double, both screens.
+Screenshots of each step go to tests/artifacts/ (browser-hpos-…, browser-legacy-…, on the double
+browser-double-hpos-…; kept by CI).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -55,13 +56,11 @@ def shot(driver: webdriver.Chrome, screen: str, name: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("screen", ["legacy", "hpos"])
-def test_partial_refund_in_the_order_screen(wordpress: WordPress, browser: webdriver.Chrome, screen: str) -> None:
-    if os.environ.get("WC_SRC") and screen == "hpos":
-        pytest.skip("a real WooCommerce shows its own order screen, whichever it is")
-    hpos = "yes" if screen == "hpos" else "no"
-    wordpress.eval(f"update_option('woocommerce_custom_orders_table_enabled', '{hpos}');")
-    reference = f"wp-browser-{screen}-async"
+def test_partial_refund_in_the_order_screen(wordpress: WordPress, browser: webdriver.Chrome,
+                                            order_screen: str) -> None:
+    wordpress.show_orders_in(order_screen)
+    screen = order_screen if wordpress.storage == order_screen else f"{wordpress.storage}-{order_screen}"
+    reference = f"wp-browser-{order_screen}-async"
     order_id = int(wordpress.eval(
         "echo refunder_test_create_order(array('total' => '1500.00', 'email' => 'browser@example.com',"
         f" 'meta' => array('_test_simulated_reference' => '{reference}'),"
@@ -75,7 +74,9 @@ def test_partial_refund_in_the_order_screen(wordpress: WordPress, browser: webdr
     wait.until(ec.presence_of_element_located((By.ID, "wpadminbar")))
 
     # the edit screen this WooCommerce uses for the order
-    browser.get(wordpress.eval(f"echo wc_get_order({order_id})->get_edit_order_url();"))
+    edit_url = wordpress.eval(f"echo wc_get_order({order_id})->get_edit_order_url();")
+    assert edit_url == wordpress.order_screens(order_id)[order_screen]
+    browser.get(edit_url)
     panel = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".refunder-panel")))
     assert "1 500,00" in panel.find_element(By.CSS_SELECTOR, ".refunder-refundable").text
     shot(browser, screen, "1-order")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.any_storage
 LANGUAGES = Path(__file__).resolve().parents[2] / "wp-plugin" / "refunder" / "languages"
 
 

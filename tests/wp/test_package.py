@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.sidecar import free_port
-from tests.wp.conftest import ROOT, WordPress
+from tests.wp.conftest import ROOT, SOURCES, WordPress
 
 
 @pytest.fixture(scope="module")
@@ -32,15 +32,14 @@ def test_zip_is_reproducible_and_holds_only_the_plugin(package: Path) -> None:
     assert not [n for n in names if "test" in n.lower() or n.endswith((".pyc", ".orig"))]
 
 
-def test_zip_installs_activates_and_uninstalls(package: Path, sidecar_url: str,
-                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_zip_installs_activates_and_uninstalls(package: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     directory = tmp_path_factory.mktemp("wordpress-zip")
-    env = {**os.environ, "W": str(directory), "PORT": str(free_port()), "DBPORT": str(free_port()),
-           "PLUGIN_ZIP": str(package)}
+    env = {**os.environ, **SOURCES.site_env("hpos"), "W": str(directory), "PORT": str(free_port()),
+           "DBPORT": str(free_port()), "PLUGIN_ZIP": str(package)}
     subprocess.run([str(ROOT / "scripts" / "wp-env.sh"), "up"], check=True, env=env, timeout=900,
                    capture_output=True)
     try:
-        wp = WordPress("", directory, sidecar_url)
+        wp = WordPress("", directory, "")
         assert not (directory / "docroot/wp-content/plugins/refunder").is_symlink()
         assert wp.eval("echo REFUNDER_VERSION, ' ', is_plugin_active('refunder/refunder.php') ? 'active' : '-';") \
             == "0.1.0 active"

@@ -13,6 +13,39 @@ abstract class Refunder_TestCase extends PHPUnit\Framework\TestCase {
 		wp_set_current_user( 1 );
 		remove_all_filters( 'refunder_payment_source' );
 		remove_all_filters( 'pre_http_request' );
+		refunder_test_http_guard_install(); // outbound HTTP stays logged and blocked (mu-plugins/test-outbound-http.php)
+	}
+
+	/**
+	 * Skips the test unless the plugin (e.g. a gateway plugin from ../shared/wordpress) is installed; with
+	 * $activate, switches it on for the processes that follow. This process stays as it was: run the tests
+	 * that need the plugin loaded with @runInSeparateProcess, and switch it off in tearDownAfterClass.
+	 */
+	protected static function requires_plugin( string $slug, bool $activate = false ): void {
+		if ( ! refunder_test_plugin_file( $slug ) ) {
+			self::markTestSkipped( "$slug is not installed: the real gateway plugins come from ../shared/wordpress beside a real WooCommerce" );
+		}
+		if ( $activate ) {
+			self::assertSame( 'active', self::wp_eval( "\$r = refunder_test_activate_plugin( '$slug' ); echo is_wp_error( \$r ) ? \$r->get_error_message() : 'active';" ) );
+		}
+	}
+
+	/** Runs PHP in a new WordPress process (as the administrator); returns what it printed. */
+	protected static function wp_eval( string $php ): string {
+		$dir    = getenv( 'REFUNDER_WP_DIR' );
+		$script = tempnam( $dir . '/bin', 'eval-' );
+		file_put_contents( $script, "<?php\n" . $php );
+		try {
+			return (string) shell_exec( 'php ' . escapeshellarg( "$dir/bin/wp-eval.php" ) . ' ' . escapeshellarg( $script ) );
+		} finally {
+			unlink( $script );
+		}
+	}
+
+	/** Outbound HTTP the site logged (mu-plugins/test-outbound-http.php): url, method, body, answer. */
+	protected function outbound(): array {
+		$file = refunder_test_http_log_file();
+		return file_exists( $file ) ? array_map( fn( $l ) => json_decode( $l, true ), file( $file ) ) : array();
 	}
 
 	/** A paid booking order; $source sends it to a simulator payment instead of a manual one. */
