@@ -19,8 +19,9 @@ from .providers import sections as provider_sections
 
 DEFAULT_PROVIDERS = ("manual",)
 # REFUNDER_* names that are not the sidecar's settings: the file's name, the demo's folder, the plugin's own
-# constant, and what test harnesses read (REFUNDER_TEST_*, the Vipps specs' location).
-NOT_SETTINGS = frozenset({"REFUNDER_CONFIG", "REFUNDER_DEMO_DIR", "REFUNDER_SIDECAR_URL", "REFUNDER_VIPPS_SPECS"})
+# constant, and what test harnesses read (REFUNDER_TEST_*, the Vipps specs, the shared WordPress, the test site).
+NOT_SETTINGS = frozenset({"REFUNDER_CONFIG", "REFUNDER_DEMO_DIR", "REFUNDER_SIDECAR_URL", "REFUNDER_VIPPS_SPECS",
+                          "REFUNDER_SHARED_WORDPRESS", "REFUNDER_WP_DIR"})
 NOT_SETTINGS_PREFIX = "REFUNDER_TEST_"
 
 

@@ -76,7 +76,8 @@ def test_unknown_section_in_the_file_is_named(tmp_path: Path) -> None:
 
 def test_names_that_are_not_sidecar_settings_are_left_alone() -> None:
     settings = Settings.load(env(REFUNDER_TEST_POSTGRES_URL="postgresql://x", REFUNDER_VIPPS_SPECS="/specs",
-                                 REFUNDER_DEMO_DIR="var/x", REFUNDER_SIDECAR_URL="http://x"))
+                                 REFUNDER_DEMO_DIR="var/x", REFUNDER_SIDECAR_URL="http://x",
+                                 REFUNDER_SHARED_WORDPRESS="/shared", REFUNDER_WP_DIR="/site"))
     assert settings.sections == {}
 
 
