@@ -175,6 +175,22 @@ class RefundService:
             log.warning("payment %s: could not list refunds at %s: %s", payment_id, provider_name, exc.message)
         return self.payment_view(payment_id)
 
+    def _with_credentials(self, payment: Payment) -> Provider:
+        """The provider as the payment's mode; a payment recorded before modes were kept is looked up once."""
+        provider = self.provider(payment.provider)
+        if payment.mode != Mode.UNKNOWN or not provider.modes:
+            return provider.for_mode(Mode(payment.mode))
+        claim = PaymentClaim(payment.reference, payment.order_id, payment.captured, payment.paid_at,
+                             payment.provider_data)
+        mode, _ = provider.probe(claim)
+        with self.db.transaction() as s:
+            stored = s.get_one(Payment, payment.id)
+            if stored.mode == Mode.UNKNOWN:
+                _audit(s, self.clock(), "payment.updated", SYSTEM, payment_id=payment.id,
+                       detail={"mode_before": stored.mode, "mode": str(mode), "rule": "looked up"})
+                stored.mode = mode
+        return provider.for_mode(mode)
+
     def _stored_mode(self, provider_name: str, reference: str) -> Mode:
         with self.db.transaction() as s:
             stored = s.scalars(select(Payment.mode).where(Payment.provider == provider_name,
@@ -191,7 +207,7 @@ class RefundService:
         if payment.refund_block or payment.provider not in self.providers:
             return []  # nothing the provider could have refunded, or no way to ask it
         provider = self.provider(payment.provider)
-        found = provider.for_mode(Mode(payment.mode)).list_refunds(payment.reference, payment.provider_data)
+        found = self._with_credentials(payment).list_refunds(payment.reference, payment.provider_data)
         discovered: list[Refund] = []
         with self.db.locked_payment(payment_id) as (s, locked):
             assert locked is not None
@@ -363,8 +379,11 @@ class RefundService:
             payment = s.get_one(Payment, refund.payment_id)
         if refund.status in rules.FINAL:
             return refund
-        provider: Provider = BANK_TRANSFER if refund.via == VIA_BANK_TRANSFER else \
-            self.provider(payment.provider).for_mode(Mode(payment.mode))
+        try:
+            provider = BANK_TRANSFER if refund.via == VIA_BANK_TRANSFER else self._with_credentials(payment)
+        except (ProviderCannotRefund, ProviderError) as exc:
+            log.warning("refund %s: cannot ask %s: %s", refund_id, payment.provider, exc.message)
+            return refund
         call = _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference, refund.lines)
         try:
             result = provider.refund_status(call)

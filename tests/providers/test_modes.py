@@ -170,3 +170,23 @@ def test_mollie_mode_from_the_order(api: SignedClient, fakes: dict[str, Any]) ->
     assert payment["mode"] == "test"
     assert refund(api, payment, 1000, "mollie-mode-1", "EUR").json["status"] == "processing"
     assert {mode for _, _, mode in mollie.requests} == {"test"} and mollie.violations == []
+
+
+def test_a_payment_recorded_before_modes_is_looked_up_when_its_refund_is_read_back(
+        api: SignedClient, fakes: dict[str, Any], db: Any) -> None:
+    from refunder.ledger.models import Payment
+
+    stripe: FakeStripe = fakes["stripe"]
+    stripe.add_payment("pi_old1", 30000, mode="test")
+    stripe.slow.add("pi_old1")
+    payment = register(api, "8", "stripe", {"_stripe_intent_id": "pi_old1", "_refunder_payment_mode": "test"},
+                       30000).json
+    created = refund(api, payment, 30000, "mode-key-old-1").json
+    assert created["status"] == "processing"
+    with db.transaction() as s:  # as migration 0015 leaves a payment recorded before it
+        s.get_one(Payment, payment["id"]).mode = "unknown"
+    stripe.payments["pi_old1"].refunds[0]["status"] = "succeeded"
+    assert api.post(f"/v1/refunds/{created['id']}/refresh").json["status"] == "refunded"
+    assert api.get(f"/v1/payments/{payment['id']}").json["mode"] == "test"
+    live = [(method, path) for method, path, mode in stripe.requests if mode == "live"]
+    assert live == [("GET", "/v1/payment_intents/pi_old1")]  # the read-only look-up; nothing else with live keys
