@@ -65,7 +65,7 @@ final class Refunder_Payment_Source {
 			}
 		}
 		$facts = array(
-			'gateway'        => (string) $order->get_payment_method(),
+			'gateway'        => mb_substr( (string) $order->get_payment_method(), 0, 64 ),
 			'gateway_title'  => mb_substr( (string) $order->get_payment_method_title(), 0, 200 ),
 			'transaction_id' => mb_substr( (string) $order->get_transaction_id(), 0, 200 ),
 			'meta'           => $meta,
@@ -85,7 +85,7 @@ final class Refunder_Payment_Source {
 	}
 
 	private static function sent( $key ) {
-		if ( preg_match( self::PRIVATE_META, $key ) ) {
+		if ( strlen( $key ) > 64 || preg_match( self::PRIVATE_META, $key ) ) {
 			return false;
 		}
 		foreach ( self::META_PREFIXES as $prefix ) {
