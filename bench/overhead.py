@@ -105,8 +105,8 @@ def main() -> None:
     with fake_stripe() as stripe_url, tempfile.TemporaryDirectory() as tmp:
         url_db = database_url(args.database, tmp)
         settings = {"REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": url_db,
-                    "REFUNDER_PROVIDERS": "stripe", "REFUNDER_STRIPE_API_KEY": KEY,
-                    "REFUNDER_STRIPE_API_BASE": stripe_url, "REFUNDER_WORKERS": "2"}
+                    "REFUNDER_PROVIDERS": "stripe", "REFUNDER_STRIPE_TEST_API_KEY": KEY,
+                    "REFUNDER_STRIPE_TEST_API_BASE": stripe_url, "REFUNDER_WORKERS": "2"}
         with serving_sidecar(settings, Path(tmp) / "sidecar.log") as (url, _):
             session = requests.Session()
 
@@ -118,7 +118,8 @@ def main() -> None:
                 return answer.json()
 
             ids = [call("POST", "/v1/payments", {
-                "provider": "stripe", "reference": pid, "order_id": pid, "paid_at": "2026-11-20T10:00:00+00:00",
+                "provider": "stripe", "reference": pid, "mode": "test", "order_id": pid,
+                "paid_at": "2026-11-20T10:00:00+00:00",
                 "captured": {"value": 10**12, "currency": "NOK"}, "actor": {"id": "1", "name": "bench"}})["id"]
                 for pid in PAYMENTS]
             direct = StripeProvider(StripeSettings(api_key=KEY, api_base=stripe_url), lambda: None)  # type: ignore

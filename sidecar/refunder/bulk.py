@@ -19,6 +19,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from . import rules
+from .capabilities import VIA_PROVIDER
+from .detection import REFUND_WINDOW_EXPIRED
 from .errors import IdempotencyConflict, NotFound, RefunderError, TooManyRefunds
 from .ledger.models import BulkItem, BulkJob, Payment, Refund
 from .ledger.pace import book_slot
@@ -73,10 +75,10 @@ class BulkRefunds:
             return PlanLine(line, None, None, "Refunder has no payment for this order yet: open the order once.")
         try:
             view = self.service.payment_view(line.payment_id)
+            blocked = view.capabilities.blocked
+            if blocked is not None and blocked.code != REFUND_WINDOW_EXPIRED:  # the rules explain an expired window
+                return PlanLine(line, view.payment.provider, None, blocked.message)
             provider = self.service.provider(view.payment.provider)
-            if not provider.sends_money:
-                return PlanLine(line, provider.name, None, "Paid by bank transfer: transfer the money yourself, "
-                                                           "then record the refund on the order.")
             amount = line.amount or view.balance.refundable
             rules.check_refund(balance=view.balance, amount=amount, paid_at=view.payment.paid_at,
                                now=self.clock(), policy=provider.policy)
@@ -167,7 +169,8 @@ class BulkRefunds:
         self._pace(provider_name)
         status, refund_id, message, due = "sent", None, None, None
         try:
-            refund, _ = self.service.create_refund(payment_id, RefundRequest(amount, reason, actor), key, key)
+            request = RefundRequest(amount, reason, actor, via=VIA_PROVIDER)
+            refund, _ = self.service.create_refund(payment_id, request, key, key)
             refund_id, message = refund.id, refund.failure_message
             if refund.failure_code == ProviderBusy.code and attempt + 1 < BUSY_ATTEMPTS:
                 # refused before anything happened: a new key is safe, and the busy refund stays documented

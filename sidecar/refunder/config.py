@@ -1,6 +1,8 @@
 """Settings from environment variables (REFUNDER_*) or a TOML file named by REFUNDER_CONFIG.
 
-Provider settings live in sections: REFUNDER_VIPPS_CLIENT_ID or [vipps] client_id in the file.
+Provider settings live in sections: REFUNDER_VIPPS_CLIENT_ID or [vipps] client_id in the file; test
+credentials beside them in REFUNDER_VIPPS_TEST_* or [vipps_test]. The sections and their keys are the
+registered providers' (providers.sections()); anything else named REFUNDER_* stops startup, naming it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError
+from .providers import sections as provider_sections
 
 DEFAULT_PROVIDERS = ("manual",)
-SECTIONS = ("stripe_connect", "stripe", "vipps", "mollie", "simulator")  # longest prefix first
+# REFUNDER_* names that are not the sidecar's settings: the file's name, the demo's folder, the plugin's own
+# constant, and what test harnesses read (REFUNDER_TEST_*, the Vipps specs, the shared WordPress, the test site).
+NOT_SETTINGS = frozenset({"REFUNDER_CONFIG", "REFUNDER_DEMO_DIR", "REFUNDER_SIDECAR_URL", "REFUNDER_VIPPS_SPECS",
+                          "REFUNDER_SHARED_WORDPRESS", "REFUNDER_WP_DIR"})
+NOT_SETTINGS_PREFIX = "REFUNDER_TEST_"
 
 
 @dataclass(frozen=True)
@@ -45,18 +52,35 @@ class Settings:
         values: dict[str, Any] = {}
         if env.get("REFUNDER_CONFIG"):
             values.update(tomllib.loads(Path(env["REFUNDER_CONFIG"]).read_text(encoding="utf-8")))
-        sections: dict[str, dict[str, str]] = {name: dict(values.pop(name, {})) for name in SECTIONS}
+        known = provider_sections()
+        sections: dict[str, dict[str, str]] = {}
+        for name in known:
+            table = values.pop(name, {})
+            sections[name] = {str(k): str(v) for k, v in table.items()} if isinstance(table, dict) else {}
         top = {f.name for f in fields(cls)} - {"sections"}
+        strangers: list[str] = []
         for key, raw in env.items():
-            if not key.startswith("REFUNDER_") or key == "REFUNDER_CONFIG":
+            if not key.startswith("REFUNDER_") or key in NOT_SETTINGS or key.startswith(NOT_SETTINGS_PREFIX):
                 continue
             name = key[len("REFUNDER_"):].lower()
             if name in top:
                 values[name] = raw
                 continue
-            section = next((s for s in SECTIONS if name.startswith(s + "_")), None)
-            if section:
+            section = next((s for s in known if name.startswith(s + "_")), None)
+            if section is None:
+                strangers.append(key)
+            else:
                 sections[section][name[len(section) + 1:]] = raw
+        if strangers:
+            raise ConfigurationError(f"Unknown settings: {', '.join(sorted(strangers))}. Settings are "
+                                     f"{', '.join('REFUNDER_' + t.upper() for t in sorted(top))}, and provider "
+                                     f"sections REFUNDER_<SECTION>_<KEY> for {', '.join(sorted(known))}.")
+        for section, given in sections.items():
+            typos = sorted(set(given) - known[section])
+            if typos:
+                names = ", ".join(f"REFUNDER_{section.upper()}_{k.upper()} ([{section}] {k})" for k in typos)
+                raise ConfigurationError(f"Unknown {section} settings: {names}. The {section} section takes "
+                                         f"{', '.join(sorted(known[section]))}.")
         if "shared_secret" not in values:
             raise ConfigurationError("REFUNDER_SHARED_SECRET is not set.")
         if isinstance(values.get("providers"), str):

@@ -5,7 +5,10 @@ The API maps them to problem documents in one place (api/problems.py).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .detection import Block
 
 
 class RefunderError(Exception):
@@ -48,6 +51,16 @@ class RefundWindowExpired(RefunderError):
 
 class NothingCaptured(RefunderError):
     code, status, title = "nothing_captured", 422, "Nothing has been captured"
+
+
+class ProviderCannotRefund(RefunderError):
+    """The provider cannot refund this payment (reason: a stable code); a bank transfer still can."""
+
+    code, status, title = "provider_cannot_refund", 422, "The provider cannot refund this payment"
+
+    def __init__(self, block: Block) -> None:
+        super().__init__(block.message, reason=block.code, **block.params)
+        self.block = block
 
 
 class ProviderUnavailable(RefunderError):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,19 +24,26 @@ from sqlalchemy.orm import Session
 
 from . import rules
 from .bookkeeping.issue import issue_documents
+from .capabilities import VIA_BANK_TRANSFER, VIA_PROVIDER, Capabilities, LastFailure, ProviderTraits, capabilities
+from .detection import NOT_CAPTURED, REFUND_WINDOW_EXPIRED, Block, Mode
 from .errors import (
     IdempotencyConflict,
     InvalidRequest,
     NotFound,
     PaymentConflict,
+    ProviderCannotRefund,
     ProviderUnavailable,
+    RefunderError,
     RefundOutcomePending,
 )
 from .ledger.database import Database, once_more_on_conflict
 from .ledger.models import AuditEvent, IdempotencyKey, Payment, Refund
 from .money import Money
+from .providers import label as provider_label
+from .providers import specs
 from .providers.base import (
     PaymentClaim,
+    PaymentFacts,
     Provider,
     ProviderError,
     ProviderResult,
@@ -46,6 +53,7 @@ from .providers.base import (
     RefundUpdate,
 )
 from .providers.http import ProviderBusy
+from .providers.manual import ManualProvider
 from .rules import Balance, RefundStatus
 
 log = logging.getLogger(__name__)
@@ -68,6 +76,7 @@ class RefundRequest:
     lines: list[dict[str, Any]] = field(default_factory=list)
     bank_reference: str | None = None
     reason_internal: bool = False  # kept off the credit note and the customer's e-mail
+    via: str | None = None  # provider or bank_transfer; None: the payment's default (capabilities.default_via)
 
 
 @dataclass(frozen=True)
@@ -76,6 +85,21 @@ class PaymentView:
     balance: Balance
     deadline: datetime | None
     window_open: bool
+    capabilities: Capabilities
+
+    @property
+    def provider_label(self) -> str:
+        return provider_label(self.payment.provider)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """How WordPress's order maps to a payment: besides the claim, what detection found."""
+
+    mode: Mode = Mode.UNKNOWN
+    block: Block | None = None  # the provider cannot refund it, as the order already shows
+    gateway: str | None = None  # the WooCommerce payment method
+    rule: str = ""  # the detection rule that answered ("explicit" when WordPress named the provider)
 
 
 RECONCILE_HISTORY = timedelta(days=400)  # longer than any provider's refund window
@@ -85,6 +109,9 @@ RECONCILE_HISTORY = timedelta(days=400)  # longer than any provider's refund win
 class ReconcileReport:
     refreshed: list[Refund]  # refunds that were not final, as they are now
     discovered: list[Refund]  # refunds found at providers that Refunder did not make
+
+
+BANK_TRANSFER = ManualProvider()  # how any refund paid back by bank transfer is recorded
 
 
 def new_id(prefix: str) -> str:
@@ -107,31 +134,80 @@ class RefundService:
 
     # --- payments ---------------------------------------------------------------------------------
 
-    def register_payment(self, provider_name: str, claim: PaymentClaim, actor: Actor) -> PaymentView:
-        """Record a payment (or refresh it) from what the provider says: captured amount and payment time.
+    def register_payment(self, provider_name: str, claim: PaymentClaim, actor: Actor,
+                         registration: Registration = Registration()) -> PaymentView:
+        """Record a payment (or refresh it) from what the provider says, with the credentials of its mode:
+        captured amount and payment time. Everything is checked before anything is written.
 
-        Everything is checked before anything is written; the payment and its audit event are one write.
+        When the provider cannot refund it (the order shows why, the provider is not enabled, or its mode is
+        unknown or has no credentials), it is recorded all the same, with the reason, so that a bank
+        transfer can be recorded against it; its captured amount is then the order's (nothing when only
+        authorized), and a known payment keeps the captured amount its provider gave before.
         """
-        provider = self.provider(provider_name)
+        if provider_name not in self.providers and provider_name not in specs():
+            raise ProviderUnavailable(f"Refunder knows no payment provider '{provider_name}'.", provider=provider_name)
         rules.check_paid_at(claim.paid_at, self.clock(), said_by="The order")
-        facts = provider.payment_facts(claim)
-        rules.check_paid_at(facts.paid_at, self.clock(), said_by=provider.label)
-        if facts.captured.currency != claim.captured.currency:
+        stored = self._stored_mode(provider_name, claim.reference)
+        mode, block = registration.mode, registration.block
+        if Mode.UNKNOWN not in (mode, stored) and mode != stored:
+            raise PaymentConflict(f"This payment was recorded as a {stored} payment; the order now says {mode}.")
+        mode = stored if mode is Mode.UNKNOWN else mode
+        facts: PaymentFacts | None = None
+        provider = self.providers.get(provider_name)
+        asked = False
+        if provider is not None and (block is None or not provider.sends_money):  # bank transfers: the order's word
+            try:
+                if mode is Mode.UNKNOWN:
+                    mode, facts = provider.probe(claim)
+                else:
+                    facts = provider.for_mode(mode).payment_facts(claim)
+                asked = True
+            except ProviderCannotRefund as exc:
+                block = exc.block
+        if facts is not None:
+            rules.check_paid_at(facts.paid_at, self.clock(), said_by=provider_label(provider_name))
+        if facts is not None and facts.captured.currency != claim.captured.currency:
             raise PaymentConflict(
                 f"The order is in {claim.captured.currency} but the provider has the payment in "
                 f"{facts.captured.currency}."
             )
+        if facts is None:  # the order's word, or nothing for an authorization
+            captured = Money.zero(claim.captured.currency) if block and block.code == NOT_CAPTURED else claim.captured
+            facts = PaymentFacts(captured=captured, paid_at=claim.paid_at)
+        found = replace(registration, mode=mode, block=block)
 
         def upsert() -> str:
             with self.db.transaction() as s:
-                return self._upsert_payment(s, provider_name, claim, facts.captured, facts.paid_at, actor)
+                return self._upsert_payment(s, provider_name, claim, facts, found, actor, verified=asked)
 
         payment_id = once_more_on_conflict(upsert)
         try:
             self.sync_payment(payment_id)
-        except ProviderError as exc:  # the payment is registered; the next sync or reconcile tries again
+        except RefunderError as exc:  # the payment is registered; the next sync or reconcile tries again
             log.warning("payment %s: could not list refunds at %s: %s", payment_id, provider_name, exc.message)
         return self.payment_view(payment_id)
+
+    def _with_credentials(self, payment: Payment) -> Provider:
+        """The provider as the payment's mode; a payment recorded before modes were kept is looked up once."""
+        provider = self.provider(payment.provider)
+        if payment.mode != Mode.UNKNOWN or not provider.modes:
+            return provider.for_mode(Mode(payment.mode))
+        claim = PaymentClaim(payment.reference, payment.order_id, payment.captured, payment.paid_at,
+                             payment.provider_data)
+        mode, _ = provider.probe(claim)
+        with self.db.transaction() as s:
+            stored = s.get_one(Payment, payment.id)
+            if stored.mode == Mode.UNKNOWN:
+                _audit(s, self.clock(), "payment.updated", SYSTEM, payment_id=payment.id,
+                       detail={"mode_before": stored.mode, "mode": str(mode), "rule": "looked up"})
+                stored.mode = mode
+        return provider.for_mode(mode)
+
+    def _stored_mode(self, provider_name: str, reference: str) -> Mode:
+        with self.db.reading() as s:
+            stored = s.scalars(select(Payment.mode).where(Payment.provider == provider_name,
+                                                          Payment.reference == reference)).one_or_none()
+        return Mode(stored) if stored else Mode.UNKNOWN
 
     def sync_payment(self, payment_id: str) -> list[Refund]:
         """Record refunds the provider holds that Refunder did not make (e.g. in the provider's dashboard).
@@ -140,8 +216,10 @@ class RefundService:
         """
         with self.db.reading() as s:
             payment = self._payment(s, payment_id)
+        if payment.refund_block or payment.provider not in self.providers:
+            return []  # nothing the provider could have refunded, or no way to ask it
         provider = self.provider(payment.provider)
-        found = provider.list_refunds(payment.reference, payment.provider_data)
+        found = self._with_credentials(payment).list_refunds(payment.reference, payment.provider_data)
         discovered: list[Refund] = []
         with self.db.locked_payment(payment_id) as (s, locked):
             assert locked is not None
@@ -174,10 +252,11 @@ class RefundService:
                 discovered.append(refund)
         return discovered
 
-    def _upsert_payment(
-        self, s: Session, provider_name: str, claim: PaymentClaim, captured: Money, paid_at: datetime, actor: Actor
-    ) -> str:
+    def _upsert_payment(self, s: Session, provider_name: str, claim: PaymentClaim, facts: PaymentFacts,
+                        found: Registration, actor: Actor, *, verified: bool) -> str:
         now = self.clock()
+        captured = facts.captured
+        block = _block_out(found.block)
         payment = s.scalars(
             select(Payment)
             .where(Payment.provider == provider_name, Payment.reference == claim.reference)
@@ -186,23 +265,35 @@ class RefundService:
         if payment is None:
             payment = Payment(
                 id=new_id("pay"), provider=provider_name, reference=claim.reference, order_id=claim.order_id,
-                currency=captured.currency, captured_minor=captured.minor, paid_at=paid_at,
-                provider_data=claim.provider_data, created_at=now, updated_at=now,
+                currency=captured.currency, captured_minor=captured.minor, paid_at=facts.paid_at,
+                provider_data=claim.provider_data, mode=found.mode, gateway=found.gateway, refund_block=block,
+                created_at=now, updated_at=now,
             )
             s.add(payment)
-            _audit(s, now, "payment.registered", actor, payment_id=payment.id, amount=captured)
+            _audit(s, now, "payment.registered", actor, payment_id=payment.id, amount=captured,
+                   detail=_registration_detail(found))
             return payment.id
         if payment.order_id != claim.order_id:
             raise PaymentConflict(
                 f"This payment is already recorded for order {payment.order_id}, not order {claim.order_id}."
             )
-        if (payment.captured_minor, payment.provider_data, payment.paid_at) != (captured.minor, claim.provider_data,
-                                                                                paid_at):
+        paid_at = facts.paid_at
+        if not verified:  # only the provider's own figures replace a known captured amount and payment time
+            captured, paid_at = payment.captured, payment.paid_at
+        changed = (payment.captured_minor != captured.minor, payment.provider_data != claim.provider_data,
+                   payment.paid_at != paid_at,
+                   payment.mode != found.mode, payment.refund_block != block,
+                   found.gateway is not None and payment.gateway != found.gateway)
+        if any(changed):
             _audit(s, now, "payment.updated", actor, payment_id=payment.id, amount=captured,
-                   detail={"captured_before": payment.captured_minor, "paid_at_before": payment.paid_at.isoformat()})
+                   detail={"captured_before": payment.captured_minor, "paid_at_before": payment.paid_at.isoformat(),
+                           "mode_before": payment.mode,
+                           "block_before": (payment.refund_block or {}).get("code"), **_registration_detail(found)})
             payment.captured_minor = captured.minor
             payment.provider_data = claim.provider_data
             payment.paid_at = paid_at
+            payment.mode, payment.refund_block = found.mode, block
+            payment.gateway = found.gateway or payment.gateway
             payment.updated_at = now
         return payment.id
 
@@ -210,9 +301,24 @@ class RefundService:
         with self.db.reading() as s:
             payment = self._payment(s, payment_id)
             balance, _ = _standing(s, payment, self.clock())
-        policy = self.providers[payment.provider].policy if payment.provider in self.providers else rules.RefundPolicy()
+            last = s.execute(
+                select(Refund.status, Refund.failure_code, Refund.failure_message)
+                .where(Refund.payment_id == payment_id, Refund.kind == "requested", Refund.via == VIA_PROVIDER,
+                       Refund.status.in_(list(rules.FINAL)))
+                .order_by(Refund.created_at.desc(), Refund.id.desc()).limit(1)
+            ).one_or_none()
+        provider = self.providers.get(payment.provider)
+        policy = provider.policy if provider else rules.RefundPolicy()
         deadline = rules.refund_deadline(payment.paid_at, policy)
-        return PaymentView(payment, balance, deadline, deadline is None or self.clock() <= deadline)
+        failure = None
+        if provider and last and last.status == RefundStatus.FAILED \
+                and last.failure_code in provider.permanent_failures:
+            failure = LastFailure(last.failure_code, last.failure_message or "")
+        traits = ProviderTraits(provider.label, provider.sends_money, provider.modes, provider.partial_refunds,
+                                provider.line_refunds) if provider else None
+        can = capabilities(provider_name=payment.provider, provider=traits, payment_block=_block_in(payment),
+                           mode=Mode(payment.mode), deadline=deadline, now=self.clock(), permanent_failure=failure)
+        return PaymentView(payment, balance, deadline, deadline is None or self.clock() <= deadline, can)
 
     def events(self, payment_id: str) -> list[AuditEvent]:
         with self.db.reading() as s:
@@ -251,7 +357,19 @@ class RefundService:
     def _record(
         self, payment_id: str, refund_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str
     ) -> Refund | tuple[Provider, RefundCall]:
-        """The refund an idempotency key already made, or the provider call for a newly recorded one."""
+        """The refund an idempotency key already made, or the provider call for a newly recorded one.
+
+        The payment's capabilities are read before its lock is taken (they involve no balance); a bank
+        transfer is never sent anywhere and keeps only the balance rules.
+        """
+        view = self.payment_view(payment_id)
+        via = request.via or view.capabilities.default_via
+        sender: Provider = BANK_TRANSFER
+        policy = rules.RefundPolicy()
+        blocked = view.capabilities.blocked if via == VIA_PROVIDER else None
+        if via == VIA_PROVIDER and (blocked is None or blocked.code == REFUND_WINDOW_EXPIRED):  # rules explain it
+            provider = self.provider(view.payment.provider)
+            sender, policy, blocked = provider.for_mode(Mode(view.payment.mode)), provider.policy, None
         with self.db.locked_payment(payment_id) as (s, payment):
             if payment is None:
                 raise NotFound(f"No payment {payment_id} is recorded.")
@@ -264,27 +382,28 @@ class RefundService:
                         "Start a new review to refund again."
                     )
                 return prior
-            provider = self.provider(payment.provider)
-            call = _call(payment, refund_id, request.amount, request.reason, request.bank_reference)
-            provider.check_request(call)
+            if blocked is not None:  # after the replay check: a key that already refunded still answers
+                raise ProviderCannotRefund(blocked)
+            call = _call(payment, refund_id, request.amount, request.reason, request.bank_reference, request.lines)
+            sender.check_request(call)
             _check_lines(request)
             now = self.clock()
             balance, recent = _standing(s, payment, now - timedelta(minutes=1))
             rules.check_refund(balance=balance, amount=request.amount, paid_at=payment.paid_at,
-                               now=now, policy=provider.policy, refunds_last_minute=recent)
+                               now=now, policy=policy, refunds_last_minute=recent)
             refund = Refund(
                 id=call.refund_id, payment_id=payment.id, amount_minor=request.amount.minor,
                 currency=request.amount.currency, status=RefundStatus.PENDING, reason=request.reason,
                 actor_id=request.actor.id, actor_name=request.actor.name, lines=request.lines,
-                bank_reference=request.bank_reference, reason_internal=request.reason_internal,
+                bank_reference=request.bank_reference, reason_internal=request.reason_internal, via=via,
                 created_at=now, updated_at=now,
                 next_check_at=now + rules.FOLLOW_UP_FIRST,
             )
             s.add(refund)
             _audit(s, now, "refund.requested", request.actor, payment_id=payment.id, refund=refund,
-                   amount=request.amount, reason=request.reason)
+                   amount=request.amount, reason=request.reason, detail={"via": via})
             s.add(IdempotencyKey(key=idempotency_key, fingerprint=fingerprint, refund_id=refund.id, created_at=now))
-            return provider, call
+            return sender, call
 
     def refresh_refund(self, refund_id: str) -> Refund:
         """Read a refund that is not final back from its provider, unless someone is at it right now.
@@ -330,7 +449,7 @@ class RefundService:
         for payment_id in payments:
             try:
                 discovered += self.sync_payment(payment_id)
-            except ProviderError as exc:
+            except RefunderError as exc:
                 log.warning("payment %s: could not list refunds: %s", payment_id, exc.message)
         return ReconcileReport(refreshed=refreshed, discovered=discovered)
 
@@ -342,9 +461,9 @@ class RefundService:
         if refund.status in rules.FINAL or (due_by is not None and refund.status != RefundStatus.PENDING
                                             and refund.next_check_at is not None and refund.next_check_at > due_by):
             return refund  # settled, or read back by someone else since the list was made
-        call = _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference)
+        call = _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference, refund.lines)
         try:
-            provider = self.provider(payment.provider)
+            provider = BANK_TRANSFER if refund.via == VIA_BANK_TRANSFER else self._with_credentials(payment)
             try:
                 result: ProviderResult | None = provider.refund_status(call)
             except RefundNotAtProvider:
@@ -353,7 +472,7 @@ class RefundService:
                 result = _send(provider, call)
                 if result.failure_code == ProviderBusy.code:  # nothing happened: stays in flight, tried again later
                     result = None
-        except (ProviderError, ProviderUnavailable) as exc:
+        except (ProviderError, ProviderUnavailable, ProviderCannotRefund) as exc:
             log.warning("refund %s: read-back failed: %s", refund_id, exc.message)
             result = None
         if result is None and refund.status == RefundStatus.PENDING:  # its sender is gone without an answer
@@ -385,8 +504,9 @@ class RefundService:
                     if not mine:
                         continue  # its sender records the provider's own answer; the follow-up checks after
                     try:
-                        result = provider.refund_status(
-                            _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference))
+                        result = self._with_credentials(payment).refund_status(
+                            _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference,
+                                  refund.lines))
                     except RefundNotAtProvider:
                         log.warning("%s webhook names refund %s, which %s does not have", provider_name, refund.id,
                                     provider.label)
@@ -435,10 +555,11 @@ class RefundService:
         return refund
 
 
-def _call(payment: Payment, refund_id: str, amount: Money, reason: str, bank_reference: str | None) -> RefundCall:
+def _call(payment: Payment, refund_id: str, amount: Money, reason: str, bank_reference: str | None,
+          lines: list[dict[str, Any]]) -> RefundCall:
     return RefundCall(
         refund_id=refund_id, idempotency_key=refund_id, payment_reference=payment.reference, amount=amount,
-        reason=reason, provider_data=payment.provider_data, bank_reference=bank_reference,
+        reason=reason, provider_data=payment.provider_data, bank_reference=bank_reference, lines=lines,
     )
 
 
@@ -482,6 +603,24 @@ def _transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor
         _audit(s, at, f"refund.{status}", actor, payment_id=refund.payment_id, refund=refund,
                amount=refund.amount, provider_reference=refund.provider_reference, detail=detail)
         issue_documents(s, refund, at)  # refunded: its credit note; failed after that: the cancelling document
+
+
+def _block_out(block: Block | None) -> dict[str, Any] | None:
+    return {"code": block.code, "message": block.message, "params": block.params} if block else None
+
+
+def _block_in(payment: Payment) -> Block | None:
+    stored = payment.refund_block
+    return Block(stored["code"], stored["message"], stored.get("params") or {}) if stored else None
+
+
+def _registration_detail(found: Registration) -> dict[str, Any]:
+    detail: dict[str, Any] = {"mode": str(found.mode), "rule": found.rule}
+    if found.gateway is not None:
+        detail["gateway"] = found.gateway
+    if found.block is not None:
+        detail["block"] = found.block.code
+    return detail
 
 
 def _check_lines(request: RefundRequest) -> None:

@@ -5,6 +5,8 @@ refunds succeed at once (or stay "pending" for payment intents listed in .slow, 
 seconds have passed, if set), the same Idempotency-Key with the same parameters answers as before, more
 than .per_second requests in a second get 429 rate_limit, and signed webhooks are made like Stripe's.
 .fail(refund id) makes a refund that succeeded fail later, as a card refund can.
+Like Stripe, every object lives in one mode: a key sees only the objects of its own mode (sk_test_... test,
+others live); .requests logs (method, path, mode).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class StripePayment:
     amount: int
     currency: str
     account: str = ""  # "" for the platform itself
+    mode: str = "test"
     refunds: list[dict[str, Any]] = field(default_factory=list)
     transfer_reversed: int = 0
     fee_refunded: bool = False
@@ -38,12 +41,16 @@ class StripePayment:
 
 
 class FakeStripe(FakeApp):
-    def __init__(self, api_key: str, webhook_secret: str, *, per_second: int = 25, clock: Any = time.monotonic) -> None:
+    def __init__(self, api_key: str, webhook_secret: str, *, per_second: int = 25, clock: Any = time.monotonic,
+                 other_keys: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.per_second, self.clock = per_second, clock
         self.recent: list[float] = []
         self.throttled = 0
         self.api_key, self.webhook_secret = api_key, webhook_secret
+        self.keys = {key: key_mode(key) for key in (api_key, *other_keys)}
+        self.requests: list[tuple[str, str, str]] = []
+        self._mode = ""
         self.payments: dict[str, StripePayment] = {}
         self.idempotency: dict[str, tuple[str, Response]] = {}
         self.slow: set[str] = set()
@@ -51,8 +58,10 @@ class FakeStripe(FakeApp):
         self._pending_since: dict[str, float] = {}
         self.refund_calls = 0
 
-    def add_payment(self, payment_id: str, amount: int, currency: str = "nok", account: str = "") -> None:
-        self.payments[payment_id] = StripePayment(payment_id, amount, currency, account)
+    def add_payment(self, payment_id: str, amount: int, currency: str = "nok", account: str = "",
+                    mode: str = "") -> None:
+        self.payments[payment_id] = StripePayment(payment_id, amount, currency, account,
+                                                  mode or key_mode(self.api_key))
 
     def signed_event(self, kind: str, obj: dict[str, Any], account: str = "", *, at: float | None = None,
                      secret: str | None = None) -> tuple[bytes, dict[str, str]]:
@@ -82,8 +91,11 @@ class FakeStripe(FakeApp):
 
     def handle(self, request: Request) -> Response:
         self._settle_due()
-        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+        mode = self.keys.get(request.headers.get("Authorization", "").removeprefix("Bearer "))
+        if mode is None:
             return error(401, "authentication_error", "invalid_api_key", "Invalid API Key provided.")
+        self._mode = mode  # of the calling key (requests are handled one at a time)
+        self.requests.append((request.method, request.path, mode))
         now = self.clock()
         self.recent = [t for t in self.recent if now - t < 1.0] + [now]
         if len(self.recent) > self.per_second:
@@ -108,8 +120,9 @@ class FakeStripe(FakeApp):
         return error(404, "invalid_request_error", "resource_missing", "Unrecognized request URL.")
 
     def _payment(self, payment_id: str, account: str) -> StripePayment | None:
+        """Only the calling key's mode sees an object (Stripe: "a similar object exists in test mode")."""
         payment = self.payments.get(payment_id)
-        return payment if payment is not None and payment.account == account else None
+        return payment if payment is not None and payment.account == account and payment.mode == self._mode else None
 
     def _refund(self, request: Request, account: str) -> Response:
         self.refund_calls += 1
@@ -145,6 +158,10 @@ class FakeStripe(FakeApp):
         if key:
             self.idempotency[key] = (body + account, answer)
         return answer
+
+
+def key_mode(key: str) -> str:
+    return "test" if key.startswith(("sk_test_", "rk_test_")) else "live"
 
 
 def error(status: int, kind: str, code: str, message: str) -> Response:

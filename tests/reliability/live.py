@@ -126,18 +126,15 @@ CRASHING_REFUND = textwrap.dedent("""
 
     url, sim_path, payment_id, when, key, amount = sys.argv[1:7]
     clock = lambda: datetime.now(timezone.utc)
-    simulator = SimulatorProvider(sim_path, clock)
 
-    class Dies:
-        name, label, policy = simulator.name, simulator.label, simulator.policy
-        def check_request(self, call): pass
+    class Dies(SimulatorProvider):
         def refund(self, call):
             if when == "before":
                 os._exit(9)  # killed after the ledger recorded the refund, before the provider got it
-            simulator.refund(call)
+            super().refund(call)
             os._exit(9)  # killed after the provider refunded, before the ledger heard the answer
 
-    service = RefundService(Database.from_url(url), {"simulator": Dies()}, clock)
+    service = RefundService(Database.from_url(url), {"simulator": Dies(sim_path, clock)}, clock)
     service.create_refund(payment_id, RefundRequest(Money(int(amount), "NOK"), "Cancelled", Actor("1", "Kari")),
                           key, key)
 """)

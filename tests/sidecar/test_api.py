@@ -65,8 +65,22 @@ def test_unknown_payment_at_provider(api: Any) -> None:
     assert response.status_code == 404 and response.json["code"] == "payment_not_at_provider"
 
 
-def test_provider_not_enabled(api: Any) -> None:
-    response = api.post("/v1/payments", {"provider": "vipps", "reference": "x", "order_id": "1",
+def test_provider_not_enabled_is_recorded_for_bank_transfers(api: Any) -> None:
+    payment = register(api, "vipps", "x", 1000)  # Vipps is not enabled in this sidecar
+    can = payment["capabilities"]
+    assert not can["provider_refund"] and can["reason"]["code"] == "provider_not_enabled"
+    assert can["bank_transfer"] and can["default_via"] == "bank_transfer" and can["needs_bank_reference"]
+    assert payment["captured"]["value"] == 1000 and payment["provider_label"] == "Vipps MobilePay"
+    refused = refund(api, payment, 100, "key-not-enabled-1", via="provider")
+    assert refused.status_code == 422 and refused.json["code"] == "provider_cannot_refund"
+    assert refused.json["reason"] == "provider_not_enabled"
+    paid_back = refund(api, payment, 100, "key-not-enabled-2", bank_reference="NO-123")
+    assert paid_back.status_code == 201 and paid_back.json["via"] == "bank_transfer"
+    assert paid_back.json["status"] == "refunded" and paid_back.json["provider_reference"] == "NO-123"
+
+
+def test_unknown_provider(api: Any) -> None:
+    response = api.post("/v1/payments", {"provider": "paypal", "reference": "x", "order_id": "1",
                                          "captured": {"value": 1, "currency": "NOK"},
                                          "paid_at": "2026-11-20T10:00:00+00:00", "actor": ACTOR})
     assert response.status_code == 422 and response.json["code"] == "provider_not_enabled"

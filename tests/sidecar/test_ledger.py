@@ -30,6 +30,34 @@ def test_migrating_twice_is_harmless(db: Database) -> None:
     migrate(db.engine)
 
 
+def test_refunds_of_bank_transfer_payments_become_bank_transfers(tmp_path: Path) -> None:
+    """0015: refunds recorded before it know how they were paid back; payments have no mode yet."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from refunder.ledger.database import MIGRATIONS
+
+    engine = Database.from_url(f"sqlite:///{tmp_path / 'old.db'}").engine
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "0005")
+        for pid, provider in (("pay_m", "manual"), ("pay_s", "stripe")):
+            connection.execute(text("INSERT INTO payments VALUES (:id, :p, :id, '1', 'NOK', 100, '2026-01-01', '{}', "
+                                    "'2026-01-01', '2026-01-01')"), {"id": pid, "p": provider})
+            connection.execute(text("INSERT INTO refunds (id, payment_id, amount_minor, currency, status, kind, "
+                                    "reason, actor_id, actor_name, lines, created_at, updated_at) VALUES (:r, :id, 1, "
+                                    "'NOK', 'refunded', 'requested', 'x', '1', 'x', '[]', '2026-01-01', '2026-01-01')"),
+                               {"r": "rf_" + pid, "id": pid})
+    migrate(engine)
+    with engine.connect() as connection:
+        assert dict(connection.execute(text("SELECT id, via FROM refunds")).all()) == {
+            "rf_pay_m": "bank_transfer", "rf_pay_s": "provider"}
+        assert set(connection.execute(text("SELECT mode FROM payments")).scalars()) == {"unknown"}
+
+
 def test_app_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     settings = Settings(shared_secret=SECRET, database_url=f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(ConfigurationError, match="refunder migrate"):

@@ -26,6 +26,7 @@ require_once __DIR__ . '/includes/class-refunder-signer.php';
 require_once __DIR__ . '/includes/class-refunder-settings.php';
 require_once __DIR__ . '/includes/class-refunder-client.php';
 require_once __DIR__ . '/includes/class-refunder-payment-source.php';
+require_once __DIR__ . '/includes/class-refunder-payment-mode.php';
 require_once __DIR__ . '/includes/class-refunder-ledger.php';
 require_once __DIR__ . '/includes/class-refunder-ajax.php';
 require_once __DIR__ . '/includes/class-refunder-order-panel.php';

@@ -14,11 +14,13 @@ from flask_smorest import Blueprint
 
 from .. import __version__
 from ..bulk import BulkLine, BulkRefunds, JobView, outcome
+from ..detection import Block, Detection, Mode, OrderFacts, recorded_mode
 from ..errors import NotFound
 from ..ledger.models import AuditEvent, Refund
 from ..money import Money
+from ..providers import detect
 from ..providers.base import PaymentClaim, PaymentNotAtProvider, WebhookRequest
-from ..refunds import Actor, PaymentView, RefundRequest, RefundService
+from ..refunds import Actor, PaymentView, RefundRequest, RefundService, Registration
 from . import schemas as s
 from .auth import signed_target
 from .inputs import StrictParser
@@ -46,17 +48,42 @@ def money_out(m: Money) -> dict[str, Any]:
     return {"value": m.minor, "currency": m.currency}
 
 
+def reason_out(block: Block | None) -> dict[str, Any] | None:
+    return {"code": block.code, "message": block.message, "params": block.params} if block else None
+
+
 def payment_out(view: PaymentView) -> dict[str, Any]:
-    p, b = view.payment, view.balance
-    provider = service().providers.get(p.provider)
+    p, b, can = view.payment, view.balance, view.capabilities
     return {
-        "id": p.id, "provider": p.provider, "provider_label": provider.label if provider else p.provider,
-        "reference": p.reference, "order_id": p.order_id, "currency": p.currency,
+        "id": p.id, "provider": p.provider, "provider_label": view.provider_label,
+        "reference": p.reference, "order_id": p.order_id, "currency": p.currency, "mode": p.mode,
+        "gateway": p.gateway,
         "captured": money_out(b.captured), "refunded": money_out(b.refunded),
         "in_flight": money_out(b.in_flight), "refundable": money_out(b.refundable),
         "paid_at": p.paid_at, "refund_deadline": view.deadline,
         "refund_window_open": view.window_open,
+        "capabilities": {
+            "provider_refund": can.provider_refund, "reason": reason_out(can.blocked),
+            "partial_refund": can.partial, "line_refund": can.lines, "bank_transfer": can.bank_transfer,
+            "default_via": can.default_via, "needs_bank_reference": can.needs_bank_reference,
+        },
     }
+
+
+def detection_out(found: Detection) -> dict[str, Any]:
+    return {"provider": found.provider, "reference": found.reference, "provider_data": found.provider_data,
+            "mode": found.mode, "rule": found.rule, "refundable": found.block is None,
+            "reason": reason_out(found.block)}
+
+
+def detection_in(data: dict[str, Any]) -> Detection:
+    """An explicit provider (the refunder_payment_source filter) wins; otherwise the order's facts decide."""
+    facts = OrderFacts(order_id=data["order_id"], **data["facts"]) if data["facts"] is not None else None
+    if data["provider"]:
+        mode = Mode(data["mode"]) if data["mode"] else recorded_mode(facts) if facts else Mode.UNKNOWN
+        return Detection(data["provider"], data["reference"], data["provider_data"], mode, rule="explicit")
+    assert facts is not None
+    return detect(facts)
 
 
 def refund_out(r: Refund) -> dict[str, Any]:
@@ -66,7 +93,7 @@ def refund_out(r: Refund) -> dict[str, Any]:
         "actor": {"id": r.actor_id, "name": r.actor_name},
         "lines": r.lines, "bank_reference": r.bank_reference, "provider_reference": r.provider_reference,
         "failure": {"code": r.failure_code, "message": r.failure_message} if r.failure_code else None,
-        "kind": r.kind,
+        "via": r.via, "kind": r.kind,
         "created_at": r.created_at, "updated_at": r.updated_at, "finalized_at": r.finalized_at,
     }
 
@@ -153,15 +180,22 @@ class Ping(MethodView):
 class Payments(MethodView):
     @v1.doc(security=SIGNED)
     @v1.arguments(s.PaymentRegistrationSchema)
-    @v1.response(200, s.PaymentSchema)
+    @v1.response(200, s.PaymentRegisteredSchema)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Register a payment (or refresh it) and get its captured, refunded and refundable amounts."""
-        claim = PaymentClaim(reference=data["reference"], order_id=data["order_id"], captured=data["captured"],
-                             paid_at=data["paid_at"], provider_data=data["provider_data"])
-        view = service().register_payment(data["provider"], claim, _actor(data["actor"]))
+        """Register a payment (or refresh it) from the order's payment facts, or an explicit provider.
+
+        Answers which provider took the money and whether it can refund it (detection), the amounts, and
+        what can be done now (capabilities).
+        """
+        found = detection_in(data)
+        claim = PaymentClaim(reference=found.reference, order_id=data["order_id"], captured=data["captured"],
+                             paid_at=data["paid_at"], provider_data=found.provider_data)
+        registration = Registration(mode=found.mode, block=found.block, rule=found.rule,
+                                    gateway=data["facts"]["gateway"] if data["facts"] else None)
+        view = service().register_payment(found.provider, claim, _actor(data["actor"]), registration)
         if data["document"] is not None:  # the order's facts, for its credit notes
             current_app.extensions["refunder_notes"].remember_document(view.payment.id, data["document"])
-        return payment_out(view)
+        return {**payment_out(view), "detection": detection_out(found)}
 
 
 @v1.route("/payments/<string:payment_id>")
@@ -191,7 +225,7 @@ class PaymentRefunds(MethodView):
         lines = [dict(line) for line in data["lines"]]
         req = RefundRequest(amount=data["amount"], reason=data["reason"].strip(), actor=_actor(data["actor"]),
                             lines=lines, bank_reference=data["bank_reference"],
-                            reason_internal=data["reason_internal"])
+                            reason_internal=data["reason_internal"], via=data["via"])
         refund, created = service().create_refund(payment_id, req, headers["idempotency_key"], fingerprint())
         return refund_out(refund), (201 if created else 200), {"Idempotent-Replayed": str(not created).lower()}
 

@@ -60,10 +60,34 @@ class LineSchema(Schema):
     amount = MinorUnits(1, required=True)
 
 
+_MODES = ["live", "test", "unknown"]
+_VIAS = ["provider", "bank_transfer"]
+
+
+class OrderFactsSchema(Schema):
+    """How WooCommerce says the order was paid; the sidecar works out the provider from it."""
+
+    gateway = Text(load_default="", validate=validate.Length(max=64),
+                   metadata={"description": "The order's payment method (gateway id).", "example": "vipps"})
+    gateway_title = Text(load_default="", validate=validate.Length(max=200))
+    transaction_id = Text(load_default="", validate=validate.Length(max=200))
+    meta = fields.Dict(keys=Text(validate=validate.Length(min=1, max=64)),
+                       values=Text(multiline=True, validate=validate.Length(max=200)), load_default=dict,
+                       validate=validate.Length(max=100),
+                       metadata={"description": "The gateway plugins' order meta (_vipps_*, _stripe_*, _mollie_*, "
+                                                "_refunder_payment_mode ...), values as strings.",
+                                 "example": {"_vipps_api": "epayment", "_vipps_orderid": "Woo00012"}})
+
+
 class PaymentRegistrationSchema(Schema):
-    provider = Text(required=True, validate=validate.Regexp(r"^[a-z_]{2,32}$"),
-                             metadata={"example": "simulator"})
-    reference = _text(100, _PRINTABLE, required=True)
+    """Either the order's facts (the sidecar detects the provider), or an explicit provider and reference
+    (a booking system's answer through the plugin's refunder_payment_source filter), which wins."""
+
+    facts = fields.Nested(OrderFactsSchema, load_default=None)
+    provider = Text(load_default=None, validate=validate.Regexp(r"^[a-z_]{2,32}$"), metadata={"example": "simulator"})
+    reference = _text(100, _PRINTABLE, load_default=None)
+    mode = fields.String(load_default=None, validate=validate.OneOf(_MODES),
+                         metadata={"description": "With an explicit provider: the payment's mode, when known."})
     order_id = _text(64, _PRINTABLE, required=True)
     captured = fields.Nested(BalanceMoneySchema, required=True,
                              metadata={"description": "What the order says was paid; the provider's figure wins."})
@@ -75,6 +99,13 @@ class PaymentRegistrationSchema(Schema):
     document = fields.Nested(OrderDocumentSchema, load_default=None, allow_none=True,
                              metadata={"description": "The order's facts for its credit notes (seller, buyer, lines)."})
 
+    @validates_schema
+    def facts_or_provider(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("provider") and not data.get("reference"):
+            raise ValidationError("Give the payment reference with the provider.", "reference")
+        if not data.get("provider") and data.get("facts") is None:
+            raise ValidationError("Send the order's payment facts, or a provider and reference.", "facts")
+
 
 class RefundCreateSchema(Schema):
     amount = fields.Nested(MoneySchema, required=True)
@@ -84,6 +115,9 @@ class RefundCreateSchema(Schema):
     bank_reference = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
     reason_internal = fields.Boolean(load_default=False,
                                      metadata={"description": "Keep the reason off the credit note and e-mail."})
+    via = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(_VIAS), metadata={
+        "description": "provider: sent through the payment's provider; bank_transfer: staff paid it back by bank "
+                       "transfer (needs bank_reference; never sent anywhere). Default: the payment's default_via."})
 
     @validates_schema
     def reason_has_words(self, data: dict[str, Any], **_: Any) -> None:
@@ -160,6 +194,22 @@ class OrderQuerySchema(Schema):
     order_id = _text(64, required=True)
 
 
+class ReasonSchema(Schema):
+    code = fields.String(metadata={"description": "Stable, for translation (refunder.detection lists them)."})
+    message = fields.String(metadata={"description": "Plain English, the fallback."})
+    params = fields.Dict(metadata={"description": "What the message mentions (provider, method, deadline ...)."})
+
+
+class CapabilitiesSchema(Schema):
+    provider_refund = fields.Boolean(metadata={"description": "The provider can refund this payment now."})
+    reason = fields.Nested(ReasonSchema, allow_none=True, metadata={"description": "Why not, when it cannot."})
+    partial_refund = fields.Boolean(metadata={"description": "Part of the payment can be refunded."})
+    line_refund = fields.Boolean(metadata={"description": "A refund can name the order lines it is for."})
+    bank_transfer = fields.Boolean(metadata={"description": "A refund paid back by bank transfer can be recorded."})
+    default_via = fields.String(validate=validate.OneOf(_VIAS))
+    needs_bank_reference = fields.Boolean(metadata={"description": "The default way needs the transfer's reference."})
+
+
 class PaymentSchema(Schema):
     id = fields.String()
     provider = fields.String()
@@ -167,6 +217,8 @@ class PaymentSchema(Schema):
     reference = fields.String()
     order_id = fields.String()
     currency = fields.String()
+    mode = fields.String(validate=validate.OneOf(_MODES), metadata={"description": "test: a test payment."})
+    gateway = fields.String(allow_none=True, metadata={"description": "The WooCommerce payment method."})
     captured = fields.Nested(BalanceMoneySchema)
     refunded = fields.Nested(BalanceMoneySchema)
     in_flight = fields.Nested(BalanceMoneySchema)
@@ -174,6 +226,21 @@ class PaymentSchema(Schema):
     paid_at = fields.AwareDateTime()
     refund_deadline = fields.AwareDateTime(allow_none=True)
     refund_window_open = fields.Boolean(metadata={"description": "False once the provider's refund period ended."})
+    capabilities = fields.Nested(CapabilitiesSchema)
+
+
+class DetectionSchema(Schema):
+    provider = fields.String()
+    reference = fields.String()
+    provider_data = fields.Dict()
+    mode = fields.String(validate=validate.OneOf(_MODES))
+    rule = fields.String(metadata={"description": "Which rule answered (explicit: WordPress named the provider)."})
+    refundable = fields.Boolean(metadata={"description": "What the order shows: the provider can refund it."})
+    reason = fields.Nested(ReasonSchema, allow_none=True)
+
+
+class PaymentRegisteredSchema(PaymentSchema):
+    detection = fields.Nested(DetectionSchema)
 
 
 class FailureSchema(Schema):
@@ -193,6 +260,7 @@ class RefundSchema(Schema):
     bank_reference = fields.String(allow_none=True)
     provider_reference = fields.String(allow_none=True)
     failure = fields.Nested(FailureSchema, allow_none=True)
+    via = fields.String(validate=validate.OneOf(_VIAS), metadata={"description": "How the money went back."})
     kind = fields.String(validate=validate.OneOf(["requested", "external"]),
                          metadata={"description": "external: made outside Refunder, found at the provider."})
     created_at = fields.AwareDateTime()

@@ -56,6 +56,9 @@ class Payment(Base):
     captured_minor: Mapped[int] = mapped_column(BigInteger)
     paid_at: Mapped[datetime] = mapped_column(UTCDateTime())
     provider_data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    mode: Mapped[str] = mapped_column(String(8), default="unknown", server_default="unknown")  # live, test, unknown
+    gateway: Mapped[str | None] = mapped_column(String(64))  # the WooCommerce payment method, when WordPress said
+    refund_block: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # why the provider cannot refund: code, message
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -75,6 +78,7 @@ class Refund(Base):
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="requested", server_default="requested")
+    via: Mapped[str] = mapped_column(String(16), default="provider", server_default="provider")  # or bank_transfer
     external_id: Mapped[str | None] = mapped_column(String(100))  # provider's id of a refund made outside us
     reason: Mapped[str] = mapped_column(Text)
     reason_internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # kept off documents

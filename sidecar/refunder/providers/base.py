@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import strict_json
+from ..detection import Mode
 from ..errors import RefunderError
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
@@ -42,6 +43,7 @@ class RefundCall:
     reason: str
     provider_data: dict[str, Any] = field(default_factory=dict)
     bank_reference: str | None = None
+    lines: list[dict[str, Any]] = field(default_factory=list)  # {item_id, name, quantity, amount} as requested
 
 
 @dataclass(frozen=True)
@@ -140,6 +142,18 @@ class Provider(ABC):
     label: str
     policy: RefundPolicy = RefundPolicy()
     sends_money = True  # False: staff send it themselves and Refunder records it (bank transfer)
+    modes = False  # True: live and test credentials side by side, chosen by the payment's mode (ModeSwitch)
+    partial_refunds = True  # part of a payment can be refunded, more than once
+    line_refunds = True  # a refund may name the order lines it is for
+    permanent_failures: frozenset[str] = frozenset()  # failure codes that asking again will not change
+
+    def for_mode(self, mode: Mode) -> Provider:
+        """The provider holding the credentials of a payment made in this mode (itself when it has no modes)."""
+        return self
+
+    def probe(self, claim: PaymentClaim) -> tuple[Mode, PaymentFacts]:
+        """The payment's facts and the mode they were found in, for a payment whose mode is not known."""
+        return Mode.UNKNOWN, self.payment_facts(claim)
 
     def check_request(self, call: RefundCall) -> None:  # noqa: B027 - optional hook, most providers need none
         """Refuse provider-specific bad input before anything is recorded."""

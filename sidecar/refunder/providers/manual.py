@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import InvalidRequest
 from ..rules import RefundStatus
 from .base import PaymentClaim, PaymentFacts, Provider, ProviderResult, RefundCall
+from .registry import ProviderSpec, register
 
 
 class ManualProvider(Provider):
@@ -27,3 +28,8 @@ class ManualProvider(Provider):
 
     def refund_status(self, call: RefundCall) -> ProviderResult:
         return self.refund(call)
+
+
+# No detection rule: manual is what an order no provider rule recognises (detection.manual).
+SPEC = register(ProviderSpec(name="manual", label=ManualProvider.label,
+                             build=lambda settings, mode, clock: ManualProvider()))

@@ -13,6 +13,7 @@ import secrets
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from .base import (
     RefundCall,
     RefundNotAtProvider,
 )
+from .registry import ProviderSpec, register
 
 ASYNC_SECONDS = 2
 
@@ -48,6 +50,7 @@ class SimulatorProvider(Provider):
     name = "simulator"
     label = "Simulated card provider"
     policy = RefundPolicy(window=timedelta(days=365))
+    permanent_failures = frozenset({"card_declined"})
 
     def __init__(self, path: str | Path, clock: Callable[[], datetime]) -> None:
         self.path = Path(path)
@@ -153,3 +156,12 @@ class SimulatorProvider(Provider):
         if settles_at and self.clock() < datetime.fromisoformat(settles_at):
             return ProviderResult(RefundStatus.PROCESSING, provider_reference=sim_id, confirmed=True)
         return ProviderResult(RefundStatus.REFUNDED, provider_reference=sim_id, confirmed=True)
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    path: str = "var/simulator.db"
+
+
+SPEC = register(ProviderSpec(name="simulator", label=SimulatorProvider.label, settings=SimulatorSettings,
+                             build=lambda settings, mode, clock: SimulatorProvider(settings.path, clock)))

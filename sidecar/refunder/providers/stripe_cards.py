@@ -10,7 +10,18 @@ from typing import Any
 
 import stripe
 
-from ..errors import InvalidRequest, NotFound
+from ..detection import (
+    METHOD_NOT_REFUNDABLE,
+    NOT_CAPTURED,
+    Block,
+    Detection,
+    Mode,
+    OrderFacts,
+    no_reference,
+    not_refundable,
+    recorded_mode,
+)
+from ..errors import ConfigurationError, InvalidRequest, NotFound
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
 from .base import (
@@ -30,6 +41,7 @@ from .base import (
     webhook_event,
 )
 from .http import DEFAULT_RETRY, RetryPolicy, Verdict, with_retries
+from .registry import ProviderSpec, register
 
 METADATA_KEY = "refunder_refund_id"
 REFUND_EVENTS = frozenset({"refund.created", "refund.updated", "refund.failed", "charge.refund.updated"})
@@ -56,9 +68,19 @@ FAILURE_REASONS = {
 
 @dataclass(frozen=True)
 class StripeSettings:
+    """[stripe] holds the live secret key (sk_live_/rk_live_), [stripe_test] the test one (sk_test_/rk_test_)."""
+
     api_key: str = field(repr=False)
     webhook_secret: str = field(default="", repr=False)
     api_base: str = ""  # tests and proxies only
+
+
+def check_key(settings: StripeSettings, mode: Mode, section: str = "stripe") -> None:
+    """A live key in the test section (or the other way round) would refund the wrong world's payments."""
+    wanted = ("sk_live_", "rk_live_") if mode is Mode.LIVE else ("sk_test_", "rk_test_")
+    if not settings.api_key.startswith(wanted):
+        where = f"REFUNDER_{section.upper()}{'_TEST' if mode is Mode.TEST else ''}_API_KEY"
+        raise ConfigurationError(f"{where} must be a {mode} key ({' or '.join(p + '...' for p in wanted)}).")
 
 
 def to_stripe_amount(money: Money) -> int:
@@ -106,6 +128,9 @@ class StripeProvider(Provider):
     name = "stripe"
     label = "Stripe"
     policy = RefundPolicy(max_per_second=20)  # under Stripe's 25 requests/s (test mode; 100 live)
+    # The card is gone, or the customer's bank said no, or the charge is too old: Stripe will say the same again.
+    permanent_failures = frozenset({"stripe_expired_or_canceled_card", "stripe_lost_or_stolen_card",
+                                    "stripe_declined", "stripe_charge_expired_for_refund"})
 
     def __init__(self, settings: StripeSettings, clock: Callable[[], datetime], *,
                  policy: RetryPolicy = DEFAULT_RETRY, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -242,3 +267,45 @@ class StripeProvider(Provider):
             confirmed = True
         return [RefundUpdate(refund_id=r["metadata"][METADATA_KEY], result=refund_result(r, confirmed=confirmed))
                 for r in refunds if isinstance(r.get("metadata"), dict) and r["metadata"].get(METADATA_KEY)]
+
+
+# WooCommerce Stripe Gateway 8.8.0: Boleto and OXXO cannot be refunded, as UPE methods
+# (includes/payment-methods/class-wc-stripe-upe-payment-method-boleto.php:23,28 and -oxxo.php:23,28:
+# can_refund false, supports only products) and as legacy voucher gateways (class-wc-gateway-stripe-boleto.php:20,
+# class-wc-gateway-stripe-oxxo.php; includes/abstracts/abstract-wc-stripe-payment-gateway-voucher.php:113-115,170-172).
+NOT_REFUNDABLE_METHODS = {"boleto": "Boleto", "oxxo": "OXXO"}
+
+
+def detect(facts: OrderFacts) -> Detection | None:
+    """Orders of WooCommerce Stripe Gateway 8.8.0: gateway `stripe` (cards, Link, wallets; legacy card gateway) or
+    `stripe_<method>` (UPE methods, includes/payment-methods/class-wc-stripe-upe-payment-method.php:116, and old
+    non-UPE gateways). The reference is `_stripe_intent_id` (class-wc-stripe-helper.php:1265-1283), else the charge
+    in the transaction id (abstract-wc-stripe-payment-gateway.php:565-600). `_stripe_upe_payment_type` names the
+    method paid (class-wc-stripe-upe-payment-gateway.php:2254-2258); `_stripe_charge_captured` is "no" for an
+    authorization not captured yet (abstract-wc-stripe-payment-gateway.php:535-538). The plugin stores no
+    test/live marker: the mode is the `livemode` Refunder recorded at payment time, else looked up."""
+    if facts.gateway != "stripe" and not facts.gateway.startswith("stripe_"):
+        return None
+    method = facts.get("_stripe_upe_payment_type") or facts.gateway.removeprefix("stripe").lstrip("_") or "card"
+    reference = facts.get("_stripe_intent_id") or facts.transaction_id
+    rule = f"stripe: gateway {facts.gateway}, method {method}"
+    if facts.gateway.removeprefix("stripe_") in NOT_REFUNDABLE_METHODS:
+        method = facts.gateway.removeprefix("stripe_")
+    if method in NOT_REFUNDABLE_METHODS:
+        return not_refundable("stripe", reference, facts, Block(
+            METHOD_NOT_REFUNDABLE, f"Stripe cannot refund {NOT_REFUNDABLE_METHODS.get(method, method)} payments. "
+                                   "Refund the customer by bank transfer.", {"provider": "Stripe", "method": method}),
+            rule)
+    if facts.get("_stripe_charge_captured") == "no":
+        return not_refundable("stripe", reference, facts, Block(
+            NOT_CAPTURED, "The payment is only authorized at Stripe, not captured: there is no money to refund. "
+                          "Capture it, or cancel the order to release the authorization.",
+            {"provider": "Stripe"}), rule)
+    if not reference.startswith(("pi_", "ch_", "py_")):
+        return not_refundable("stripe", reference, facts, no_reference("Stripe"), rule)
+    return Detection("stripe", reference, mode=recorded_mode(facts), rule=rule)
+
+
+SPEC = register(ProviderSpec(
+    name="stripe", label=StripeProvider.label, settings=StripeSettings, modes=True, check=check_key,
+    build=lambda settings, mode, clock: StripeProvider(settings, clock), detect=detect))

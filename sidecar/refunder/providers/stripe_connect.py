@@ -15,9 +15,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..detection import Mode
 from ..errors import InvalidRequest
 from .base import PaymentClaim, PaymentFacts, RefundCall, WebhookRejected, WebhookRequest
-from .stripe_cards import StripeProvider, StripeSettings, plain
+from .registry import ProviderSpec, register
+from .stripe_cards import StripeProvider, StripeSettings, check_key
 
 _ACCOUNT = re.compile(r"^acct_[A-Za-z0-9]+$")
 ACCOUNTS_ENDPOINT = "accounts"  # /webhooks/stripe_connect/accounts: events of connected accounts
@@ -40,7 +42,7 @@ class StripeConnectProvider(StripeProvider):
 
     def _verified_event(self, request: WebhookRequest) -> Any:
         event = super()._verified_event(request)
-        if request.endpoint == ACCOUNTS_ENDPOINT and not plain(event).get("account"):
+        if request.endpoint == ACCOUNTS_ENDPOINT and not isinstance(event.get("account"), str):
             raise WebhookRejected("An event sent to the connected accounts' endpoint names its account.")
         return event
 
@@ -71,3 +73,13 @@ class StripeConnectProvider(StripeProvider):
     def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
         self._charge_type(claim.provider_data)
         return super().payment_facts(claim)
+
+
+def _check(settings: StripeSettings, mode: Mode) -> None:
+    check_key(settings, mode, "stripe_connect")
+
+
+# Booking systems name BT Pay payments through the plugin's refunder_payment_source filter: no detection rule.
+SPEC = register(ProviderSpec(
+    name="stripe_connect", label=StripeConnectProvider.label, settings=StripeConnectSettings, modes=True, check=_check,
+    build=lambda settings, mode, clock: StripeConnectProvider(settings, clock)))

@@ -4,33 +4,49 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 
 from .. import __version__
+from ..detection import Mode, OrderFacts
 from .base import ProviderError, ProviderUnreachable
 from .http import ProviderBusy, Transport
 
 BASE_URLS = {"test": "https://apitest.vipps.no", "production": "https://api.vipps.no"}
 LABEL = "Vipps MobilePay"
+# Gateway ids of "Pay with Vipps and MobilePay for WooCommerce" 6.0.5 that take one-off payments:
+# payment/WC_Gateway_Vipps.class.php:39 (vipps; also Express, Checkout and MobilePay) and
+# payment/WC_Gateway_VippsCard.class.php:41 (vipps_card: cards through ePayment, VippsApi.class.php:584-587).
+GATEWAYS = ("vipps", "vipps_card")
 
 
 @dataclass(frozen=True)
 class VippsSettings:
+    """One merchant sales unit; [vipps] for production, [vipps_test] for the test environment."""
+
     client_id: str
     client_secret: str = field(repr=False)
     subscription_key: str = field(repr=False)
     msn: str
-    environment: str = "test"
+    environment: str = "test"  # set from the section (production or test), not by the user
     base_url: str = ""  # overrides environment (tests, proxies)
     webhook_secret: str = field(default="", repr=False)
 
     @property
     def url(self) -> str:
         return self.base_url or BASE_URLS[self.environment]
+
+
+def for_mode(settings: VippsSettings, mode: Mode | None) -> VippsSettings:
+    return replace(settings, environment="production" if mode is Mode.LIVE else "test")
+
+
+def vipps_reference(facts: OrderFacts) -> str:
+    """The Vipps order id the plugin created the payment with (VippsApi.class.php:564-566: also the transaction id)."""
+    return facts.get("_vipps_orderid") or facts.transaction_id
 
 
 class AccessTokens:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import requests
 
+from ..detection import Detection, Mode, OrderFacts, no_reference, not_refundable, recorded_mode
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
 from .base import (
@@ -23,7 +24,8 @@ from .base import (
     RefundNotAtProvider,
 )
 from .http import Transport
-from .vipps_client import LABEL, VippsClient, VippsSettings, parse_time
+from .registry import ProviderSpec, register
+from .vipps_client import GATEWAYS, LABEL, VippsClient, VippsSettings, for_mode, parse_time, vipps_reference
 
 ERRORS = {
     "71": "Vipps says the amount is more than is left to refund on this order.",
@@ -61,6 +63,7 @@ class VippsEcomProvider(Provider):
     name = "vipps_ecom"
     label = f"{LABEL} (eCom, older orders)"
     policy = RefundPolicy(window=timedelta(days=365), max_per_minute=5, max_per_second=10)
+    permanent_failures = frozenset({"vipps_ecom_95"})  # refund period over
 
     def __init__(self, settings: VippsSettings, clock: Callable[[], datetime], transport: Transport | None = None):
         self.settings = settings
@@ -155,3 +158,26 @@ def _reserved_at(details: dict[str, Any]) -> datetime | None:
         if times:
             return min(times)
     return None
+
+
+def detect(facts: OrderFacts) -> Detection | None:
+    """Vipps orders without `_vipps_api`: taken through the legacy eCom v2 API by plugin versions before ePayment.
+
+    Vipps MobilePay for WooCommerce 6.0.5 never writes "ecom" (only "epayment" and "banktransfer", see
+    vipps_epayment.detect); its own refund sends such orders to Ecomm/v2 (WC_Gateway_Vipps.class.php:2222-2224).
+    """
+    if facts.gateway not in GATEWAYS or facts.get("_vipps_api"):
+        return None
+    reference, rule = vipps_reference(facts), f"vipps_ecom: gateway {facts.gateway}, no _vipps_api"
+    mode = recorded_mode(facts)
+    if facts.gateway == "vipps_card" and mode is Mode.UNKNOWN:
+        mode = Mode.LIVE
+    if not reference:
+        return not_refundable("vipps_ecom", reference, facts, no_reference(LABEL), rule, mode)
+    return Detection("vipps_ecom", reference, mode=mode, rule=rule)
+
+
+SPEC = register(ProviderSpec(
+    name="vipps_ecom", label=VippsEcomProvider.label, settings=VippsSettings, section="vipps", modes=True,
+    internal=frozenset({"environment"}),
+    build=lambda settings, mode, clock: VippsEcomProvider(for_mode(settings, mode), clock), detect=detect))

@@ -9,6 +9,17 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from ..detection import (
+    PAID_BY_BANK_TRANSFER,
+    UNKNOWN_PAYMENT_API,
+    Block,
+    Detection,
+    Mode,
+    OrderFacts,
+    no_reference,
+    not_refundable,
+    recorded_mode,
+)
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
 from . import vipps_webhooks
@@ -27,7 +38,8 @@ from .base import (
     webhook_event,
 )
 from .http import Transport
-from .vipps_client import LABEL, VippsClient, VippsSettings, parse_time
+from .registry import ProviderSpec, register
+from .vipps_client import GATEWAYS, LABEL, VippsClient, VippsSettings, for_mode, parse_time, vipps_reference
 
 # ErrorCode (in extraDetails) -> what staff are told. Codes not here show Vipps' own title and detail.
 ERRORS = {
@@ -72,6 +84,7 @@ class VippsEPaymentProvider(Provider):
     name = "vipps"
     label = LABEL
     policy = RefundPolicy(window=timedelta(days=365), max_per_minute=5, max_per_second=10)
+    permanent_failures = frozenset({"vipps_6220"})  # refund period over
 
     def __init__(self, settings: VippsSettings, clock: Callable[[], datetime], transport: Transport | None = None):
         self.settings, self.clock = settings, clock
@@ -174,3 +187,39 @@ def _authorized_at(events: list[dict[str, Any]]) -> datetime | None:
         if times:
             return min(times)
     return None
+
+
+def detect(facts: OrderFacts) -> Detection | None:
+    """Vipps MobilePay for WooCommerce 6.0.5 orders that carry `_vipps_api` (those without are eCom: vipps_ecom).
+
+    `_vipps_api` is written by VippsApi.class.php:563 ("epayment": wallet, card, Express) and
+    WC_Gateway_Vipps.class.php:3806 (Checkout), and set to "banktransfer" for Vipps Checkout bank
+    transfers (WC_Gateway_Vipps.class.php:2955, 3420), which the plugin itself refuses to refund (:2216-2219).
+    The plugin stores no test/live marker: the mode is what Refunder recorded at payment time, and card
+    payments are live only (WC_Gateway_VippsCard.class.php:80: not offered in test mode).
+    """
+    api = facts.get("_vipps_api")
+    if facts.gateway not in GATEWAYS or not api:
+        return None
+    reference, rule = vipps_reference(facts), f"vipps: gateway {facts.gateway}, _vipps_api={api}"
+    mode = recorded_mode(facts)
+    if facts.gateway == "vipps_card" and mode is Mode.UNKNOWN:
+        mode = Mode.LIVE
+    if api == "banktransfer":
+        return not_refundable("vipps", reference, facts, Block(
+            PAID_BY_BANK_TRANSFER, "The customer paid by bank transfer in Vipps Checkout; Vipps MobilePay cannot "
+                                   "refund a bank transfer. Refund the customer by bank transfer.",
+            {"provider": LABEL}), rule, mode)
+    if api != "epayment":
+        return not_refundable("vipps", reference, facts, Block(
+            UNKNOWN_PAYMENT_API, f"The order says Vipps MobilePay took it through an API Refunder does not know "
+                                   f"({api}). Refund the customer by bank transfer.",
+            {"provider": LABEL, "api": api}), rule, mode)
+    if not reference:
+        return not_refundable("vipps", reference, facts, no_reference(LABEL), rule, mode)
+    return Detection("vipps", reference, mode=mode, rule=rule)
+
+
+SPEC = register(ProviderSpec(
+    name="vipps", label=LABEL, settings=VippsSettings, modes=True, internal=frozenset({"environment"}),
+    build=lambda settings, mode, clock: VippsEPaymentProvider(for_mode(settings, mode), clock), detect=detect))

@@ -22,25 +22,21 @@ final class Refunder_Ledger {
 	 * @return array|WP_Error The payment summary.
 	 */
 	public static function payment_summary( $order, $client ) {
-		$source = Refunder_Payment_Source::for_order( $order );
 		$paid   = $order->get_date_paid() ?: $order->get_date_created();
 		$user   = wp_get_current_user();
 		$result = $client->call(
 			'POST',
 			'/v1/payments',
 			array(
-				'provider'      => $source['provider'],
-				'reference'     => $source['reference'],
-				'order_id'      => (string) $order->get_id(),
-				'captured'      => array(
+				'order_id' => (string) $order->get_id(),
+				'captured' => array(
 					'value'    => Refunder_Money::to_minor( $order->get_total(), $order->get_currency() ) ?? 0,
 					'currency' => $order->get_currency(),
 				),
-				'paid_at'       => $paid->format( 'Y-m-d\TH:i:sP' ),
-				'provider_data' => (object) $source['provider_data'],
-				'actor'         => self::actor( $user ),
-				'document'      => Refunder_Credit_Notes::document( $order ),
-			)
+				'paid_at'  => $paid->format( 'Y-m-d\TH:i:sP' ),
+				'actor'    => self::actor( $user ),
+				'document' => Refunder_Credit_Notes::document( $order ),
+			) + Refunder_Payment_Source::for_order( $order )
 		);
 		if ( ! is_wp_error( $result ) && $order->get_meta( self::PAYMENT ) !== $result['id'] ) {
 			$order->update_meta_data( self::PAYMENT, $result['id'] );

@@ -12,6 +12,7 @@ final class Refunder_Plugin {
 	public static function boot() {
 		self::load_textdomain();
 		Refunder_Settings::register();
+		Refunder_Payment_Mode::register();
 		Refunder_Order_Panel::register();
 		Refunder_Ajax::register();
 		Refunder_Cron::register();

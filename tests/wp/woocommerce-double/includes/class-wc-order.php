@@ -77,6 +77,22 @@ class WC_Order {
 		return get_post_meta( $this->id, $key, $single );
 	}
 
+	public function set_transaction_id( $id ) {
+		$this->changes['_transaction_id'] = (string) $id;
+	}
+
+	/** Every meta entry, as objects with key and value (WC_Meta_Data has them as properties too). */
+	public function get_meta_data() {
+		$all = array();
+		foreach ( array_keys( (array) get_post_meta( $this->id ) ) as $key ) {
+			$all[ $key ] = get_post_meta( $this->id, $key, true );
+		}
+		foreach ( $this->changes as $key => $value ) {
+			$all[ $key ] = $value;
+		}
+		return array_map( fn( $key, $value ) => (object) array( 'key' => $key, 'value' => $value ), array_keys( $all ), array_values( $all ) );
+	}
+
 	public function update_meta_data( $key, $value ) {
 		$this->changes[ $key ] = $value;
 	}
