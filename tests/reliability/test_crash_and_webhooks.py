@@ -73,13 +73,11 @@ def test_a_dead_senders_refund_the_provider_cannot_be_asked_about_is_unknown(wor
     service, simulator, payment_id, clock = world
     crash(database_url, simulator, payment_id, "before")
 
-    class Down:
-        name, label, policy = simulator.name, simulator.label, simulator.policy
-
+    class Down(SimulatorProvider):
         def refund_status(self, call: Any) -> Any:
             raise ProviderUnreachable("no answer (simulated)")
 
-    service.providers = {"simulator": Down()}  # type: ignore[dict-item]
+    service.providers = {"simulator": Down(simulator.path, clock)}
     [unknown] = service.follow_up()
     assert unknown.status == RefundStatus.UNKNOWN and unknown.failure_code == "outcome_unknown"
     assert service.follow_up() == []  # not asked again at once

@@ -48,8 +48,8 @@ def test_processing_refunds_become_final_within_two_minutes(providers: Any, data
     mollie.add_payment("tr_follow1", Money(5000, "EUR"))
     settings = {"REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": database_url,
                 "REFUNDER_PROVIDERS": "stripe,mollie", "REFUNDER_FOLLOW_UP_EVERY": "1",
-                "REFUNDER_STRIPE_API_KEY": STRIPE_KEY, "REFUNDER_STRIPE_API_BASE": stripe_url,
-                "REFUNDER_MOLLIE_API_KEY": MOLLIE_KEY, "REFUNDER_MOLLIE_API_BASE": mollie_url}
+                "REFUNDER_STRIPE_TEST_API_KEY": STRIPE_KEY, "REFUNDER_STRIPE_TEST_API_BASE": stripe_url,
+                "REFUNDER_MOLLIE_TEST_API_KEY": MOLLIE_KEY, "REFUNDER_MOLLIE_TEST_API_BASE": mollie_url}
     with serving_sidecar(settings, tmp_path / "sidecar.log") as (url, _):
         started = time.monotonic()
         refunds = []

@@ -64,7 +64,7 @@ _MODES = ["live", "test", "unknown"]
 _VIAS = ["provider", "bank_transfer"]
 
 
-class OrderFactsSchema(Schema):
+class PaymentFactsSchema(Schema):
     """How WooCommerce says the order was paid; the sidecar works out the provider from it."""
 
     gateway = Text(load_default="", validate=validate.Length(max=64),
@@ -83,7 +83,7 @@ class PaymentRegistrationSchema(Schema):
     """Either the order's facts (the sidecar detects the provider), or an explicit provider and reference
     (a booking system's answer through the plugin's refunder_payment_source filter), which wins."""
 
-    facts = fields.Nested(OrderFactsSchema, load_default=None)
+    facts = fields.Nested(PaymentFactsSchema, load_default=None)
     provider = Text(load_default=None, validate=validate.Regexp(r"^[a-z_]{2,32}$"), metadata={"example": "simulator"})
     reference = _text(100, _PRINTABLE, load_default=None)
     mode = fields.String(load_default=None, validate=validate.OneOf(_MODES),
