@@ -23,7 +23,7 @@ from .app import create_app, utcnow
 from .bulk import BulkRefunds
 from .config import Settings
 from .demo import seed
-from .errors import RefunderError
+from .errors import ConfigurationError, RefunderError
 from .ledger.database import Database, migrate
 from .providers import build_providers
 from .refunds import RefundService
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             follow_up(settings, args.every or settings.follow_up_every or 5.0)
         else:
             demo(os.environ)
-    except RefunderError as exc:
+    except (RefunderError, ConfigurationError) as exc:
         print(f"refunder: {exc.message}", file=sys.stderr)
         return 2
     return 0

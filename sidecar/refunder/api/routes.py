@@ -17,6 +17,7 @@ from ..bulk import BulkLine, BulkRefunds, JobView, outcome
 from ..detection import Block, Detection, Mode, OrderFacts, recorded_mode
 from ..errors import NotFound
 from ..ledger.models import AuditEvent, Refund
+from ..messages import define
 from ..money import Money
 from ..providers import detect
 from ..providers.base import PaymentClaim, PaymentNotAtProvider, WebhookRequest
@@ -45,7 +46,7 @@ def _actor(data: dict[str, str]) -> Actor:
 
 
 def money_out(m: Money) -> dict[str, Any]:
-    return {"value": m.minor, "currency": m.currency}
+    return m.as_object()
 
 
 def reason_out(block: Block | None) -> dict[str, Any] | None:
@@ -92,7 +93,8 @@ def refund_out(r: Refund) -> dict[str, Any]:
         "status": r.status, "reason": r.reason, "reason_internal": r.reason_internal,
         "actor": {"id": r.actor_id, "name": r.actor_name},
         "lines": r.lines, "bank_reference": r.bank_reference, "provider_reference": r.provider_reference,
-        "failure": {"code": r.failure_code, "message": r.failure_message} if r.failure_code else None,
+        "failure": {"code": r.failure_code, "message": r.failure_message, "params": r.failure_params or {}}
+        if r.failure_code else None,
         "via": r.via, "kind": r.kind,
         "created_at": r.created_at, "updated_at": r.updated_at, "finalized_at": r.finalized_at,
     }
@@ -102,7 +104,8 @@ def event_out(e: AuditEvent) -> dict[str, Any]:
     return {
         "id": e.id, "at": e.at, "action": e.action, "actor": {"id": e.actor_id, "name": e.actor_name},
         "refund_id": e.refund_id, "reason": e.reason, "provider_reference": e.provider_reference,
-        "amount": {"value": e.amount_minor, "currency": e.currency} if e.currency else None, "detail": e.detail,
+        "amount": money_out(Money(e.amount_minor, e.currency)) if e.currency and e.amount_minor is not None else None,
+        "detail": e.detail,
     }
 
 
@@ -148,6 +151,8 @@ def fingerprint() -> str:
 
 
 READY_TIMEOUT = 2.0  # seconds the readiness check gives the ledger
+WEBHOOK_NOT_FOUND = define("webhook_not_found", "No webhook for provider {provider} here.", status=NotFound.status,
+                           provider="paypal")
 
 
 @public.route("/health")
@@ -333,7 +338,7 @@ class ProviderWebhook(MethodView):
         """A provider tells us a refund moved. Verified, then applied; repeats and late arrivals are harmless."""
         svc = service()
         if provider not in svc.providers:
-            raise NotFound(f"No webhook for provider '{provider}' here.")
+            raise NotFound(WEBHOOK_NOT_FOUND, provider=provider)
         received = WebhookRequest(method=request.method, url=f"{request.scheme}://{request.host}{signed_target(request)}",
                                   headers=dict(request.headers), body=request.get_data(), endpoint=endpoint)
         try:

@@ -38,6 +38,16 @@ class MoneySchema(Schema):
         required=True, validate=validate.OneOf(sorted(EXPONENTS), error="Not an ISO 4217 currency code."),
         metadata={"example": "NOK"},
     )
+    exponent = fields.Integer(strict=True, load_default=None, metadata={
+        "description": "The currency's minor-unit digits (NOK 2, JPY 0, KWD 3), in every answer; optional in a "
+                       "request, where it must be the currency's.", "example": 2})
+
+    @validates_schema
+    def currency_exponent(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("exponent") is not None and data.get("currency") in EXPONENTS \
+                and data["exponent"] != EXPONENTS[data["currency"]]:
+            raise ValidationError(f"{data['currency']} has {EXPONENTS[data['currency']]} minor-unit digits.",
+                                  "exponent")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Money:
@@ -195,7 +205,7 @@ class OrderQuerySchema(Schema):
 
 
 class ReasonSchema(Schema):
-    code = fields.String(metadata={"description": "Stable, for translation (refunder.detection lists them)."})
+    code = fields.String(metadata={"description": "Stable, for translation (tests/vectors/problems.json)."})
     message = fields.String(metadata={"description": "Plain English, the fallback."})
     params = fields.Dict(metadata={"description": "What the message mentions (provider, method, deadline ...)."})
 
@@ -244,8 +254,9 @@ class PaymentRegisteredSchema(PaymentSchema):
 
 
 class FailureSchema(Schema):
-    code = fields.String()
-    message = fields.String()
+    code = fields.String(metadata={"description": "Stable, for translation (tests/vectors/problems.json)."})
+    message = fields.String(metadata={"description": "Plain English, the fallback."})
+    params = fields.Dict(metadata={"description": "What the message names (money as money objects)."})
 
 
 class RefundSchema(Schema):
@@ -300,9 +311,10 @@ class WebhookResultSchema(Schema):
 
 
 class ProblemSchema(Schema):
-    """RFC 9457 problem document; code is stable for machines, detail is plain words for people.
+    """RFC 9457 problem document: `code` is stable (tests/vectors/problems.json lists every one), `params` what
+    its sentence names (money as money objects), `detail` the sentence in English.
 
-    Extension members (refundable, field, deadline, provider...) say more about some problems.
+    Extension members for machines say more about some problems (field, errors, refund_id, reason).
     """
 
     class Meta:
@@ -313,4 +325,5 @@ class ProblemSchema(Schema):
     status = fields.Integer()
     code = fields.String()
     detail = fields.String()
+    params = fields.Dict()
     errors = fields.Dict(metadata={"description": "Field-level messages for invalid input."})
