@@ -32,6 +32,8 @@ from .errors import (
     MODE_CONFLICT,
     IdempotencyConflict,
     InvalidRequest,
+    LedgerUnavailable,
+    NotFound,
     PaymentConflict,
     PaymentNotFound,
     ProviderCannotRefund,
@@ -337,8 +339,12 @@ class RefundService:
         """
         refund_id = new_id("rf")
         with self.db.refund_lock(refund_id):  # a fresh id: taken (PostgreSQL: unless its hash collides)
-            recorded = once_more_on_conflict(
-                lambda: self._record(payment_id, refund_id, request, idempotency_key, fingerprint))
+            try:
+                recorded = once_more_on_conflict(
+                    lambda: self._record(payment_id, refund_id, request, idempotency_key, fingerprint))
+            except RefunderError as refused:
+                self._audit_refusal(payment_id, request, refused)
+                raise
             if isinstance(recorded, Refund):
                 return recorded, False
             provider, call = recorded
@@ -349,6 +355,21 @@ class RefundService:
                 log.exception("refund %s: %s answered %s, but the ledger could not record it", refund_id,
                               provider.name, result.status)
                 raise RefundOutcomePending(provider=provider.label, refund_id=refund_id) from exc
+
+    def _audit_refusal(self, payment_id: str, request: RefundRequest, refused: RefunderError) -> None:
+        """A refund refused before anything was recorded or sent: who asked, for what, and why (code and params).
+
+        Only an audit event: no refund, so nothing counts against the balance. Not for a payment that is not
+        recorded, nor while the ledger cannot be written."""
+        if isinstance(refused, (NotFound, LedgerUnavailable)):
+            return
+        try:
+            with self.db.transaction() as s:
+                _audit(s, self.clock(), "refund.refused", request.actor, payment_id=payment_id,
+                       amount=request.amount, reason=request.reason,
+                       detail={"code": refused.code, "params": refused.params, "via": request.via})
+        except RefunderError as exc:
+            log.warning("payment %s: refused refund not audited: %s", payment_id, exc.message)
 
     def _record(
         self, payment_id: str, refund_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str

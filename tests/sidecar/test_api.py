@@ -108,14 +108,28 @@ def test_partial_refunds_until_nothing_is_left(api: Any, paid: dict[str, Any], s
     assert len(api.get(f"/v1/payments/{paid['id']}/refunds").json["refunds"]) == 2
 
 
-def test_over_refund_is_refused_and_changes_nothing(api: Any, paid: dict[str, Any]) -> None:
+def test_over_refund_is_refused_and_changes_nothing(api: Any, paid: dict[str, Any], clock: Any) -> None:
     response = refund(api, paid, 100001, "key-over-00001")
     assert response.status_code == 422
     assert response.content_type == "application/problem+json"
     assert response.json["detail"].startswith("At most 1000.00 NOK can be refunded")
     assert api.get(f"/v1/payments/{paid['id']}/refunds").json["refunds"] == []
-    assert [e["action"] for e in api.get(f"/v1/payments/{paid['id']}/events").json["events"]] == ["payment.registered"]
+    assert api.get(f"/v1/payments/{paid['id']}").json["refundable"]["value"] == 100000
+    refused = api.get(f"/v1/payments/{paid['id']}/events").json["events"][-1]  # who, when, what, why: no money held
+    assert (refused["action"], refused["actor"], refused["reason"], refused["refund_id"]) == (
+        "refund.refused", ACTOR, "Appointment cancelled", None)
+    assert refused["amount"]["value"] == 100001 and refused["at"] == clock().isoformat()
+    assert refused["detail"] == {"code": "exceeds_refundable", "params": response.json["params"], "via": None}
     assert refund(api, paid, 100000, "key-over-00001").status_code == 201  # the refused key was not used up
+    assert api.get(f"/v1/payments/{paid['id']}").json["refundable"]["value"] == 0
+
+
+def test_a_refusal_of_the_provider_path_is_audited_with_its_reason(api: Any) -> None:
+    payment = register(api, "vipps", "x-audit", 1000)  # Vipps is not enabled in this sidecar
+    assert refund(api, payment, 100, "key-refused-01", via="provider").status_code == 422
+    refused = api.get(f"/v1/payments/{payment['id']}/events").json["events"][-1]
+    assert refused["action"] == "refund.refused" and refused["detail"]["code"] == "provider_cannot_refund"
+    assert refused["detail"]["params"]["reason"] == {"code": "provider_not_enabled", "params": {"provider": "vipps"}}
 
 
 def test_same_key_same_body_returns_the_first_result(api: Any, paid: dict[str, Any], simulator: Any) -> None:
