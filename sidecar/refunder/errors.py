@@ -104,6 +104,37 @@ class NothingCaptured(RefunderError):
     template = "Nothing has been captured on this payment, so there is nothing to refund."
 
 
+class NothingRefundable(RefunderError):
+    code, status, title = "nothing_refundable", 422, "Nothing is left to refund"
+    template = "Nothing is left to refund on this payment: {refunded} already refunded, {in_flight} being refunded."
+    example = {"refunded": {"value": 150000, "currency": "NOK", "exponent": 2},
+               "in_flight": {"value": 0, "currency": "NOK", "exponent": 2}}
+
+
+class PartialRefundNotSupported(RefunderError):
+    code, status, title = "partial_refund_not_supported", 422, "Only the whole payment can be refunded"
+    template = "{provider} can refund this payment only in full ({refundable})."
+    example = {"provider": "Vipps MobilePay", "refundable": {"value": 150000, "currency": "NOK", "exponent": 2}}
+
+
+class LineRefundNotSupported(RefunderError):
+    code, status, title = "line_refund_not_supported", 422, "Items cannot be refunded one by one"
+    template = "{provider} cannot refund items one by one for this payment: refund an amount instead."
+    example = {"provider": "Vipps MobilePay"}
+
+
+class QuantityExceedsOrdered(RefunderError):
+    code, status, title = "quantity_exceeds_ordered", 422, "More items than are left to refund"
+    template = ("You cannot refund more of \"{item}\" than is left of it: {quantity} ordered, {refunded_quantity} "
+                "refunded before.")
+    example = {"item": "Haircut", "item_id": "41", "quantity": 2, "refunded_quantity": 1}
+
+
+class NoItemsChosen(RefunderError):
+    code, status, title = "no_items_chosen", 422, "No items chosen"
+    template = "Choose at least one item to refund."
+
+
 class ProviderCannotRefund(RefunderError):
     """The provider cannot refund this payment (reason: a stable code); a bank transfer still can."""
 

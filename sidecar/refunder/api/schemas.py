@@ -8,7 +8,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, val
 
 from ..currencies import EXPONENTS
 from ..money import MAX_MINOR, Money
-from .bookkeeping_schemas import OrderDocumentSchema
+from .bookkeeping_schemas import DECIMAL, OrderDocumentSchema
 from .inputs import Text
 
 _PRINTABLE = validate.Regexp(r"^[\x21-\x7e]+$", error="Use printable ASCII without spaces.")
@@ -135,6 +135,40 @@ class RefundCreateSchema(Schema):
             raise ValidationError("Give the reason for the refund.", "reason")
 
 
+class QuoteItemSchema(Schema):
+    """An order line as WooCommerce stores it, and how many of its units to refund."""
+
+    item_id = _text(64, required=True)
+    name = _text(200, required=True)
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=100_000),
+                              metadata={"description": "Units ordered."})
+    total = fields.String(required=True, validate=DECIMAL, metadata={
+        "description": "The line's total without tax as WooCommerce stores it (\"800\", \"63.999999\").",
+        "example": "800.00"})
+    total_tax = fields.String(required=True, validate=DECIMAL, metadata={"example": "200.00"})
+    refund_quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100_000),
+                                     metadata={"description": "Units to refund now (0: not this line)."})
+    refunded_quantity = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=100_000),
+                                       metadata={"description": "Units refunded before."})
+
+
+class QuoteRequestSchema(Schema):
+    refund = fields.String(required=True, validate=validate.OneOf(["full", "amount", "items"]), metadata={
+        "description": "full: everything still refundable; amount: `amount`; items: the `items` with a "
+                       "refund_quantity."})
+    amount = fields.Nested(MoneySchema, load_default=None)
+    items = fields.List(fields.Nested(QuoteItemSchema), load_default=list, validate=validate.Length(max=200))
+    via = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(_VIAS),
+                        metadata={"description": "Default: the payment's default_via."})
+
+    @validates_schema
+    def what_to_refund(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("refund") == "amount" and data.get("amount") is None:
+            raise ValidationError("Give the amount to refund.", "amount")
+        if data.get("refund") == "items" and not data.get("items"):
+            raise ValidationError("Give the order's items, with the quantities to refund.", "items")
+
+
 class BulkLineSchema(Schema):
     order_id = _text(64, required=True)
     payment_id = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
@@ -251,6 +285,46 @@ class DetectionSchema(Schema):
 
 class PaymentRegisteredSchema(PaymentSchema):
     detection = fields.Nested(DetectionSchema)
+
+
+class QuoteLineSchema(Schema):
+    item_id = fields.String()
+    name = fields.String()
+    quantity = fields.Integer(metadata={"description": "Units refunded."})
+    amount = fields.Nested(BalanceMoneySchema, metadata={"description": "net + tax: as the customer paid."})
+    net = fields.Nested(BalanceMoneySchema)
+    tax = fields.Nested(BalanceMoneySchema)
+
+
+class QuoteProblemSchema(Schema):
+    code = fields.String(metadata={"description": "Stable (tests/vectors/problems.json)."})
+    status = fields.Integer(metadata={"description": "What the refund itself would answer."})
+    title = fields.String()
+    detail = fields.String(metadata={"description": "The code's sentence in English, the fallback."})
+    params = fields.Dict()
+
+
+class QuoteSchema(Schema):
+    payment_id = fields.String()
+    provider = fields.String()
+    provider_label = fields.String()
+    mode = fields.String(validate=validate.OneOf(_MODES))
+    via = fields.String(validate=validate.OneOf(_VIAS))
+    refund = fields.String()
+    amount = fields.Nested(BalanceMoneySchema)
+    lines = fields.List(fields.Nested(QuoteLineSchema))
+    captured = fields.Nested(BalanceMoneySchema)
+    refunded = fields.Nested(BalanceMoneySchema)
+    in_flight = fields.Nested(BalanceMoneySchema)
+    refundable = fields.Nested(BalanceMoneySchema)
+    remaining = fields.Nested(BalanceMoneySchema, metadata={"description": "Refundable after this refund."})
+    refund_deadline = fields.AwareDateTime(allow_none=True)
+    refund_window_open = fields.Boolean()
+    partial_refund = fields.Boolean()
+    line_refund = fields.Boolean()
+    needs_bank_reference = fields.Boolean()
+    allowed = fields.Boolean(metadata={"description": "No problems: the refund may go ahead as quoted."})
+    problems = fields.List(fields.Nested(QuoteProblemSchema), metadata={"description": "Every reason it cannot."})
 
 
 class FailureSchema(Schema):
