@@ -44,7 +44,8 @@ def test_the_spec_lists_every_route(app: Any) -> None:
 @pytest.mark.parametrize("label", [
     "GET /health", "GET /health/ready", "GET /v1/ping", "POST /v1/payments", "GET /v1/payments/{payment_id}",
     "GET /v1/payments/{payment_id}/refunds", "POST /v1/payments/{payment_id}/refunds",
-    "POST /v1/payments/{payment_id}/quote", "GET /v1/payments/{payment_id}/events", "GET /v1/refunds", "GET /v1/refunds/{refund_id}",
+    "POST /v1/payments/{payment_id}/quote", "GET /v1/payments/{payment_id}/events", "GET /v1/refunds",
+    "GET /v1/refunds/{refund_id}",
     "POST /v1/refunds/{refund_id}/refresh", "POST /webhooks/{provider}", "POST /webhooks/{provider}/{endpoint}",
     "POST /v1/bulk-refunds/plan",
     "POST /v1/bulk-refunds", "GET /v1/bulk-refunds/{job_id}", "GET /v1/bulk-refunds/{job_id}/report.csv",
