@@ -3,6 +3,7 @@ params and English sentence; problem documents say exactly that sentence."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.sidecar.helpers import refund_body, register
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "tests" / "vectors" / "problems.json"
+messages.vectors()  # imports every module that defines codes, whichever of these tests runs alone
 
 
 def test_the_vector_file_is_written_from_the_code() -> None:
@@ -85,3 +87,19 @@ def test_nginx_answers_in_the_same_words() -> None:
         body = json.loads(raw)
         assert CATALOGUE[body["code"]].status == body["status"]
         assert body["detail"] == render(body["code"], body["params"])
+
+
+def test_no_raising_site_passes_words_where_the_code_goes() -> None:
+    """Every error is raised with a defined code (a name bound to one), never a sentence: the sentence comes from
+    the code, even on paths no test walks."""
+    messages.vectors()
+    names = {cls.__name__ for cls in _subclasses(errors.RefunderError)} | {"RefunderError"}
+    wrong = []
+    for path in (ROOT / "sidecar" / "refunder").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names and node.args:
+                first = node.args[0]
+                words = isinstance(first, ast.Constant) and first.value not in CATALOGUE
+                if isinstance(first, ast.JoinedStr) or words:
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert wrong == []
