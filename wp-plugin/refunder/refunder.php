@@ -29,6 +29,8 @@ require_once __DIR__ . '/includes/class-refunder-settings.php';
 require_once __DIR__ . '/includes/class-refunder-client.php';
 require_once __DIR__ . '/includes/class-refunder-payment-source.php';
 require_once __DIR__ . '/includes/class-refunder-payment-mode.php';
+require_once __DIR__ . '/includes/class-refunder-payments.php';
+require_once __DIR__ . '/includes/class-refunder-registration.php';
 require_once __DIR__ . '/includes/class-refunder-ledger.php';
 require_once __DIR__ . '/includes/class-refunder-ajax.php';
 require_once __DIR__ . '/includes/class-refunder-order-panel.php';

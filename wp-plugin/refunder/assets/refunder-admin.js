@@ -1,4 +1,4 @@
-/* Refunder order panel: review, confirm, follow the status until it is final. No dependencies. */
+/* Refunder order panel: fill in the payment, review, confirm, follow the status until it is final. No dependencies. */
 ( function() {
 	'use strict';
 	const cfg = window.RefunderPanel;
@@ -45,16 +45,20 @@
 		box.className = 'refunder-message' + ( kind ? ' refunder-' + kind : '' );
 	}
 
+	function reloadSoon() {
+		window.setTimeout( function() {
+			window.location.reload();
+		}, 1500 );
+	}
+
 	function follow( panel, refundId, tries ) {
-		post( panel, 'refunder_status', ( function() {
-			const f = new FormData(); f.append( 'refund_id', refundId ); return f;
-		}() ) )
+		const data = new FormData();
+		data.append( 'refund_id', refundId );
+		post( panel, 'refunder_status', data )
 			.then( function( shown ) {
 				say( panel, shown.message, shown.status );
 				if ( shown.final ) {
-					window.setTimeout( function() {
-						window.location.reload();
-					}, 1500 );
+					reloadSoon();
 				} else if ( tries > 0 ) {
 					window.setTimeout( function() {
 						follow( panel, refundId, tries - 1 );
@@ -66,81 +70,136 @@
 			} );
 	}
 
-	function setup( panel ) {
-		const form = panel.querySelector( '.refunder-form' );
-		let token = null;
-		if ( form ) {
-			const review = form.querySelector( '.refunder-review-box' );
-			const fields = form.querySelector( 'fieldset' );
-			panel.querySelector( '.refunder-open' ).addEventListener( 'click', function() {
-				form.hidden = ! form.hidden;
-			} );
-			form.addEventListener( 'keydown', function( event ) {
-				if ( event.key === 'Enter' && event.target.tagName === 'INPUT' ) {
-					event.preventDefault();
+	/**
+	 * Asks the server for the panel's body (the payment from the service's ledger, or checked with the
+	 * provider) and shows it, with the line saying how fresh it is or who is not answering. A refund form
+	 * someone has opened is left as it is.
+	 *
+	 * @param {HTMLElement} panel  The Refunder box.
+	 * @param {string}      action refunder_payment or refunder_check.
+	 * @return {Promise} Settled once shown.
+	 */
+	function fill( panel, action ) {
+		const notice = panel.querySelector( '.refunder-notice' );
+		return post( panel, action )
+			.then( function( data ) {
+				const form = panel.querySelector( '.refunder-form' );
+				if ( ! form || form.hidden ) {
+					panel.querySelector( '.refunder-body' ).innerHTML = data.html;
+					wire( panel );
 				}
+				notice.textContent = data.notice;
+				notice.classList.toggle( 'refunder-warning', !! data.outage );
+			} )
+			.catch( function( error ) {
+				notice.textContent = error.message;
+				notice.classList.add( 'refunder-warning' );
 			} );
-			form.querySelector( '.refunder-review' ).addEventListener( 'click', function() {
-				say( panel, cfg.i18n.working );
-				post( panel, 'refunder_review', panelData( form ) )
-					.then( function( data ) {
-						token = data.token;
-						const text = review.querySelector( '.refunder-review-text' );
-						text.textContent = '';
-						const head = document.createElement( 'p' );
-						head.className = 'refunder-review-amount';
-						head.textContent = cfg.i18n.reviewText + ' ' + data.amount + ' ' + cfg.i18n.through + ' ' + data.provider + '.';
-						text.appendChild( head );
-						if ( data.lines.length ) {
-							const list = document.createElement( 'ul' );
-							data.lines.forEach( function( line ) {
-								const li = document.createElement( 'li' ); li.textContent = line; list.appendChild( li );
-							} );
-							text.appendChild( list );
-						}
-						const why = document.createElement( 'p' );
-						why.textContent = cfg.i18n.reason + ': ' + data.reason + '. ' + cfg.i18n.left + ': ' + data.remaining + '.';
-						text.appendChild( why );
-						review.hidden = false;
-						fields.disabled = true;
-						form.querySelector( '.refunder-review' ).hidden = true;
-						say( panel, '' );
-					} )
-					.catch( function( error ) {
-						say( panel, error.message, 'failed' );
-					} );
+	}
+
+	function showReview( review, data ) {
+		const text = review.querySelector( '.refunder-review-text' );
+		text.textContent = '';
+		const head = document.createElement( 'p' );
+		head.className = 'refunder-review-amount';
+		head.textContent = cfg.i18n.reviewText + ' ' + data.amount + ' ' + cfg.i18n.through + ' ' + data.provider + '.';
+		text.appendChild( head );
+		if ( data.lines.length ) {
+			const list = document.createElement( 'ul' );
+			data.lines.forEach( function( line ) {
+				const li = document.createElement( 'li' );
+				li.textContent = line;
+				list.appendChild( li );
 			} );
-			form.querySelector( '.refunder-edit' ).addEventListener( 'click', function() {
-				review.hidden = true;
-				fields.disabled = false;
-				form.querySelector( '.refunder-review' ).hidden = false;
-				token = null;
-			} );
-			const confirm = form.querySelector( '.refunder-confirm' );
-			confirm.addEventListener( 'click', function() {
-				if ( ! token ) {
-					return;
-				}
-				confirm.disabled = true;
-				say( panel, cfg.i18n.working );
-				const data = new FormData();
-				data.append( 'token', token );
-				post( panel, 'refunder_confirm', data )
-					.then( function( shown ) {
-						say( panel, shown.message, shown.status );
-						if ( shown.final ) {
-							window.setTimeout( function() {
-								window.location.reload();
-							}, 1500 );
-						} else {
-							follow( panel, shown.id, 40 );
-						}
-					} )
-					.catch( function( error ) {
-						confirm.disabled = false; say( panel, error.message, 'failed' );
-					} );
+			text.appendChild( list );
+		}
+		const why = document.createElement( 'p' );
+		why.textContent = cfg.i18n.reason + ': ' + data.reason + '. ' + cfg.i18n.left + ': ' + data.remaining + '.';
+		text.appendChild( why );
+		review.hidden = false;
+	}
+
+	/**
+	 * The buttons of the panel's body (again after each fill-in).
+	 *
+	 * @param {HTMLElement} panel The Refunder box.
+	 */
+	function wire( panel ) {
+		const check = panel.querySelector( '.refunder-check' );
+		if ( check ) {
+			check.addEventListener( 'click', function() {
+				check.disabled = true;
+				say( panel, cfg.i18n.checking );
+				fill( panel, 'refunder_check' ).then( function() {
+					check.disabled = false;
+					say( panel, '' );
+				} );
 			} );
 		}
+		const form = panel.querySelector( '.refunder-form' );
+		if ( ! form ) {
+			return;
+		}
+		let token = null;
+		const review = form.querySelector( '.refunder-review-box' );
+		const fields = form.querySelector( 'fieldset' );
+		const reviewButton = form.querySelector( '.refunder-review' );
+		panel.querySelector( '.refunder-open' ).addEventListener( 'click', function() {
+			form.hidden = ! form.hidden;
+		} );
+		form.addEventListener( 'keydown', function( event ) {
+			if ( event.key === 'Enter' && event.target.tagName === 'INPUT' ) {
+				event.preventDefault();
+			}
+		} );
+		reviewButton.addEventListener( 'click', function() {
+			say( panel, cfg.i18n.working );
+			post( panel, 'refunder_review', panelData( form ) )
+				.then( function( data ) {
+					token = data.token;
+					showReview( review, data );
+					fields.disabled = true;
+					reviewButton.hidden = true;
+					say( panel, '' );
+				} )
+				.catch( function( error ) {
+					say( panel, error.message, 'failed' );
+				} );
+		} );
+		form.querySelector( '.refunder-edit' ).addEventListener( 'click', function() {
+			review.hidden = true;
+			fields.disabled = false;
+			reviewButton.hidden = false;
+			token = null;
+		} );
+		const confirm = form.querySelector( '.refunder-confirm' );
+		confirm.addEventListener( 'click', function() {
+			if ( ! token ) {
+				return;
+			}
+			confirm.disabled = true;
+			say( panel, cfg.i18n.working );
+			const data = new FormData();
+			data.append( 'token', token );
+			post( panel, 'refunder_confirm', data )
+				.then( function( shown ) {
+					say( panel, shown.message, shown.status );
+					if ( shown.final ) {
+						reloadSoon();
+					} else {
+						follow( panel, shown.id, 40 );
+					}
+				} )
+				.catch( function( error ) {
+					confirm.disabled = false;
+					say( panel, error.message, 'failed' );
+				} );
+		} );
+	}
+
+	function setup( panel ) {
+		wire( panel ); // the last known state works at once; the fill-in replaces it
+		fill( panel, 'refunder_payment' );
 		panel.querySelectorAll( '.refunder-refund[data-final="0"]' ).forEach( function( row ) {
 			follow( panel, row.dataset.refundId, 40 );
 		} );

@@ -1,6 +1,6 @@
 <?php
 /**
- * The panel's actions (admin-ajax): review, confirm, status. Each checks the capability and the order's nonce.
+ * The panel's actions (admin-ajax): fill in the payment, check it with the provider, review, confirm, status. Each checks the capability and the order's nonce.
  *
  * A review stores exactly what will be sent, with an idempotency key made once; confirming sends that and
  * nothing else, so a double click or a retry after a lost answer can never refund twice.
@@ -13,8 +13,12 @@ defined( 'ABSPATH' ) || exit;
 final class Refunder_Ajax {
 
 	const REVIEW_TTL = 1800;
+	/** The codes that say the provider, not the service, is not answering. */
+	const PROVIDER_SILENT = array( 'provider_not_answering', 'provider_unreachable', 'provider_busy' );
 
 	public static function register() {
+		add_action( 'wp_ajax_refunder_payment', array( __CLASS__, 'payment' ) );
+		add_action( 'wp_ajax_refunder_check', array( __CLASS__, 'check' ) );
 		add_action( 'wp_ajax_refunder_review', array( __CLASS__, 'review' ) );
 		add_action( 'wp_ajax_refunder_confirm', array( __CLASS__, 'confirm' ) );
 		add_action( 'wp_ajax_refunder_status', array( __CLASS__, 'status' ) );
@@ -62,110 +66,171 @@ final class Refunder_Ajax {
 		return isset( $_POST[ $key ] ) ? wp_unslash( $_POST[ $key ] ) : ''; // phpcs:ignore WordPress.Security -- checked in guard(), sanitized by each caller.
 	}
 
+	/** The panel filled in from the service's ledger (no provider asked; an unregistered payment is registered). */
+	public static function payment() {
+		$order = self::guard();
+		self::panel( $order, fn( $client ) => Refunder_Payments::read( $order, $client ) );
+	}
+
+	/** "Check with provider": the service asks the provider again. */
+	public static function check() {
+		$order = self::guard();
+		self::panel( $order, fn( $client ) => Refunder_Payments::check( $order, $client ) );
+	}
+
+	/**
+	 * Answers the panel's body as it is after $ask, or as it was with a line in plain words saying who is not
+	 * answering and how old the amounts are (never a URL or a network error: those go to the log).
+	 */
+	private static function panel( WC_Order $order, callable $ask ) {
+		$client = Refunder_Client::configured();
+		$result = is_wp_error( $client ) ? $client : $ask( $client );
+		$known  = Refunder_Payments::known( $order );
+		ob_start();
+		Refunder_Order_Panel::body( $order, $known );
+		$html = ob_get_clean();
+		wp_send_json_success(
+			array(
+				'html'   => $html,
+				'notice' => is_wp_error( $result ) ? self::outage( $order, $result, $known ) : Refunder_Order_Panel::as_of( $known ),
+				'outage' => is_wp_error( $result ),
+			)
+		);
+	}
+
+	/** Why the panel shows older amounts, in plain words; the technical error goes to WooCommerce's log. */
+	private static function outage( WC_Order $order, WP_Error $error, $known ) {
+		wc_get_logger()->warning( sprintf( 'Refunder: order %d: the payment could not be read: %s (%s)', $order->get_id(), $error->get_error_message(), $error->get_error_code() ), array( 'source' => 'refunder' ) );
+		$provider = in_array( $error->get_error_code(), self::PROVIDER_SILENT, true );
+		if ( ! $provider && Refunder_Client::status( $error ) < 500 ) {
+			return $error->get_error_message(); // a refusal or a setting, in the admin's language.
+		}
+		if ( ! $known ) {
+			return $provider ? $error->get_error_message() : __( 'The Refunder service is not answering, so the payment cannot be shown yet. Refunder asks again in the background; reload the page in a while.', 'refunder' );
+		}
+		$who = $provider ? Refunder_Messages::name( $known['provider_label'] ) : __( 'The Refunder service', 'refunder' );
+		$at  = $provider && ! empty( $known['checked_at'] ) ? strtotime( $known['checked_at'] ) : (int) $known['fetched_at'];
+		/* translators: 1: who (a payment provider, or the Refunder service), 2: time */
+		return sprintf( __( '%1$s is not answering; the amounts shown are from %2$s.', 'refunder' ), $who, Refunder_Order_Panel::when( $at ) );
+	}
+
+	/**
+	 * Review: the service quotes the refund (amount, lines with VAT, every reason it cannot go ahead); what it
+	 * quoted is kept with an idempotency key made once, and confirming sends exactly that.
+	 */
 	public static function review() {
-		$order   = self::guard();
-		$client  = self::client();
-		$summary = Refunder_Ledger::payment_summary( $order, $client );
-		if ( is_wp_error( $summary ) ) {
-			self::fail( $summary->get_error_message(), Refunder_Client::status( $summary ) );
-		}
-		$currency   = $order->get_currency();
-		$refundable = (int) $summary['refundable']['value'];
-		if ( $refundable <= 0 ) {
-			self::fail( __( 'Nothing is left to refund on this order.', 'refunder' ) );
-		}
-		list( $amount, $lines ) = self::amount_and_lines( $order, sanitize_key( self::posted( 'mode' ) ), $refundable );
-		if ( ! $summary['refund_window_open'] ) {
-			self::fail( __( "The provider's refund period for this payment has ended. Refund the customer by bank transfer instead.", 'refunder' ) );
-		}
-		if ( $amount <= 0 ) {
-			self::fail( __( 'The refund amount must be more than zero.', 'refunder' ) );
-		}
-		if ( $amount > $refundable ) {
-			/* translators: %s: amount */
-			self::fail( sprintf( __( 'At most %s can be refunded.', 'refunder' ), Refunder_Money::text( $refundable, $currency ) ) );
-		}
+		$order  = self::guard();
+		$client = self::client();
 		$reason = sanitize_textarea_field( self::posted( 'reason' ) );
 		if ( '' === trim( $reason ) ) {
 			self::fail( __( 'Give the reason for the refund.', 'refunder' ) );
 		}
+		$payment = Refunder_Payments::known( $order ) ?: Refunder_Payments::read( $order, $client );
+		if ( is_wp_error( $payment ) ) {
+			self::fail( $payment->get_error_message(), Refunder_Client::status( $payment ) );
+		}
+		$quote = self::quote( $order, $client, $payment );
+		if ( ! $quote['allowed'] ) {
+			self::fail( implode( ' ', array_map( array( 'Refunder_Messages', 'of' ), $quote['problems'] ) ) );
+		}
 		$bank_reference = sanitize_text_field( self::posted( 'bank_reference' ) );
-		if ( 'manual' === $summary['provider'] && '' === $bank_reference ) {
+		if ( $quote['needs_bank_reference'] && '' === $bank_reference ) {
 			self::fail( __( "Enter the bank transfer's reference, so the refund can be traced.", 'refunder' ) );
 		}
-		$token = wp_generate_uuid4();
+		$amount = $quote['amount'];
+		$label  = 'bank_transfer' === $quote['via'] ? __( 'bank transfer', 'refunder' ) : Refunder_Messages::name( $quote['provider_label'] );
+		$token  = wp_generate_uuid4();
 		set_transient(
 			'refunder_review_' . $token,
 			array(
 				'order_id'        => $order->get_id(),
 				'user_id'         => get_current_user_id(),
-				'payment_id'      => $summary['id'],
-				'provider_label'  => $summary['provider_label'],
+				'payment_id'      => $quote['payment_id'],
+				'provider_label'  => $quote['provider_label'],
 				'idempotency_key' => wp_generate_uuid4(),
-				'body'            => array_filter(
-					array(
-						'amount'         => array( 'value' => $amount, 'currency' => $currency ),
-						'reason'         => $reason,
-						'reason_internal' => '1' === self::posted( 'reason_internal' ),
-						'actor'          => Refunder_Ledger::actor( wp_get_current_user() ),
-						'lines'          => $lines,
-						'bank_reference' => $bank_reference ?: null,
-					),
-					fn( $v ) => null !== $v
-				),
+				'body'            => array(
+					'amount'          => array( 'value' => $amount['value'], 'currency' => $amount['currency'] ),
+					'reason'          => $reason,
+					'reason_internal' => '1' === self::posted( 'reason_internal' ),
+					'actor'           => Refunder_Payments::actor( wp_get_current_user() ),
+					'lines'           => array_map( fn( $l ) => array( 'item_id' => $l['item_id'], 'name' => $l['name'], 'quantity' => $l['quantity'], 'amount' => $l['amount']['value'] ), $quote['lines'] ),
+					'via'             => $quote['via'],
+				) + ( '' === $bank_reference ? array() : array( 'bank_reference' => $bank_reference ) ),
 			),
 			self::REVIEW_TTL
 		);
 		wp_send_json_success(
 			array(
 				'token'     => $token,
-				'amount'    => Refunder_Money::text( $amount, $currency ),
-				'provider'  => $summary['provider_label'],
-				'lines'     => array_map(
-					fn( $l ) => sprintf( '%d × %s: %s', $l['quantity'], $l['name'], Refunder_Money::text( $l['amount'], $currency ) ),
-					$lines
-				),
+				'amount'    => self::money( $amount ),
+				'provider'  => $label,
+				'lines'     => array_map( fn( $l ) => sprintf( '%d × %s: %s', $l['quantity'], $l['name'], self::money( $l['amount'] ) ), $quote['lines'] ),
 				'reason'    => $reason,
-				'remaining' => Refunder_Money::text( $refundable - $amount, $currency ),
+				'remaining' => self::money( $quote['remaining'] ),
 			)
 		);
 	}
 
-	/** @return array{0: int, 1: array} minor units and the refunded lines (WooCommerce item ids). */
-	private static function amount_and_lines( $order, $mode, $refundable ) {
-		$currency = $order->get_currency();
-		if ( 'full' === $mode ) {
-			return array( $refundable, array() );
-		}
+	/**
+	 * The service's quote for what the form asks. "Everything" is asked as every item still unrefunded when
+	 * that is all there is to refund (so WooCommerce shows the items refunded), else as the whole amount.
+	 */
+	private static function quote( WC_Order $order, Refunder_Client $client, array $payment ) {
+		$mode = sanitize_key( self::posted( 'mode' ) );
+		$via  = sanitize_key( self::posted( 'via' ) );
+		$ask  = array( 'refund' => $mode ) + ( in_array( $via, array( 'provider', 'bank_transfer' ), true ) ? array( 'via' => $via ) : array() );
 		if ( 'amount' === $mode ) {
-			$amount = Refunder_Money::to_minor( self::posted( 'amount' ), $currency );
-			if ( null === $amount ) {
+			$minor = Refunder_Money::to_minor( self::posted( 'amount' ), (int) ( $payment['refundable']['exponent'] ?? 2 ) );
+			if ( null === $minor ) {
 				self::fail( __( 'Write the amount as a number, for example 250 or 250,50.', 'refunder' ) );
 			}
-			return array( $amount, array() );
-		}
-		if ( 'items' !== $mode ) {
+			$ask['amount'] = array( 'value' => $minor, 'currency' => $order->get_currency() );
+		} elseif ( 'items' === $mode ) {
+			$ask['items'] = self::items( $order, (array) self::posted( 'qty' ) );
+		} elseif ( 'full' !== $mode ) {
 			self::fail( __( 'Choose a full refund, an amount or items.', 'refunder' ) );
 		}
-		$quantities = (array) self::posted( 'qty' );
-		$lines      = array();
+		if ( 'full' === $mode ) {
+			$every = self::ask_quote( $client, $payment['id'], array( 'refund' => 'items', 'items' => self::items( $order, null ) ) + $ask );
+			if ( $every['allowed'] && $every['amount']['value'] === $every['refundable']['value'] ) {
+				return $every;
+			}
+		}
+		return self::ask_quote( $client, $payment['id'], $ask );
+	}
+
+	private static function ask_quote( Refunder_Client $client, $payment_id, array $ask ) {
+		$quote = $client->call( 'POST', '/v1/payments/' . rawurlencode( $payment_id ) . '/quote', $ask );
+		if ( is_wp_error( $quote ) ) {
+			self::fail( $quote->get_error_message(), Refunder_Client::status( $quote ) );
+		}
+		return $quote;
+	}
+
+	/**
+	 * The order's lines as WooCommerce stores them, with how many of each to refund now: the posted
+	 * quantities, or (null) every unit not refunded yet.
+	 */
+	private static function items( WC_Order $order, $quantities ) {
+		$items = array();
 		foreach ( $order->get_items() as $item_id => $item ) {
-			$qty = absint( $quantities[ $item_id ] ?? 0 );
-			if ( 0 === $qty ) {
-				continue;
-			}
-			if ( $qty > $item->get_quantity() ) {
-				/* translators: %s: item name */
-				self::fail( sprintf( __( 'You cannot refund more of "%s" than was ordered.', 'refunder' ), $item->get_name() ) );
-			}
-			$line  = Refunder_Money::round_to_minor( $item->get_total(), $currency ) + Refunder_Money::round_to_minor( $item->get_total_tax(), $currency );
-			$share = Refunder_Money::share( $line, $qty, $item->get_quantity() ); // tax included, as the customer paid.
-			$lines[] = array( 'item_id' => (string) $item_id, 'name' => $item->get_name(), 'quantity' => $qty, 'amount' => $share );
+			$before  = absint( $order->get_qty_refunded_for_item( $item_id ) );
+			$items[] = array(
+				'item_id'           => (string) $item_id,
+				'name'              => $item->get_name(),
+				'quantity'          => (int) $item->get_quantity(),
+				'total'             => wc_format_decimal( $item->get_total() ),
+				'total_tax'         => wc_format_decimal( $item->get_total_tax() ),
+				'refund_quantity'   => null === $quantities ? max( 0, $item->get_quantity() - $before ) : absint( $quantities[ $item_id ] ?? 0 ),
+				'refunded_quantity' => $before,
+			);
 		}
-		if ( ! $lines ) {
-			self::fail( __( 'Choose at least one item to refund.', 'refunder' ) );
-		}
-		return array( array_sum( array_column( $lines, 'amount' ) ), $lines );
+		return $items;
+	}
+
+	/** A money object from the service, as text in WooCommerce's format. */
+	private static function money( array $money ) {
+		return Refunder_Money::text( (int) $money['value'], $money['currency'], $money['exponent'] ?? null );
 	}
 
 	public static function confirm() {

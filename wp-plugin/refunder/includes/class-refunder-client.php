@@ -10,6 +10,14 @@ defined( 'ABSPATH' ) || exit;
 
 final class Refunder_Client {
 
+	/**
+	 * Seconds to wait for the service: longer than its time budget for a provider (REFUNDER_PROVIDER_BUDGET,
+	 * 15 s) plus its ledger and the network, so a refund's answer is never cut off while the service still works.
+	 */
+	const TIMEOUT = 45;
+	/** Seconds to wait for a read from the service's ledger (no provider is asked). */
+	const READ_TIMEOUT = 10;
+
 	private $url;
 	private $secret;
 
@@ -31,10 +39,11 @@ final class Refunder_Client {
 	 * @param string     $target  Path and query, e.g. /v1/refunds?order_id=12.
 	 * @param array|null $body    JSON body.
 	 * @param array      $headers Extra headers (Idempotency-Key: signed with the rest).
+	 * @param int        $timeout Seconds to wait.
 	 * @return array|WP_Error Decoded answer.
 	 */
-	public function call( $method, $target, $body = null, $headers = array() ) {
-		$raw = $this->call_raw( $method, $target, $body, $headers );
+	public function call( $method, $target, $body = null, $headers = array(), $timeout = self::TIMEOUT ) {
+		$raw = $this->call_raw( $method, $target, $body, $headers, $timeout );
 		if ( is_wp_error( $raw ) ) {
 			return $raw;
 		}
@@ -47,13 +56,13 @@ final class Refunder_Client {
 	 *
 	 * @return string|WP_Error
 	 */
-	public function call_raw( $method, $target, $body = null, $headers = array() ) {
+	public function call_raw( $method, $target, $body = null, $headers = array(), $timeout = self::TIMEOUT ) {
 		$json     = null === $body ? '' : wp_json_encode( $body );
 		$response = wp_remote_request(
 			$this->url . $target,
 			array(
 				'method'      => $method,
-				'timeout'     => 45,
+				'timeout'     => $timeout,
 				'redirection' => 0,
 				'body'        => $json,
 				'headers'     => Refunder_Signer::headers(
@@ -67,8 +76,12 @@ final class Refunder_Client {
 		);
 		if ( is_wp_error( $response ) ) {
 			$timed_out = false !== strpos( $response->get_error_message(), 'cURL error 28' ); // the service did not answer in time.
-			/* translators: 1: service URL, 2: the network error */
-			return new WP_Error( 'refunder_unreachable', sprintf( __( 'The Refunder service at %1$s could not be reached (%2$s).', 'refunder' ), $this->url, $response->get_error_message() ), array( 'status' => $timed_out ? 504 : 502 ) );
+			wc_get_logger()->warning( sprintf( 'Refunder: %s %s%s: %s', $method, $this->url, $target, $response->get_error_message() ), array( 'source' => 'refunder' ) );
+			return new WP_Error(
+				'refunder_unreachable',
+				$timed_out ? __( 'The Refunder service did not answer in time.', 'refunder' ) : __( 'The Refunder service could not be reached.', 'refunder' ),
+				array( 'status' => $timed_out ? 504 : 502 )
+			);
 		}
 		$status = (int) wp_remote_retrieve_response_code( $response );
 		$raw    = wp_remote_retrieve_body( $response );

@@ -16,40 +16,13 @@ final class Refunder_Ledger {
 	const INDEX   = 'refunder_pending_orders'; // option: ids of orders with refunds not final yet (any datastore)
 	const FINAL   = array( 'refunded', 'failed' );
 
-	/**
-	 * Registers (or refreshes) the order's payment with the service.
-	 *
-	 * @return array|WP_Error The payment summary.
-	 */
+	/** The order's payment registered with the service (Refunder_Payments), for the callers that ask here. */
 	public static function payment_summary( $order, $client ) {
-		$paid   = $order->get_date_paid() ?: $order->get_date_created();
-		$user   = wp_get_current_user();
-		$result = $client->call(
-			'POST',
-			'/v1/payments',
-			array(
-				'order_id' => (string) $order->get_id(),
-				'captured' => array(
-					'value'    => Refunder_Money::to_minor( $order->get_total(), $order->get_currency() ) ?? 0,
-					'currency' => $order->get_currency(),
-				),
-				'paid_at'  => $paid->format( 'Y-m-d\TH:i:sP' ),
-				'actor'    => self::actor( $user ),
-				'document' => Refunder_Credit_Notes::document( $order ),
-			) + Refunder_Payment_Source::for_order( $order )
-		);
-		if ( ! is_wp_error( $result ) && $order->get_meta( self::PAYMENT ) !== $result['id'] ) {
-			$order->update_meta_data( self::PAYMENT, $result['id'] );
-			$order->save();
-		}
-		return $result;
+		return Refunder_Payments::summary( $order, $client );
 	}
 
 	public static function actor( $user ) {
-		return array(
-			'id'   => (string) ( $user->ID ?: 'system' ),
-			'name' => $user->ID ? ( $user->display_name ?: $user->user_login ) : 'WordPress',
-		);
+		return Refunder_Payments::actor( $user );
 	}
 
 	/** @return array<string, array> refund id => what we know, oldest first */

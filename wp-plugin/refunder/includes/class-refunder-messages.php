@@ -634,6 +634,11 @@ final class Refunder_Messages {
 		);
 	}
 
+	/** A name the service sends (a provider's label), in the admin's language where it is a word, not a brand. */
+	public static function name( $label ) {
+		return self::names()[ (string) $label ] ?? (string) $label;
+	}
+
 	/** Names the service sends in English that are words, not brands (payment methods, the manual provider). */
 	private static function names() {
 		return array(

@@ -23,10 +23,11 @@ final class Refunder_Money {
 	/**
 	 * "1 234,50" or "1234.5" in NOK -> 123450. Null when it is not an exact amount in that currency.
 	 *
+	 * @param int|null $exponent The currency's minor-unit digits as the service said them (its money objects).
 	 * @return int|null
 	 */
-	public static function to_minor( $text, $currency ) {
-		$digits = self::exponent( $currency );
+	public static function to_minor( $text, $currency, $exponent = null ) {
+		$digits = null === $exponent ? self::exponent( $currency ) : (int) $exponent;
 		$clean  = str_replace( array( ' ', "\xc2\xa0" ), '', trim( (string) $text ) );
 		$clean  = str_replace( ',', '.', $clean );
 		if ( ! preg_match( '/^(\d{1,13})(?:\.(\d+))?$/', $clean, $m ) ) {

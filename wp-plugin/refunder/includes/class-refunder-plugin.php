@@ -13,6 +13,7 @@ final class Refunder_Plugin {
 		self::load_textdomain();
 		Refunder_Settings::register();
 		Refunder_Payment_Mode::register();
+		Refunder_Registration::register();
 		Refunder_Order_Panel::register();
 		Refunder_Ajax::register();
 		Refunder_Cron::register();

@@ -161,6 +161,26 @@ class WC_Order {
 		return $cents / 100; // a float, like WooCommerce
 	}
 
+	/** Like WooCommerce: how many of the item were refunded, as a negative number. */
+	public function get_qty_refunded_for_item( $item_id ) {
+		$qty = 0;
+		foreach ( $this->get_refunds() as $refund ) {
+			$qty -= (int) ( ( (array) get_post_meta( $refund->get_id(), '_refunded_line_items', true ) )[ $item_id ]['qty'] ?? 0 );
+		}
+		return $qty;
+	}
+
+	/** Like WooCommerce: the line's total, with its tax when asked, rounded to the shop's decimals. */
+	public function get_line_total( $item, $inc_tax = false, $round = true ) {
+		$total = (float) $item->get_total() + ( $inc_tax ? (float) $item->get_total_tax() : 0 );
+		return $round ? round( $total, 2 ) : $total;
+	}
+
+	/** Meta only, like WooCommerce's WC_Data::save_meta_data(). */
+	public function save_meta_data() {
+		$this->save();
+	}
+
 	public function get_remaining_refund_amount() {
 		return number_format( (float) $this->get_total() - (float) $this->get_total_refunded(), 2, '.', '' );
 	}

@@ -142,3 +142,19 @@ function wc_double_create_order( array $args ) {
 	}
 	return $id;
 }
+
+/** WooCommerce's logger, writing to wp-content/uploads/wc-logs/<source>.log (never to debug.log). */
+function wc_get_logger() {
+	static $logger = null;
+	if ( null === $logger ) {
+		$logger = new class() {
+			public function __call( $level, $args ) {
+				$dir = WP_CONTENT_DIR . '/uploads/wc-logs';
+				wp_mkdir_p( $dir );
+				$source = sanitize_file_name( $args[1]['source'] ?? 'log' );
+				file_put_contents( "$dir/$source.log", gmdate( 'c' ) . " $level " . $args[0] . "\n", FILE_APPEND | LOCK_EX ); // phpcs:ignore
+			}
+		};
+	}
+	return $logger;
+}
