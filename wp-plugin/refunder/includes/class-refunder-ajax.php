@@ -184,6 +184,9 @@ final class Refunder_Ajax {
 			if ( null === $minor ) {
 				self::fail( __( 'Write the amount as a number, for example 250 or 250,50.', 'refunder' ) );
 			}
+			if ( 0 === $minor ) { // the service takes no zero amount to quote: its own sentence for it.
+				self::fail( Refunder_Messages::message( 'amount_not_positive', array(), '' ) );
+			}
 			$ask['amount'] = array( 'value' => $minor, 'currency' => $order->get_currency() );
 		} elseif ( 'items' === $mode ) {
 			$ask['items'] = self::items( $order, (array) self::posted( 'qty' ) );
