@@ -81,7 +81,8 @@ def test_partial_refund_in_the_order_screen(wordpress: WordPress, browser: webdr
     assert edit_url == wordpress.order_screens(order_id)[order_screen]
     browser.get(edit_url)
     panel = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".refunder-panel")))
-    assert "1 500,00" in panel.find_element(By.CSS_SELECTOR, ".refunder-refundable").text
+    refundable = wait.until(lambda _: panel.find_elements(By.CSS_SELECTOR, ".refunder-refundable"))  # filled in
+    assert "1 500,00" in refundable[0].text
     shot(browser, screen, "1-order")
 
     panel.find_element(By.CSS_SELECTOR, ".refunder-open").click()
