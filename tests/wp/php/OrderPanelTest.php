@@ -193,4 +193,18 @@ class OrderPanelTest extends Refunder_TestCase {
 		$this->assertStringStartsWith( 'pay_', (string) $order->get_meta( Refunder_Payments::META ) );
 		$this->assertSame( 'manual', Refunder_Payments::known( $order )['provider'] );
 	}
+
+	public function test_check_with_provider_asks_the_provider_again() {
+		$spec = json_decode( wp_remote_retrieve_body( wp_remote_get( getenv( 'REFUNDER_TEST_SIDECAR_URL' ) . '/openapi.json' ) ), true );
+		if ( ! isset( $spec['paths']['/v1/payments/{payment_id}/refresh'] ) ) {
+			self::markTestSkipped( 'this sidecar has no POST /v1/payments/{id}/refresh yet (issue 13, the sidecar half)' );
+		}
+		$order = $this->simulated();
+		$this->fill( $order );
+		$this->requests = array();
+		$filled         = $this->fill( $order, 'refunder_check' );
+		$this->assertMatchesRegularExpression( '#^POST http://[^/]+/v1/payments/pay_\w+/refresh$#', $this->requests[0] );
+		$this->assertFalse( $filled['outage'] );
+		$this->assertMatchesRegularExpression( '/Last checked with Simulated card provider at /', $filled['notice'] );
+	}
 }
