@@ -203,7 +203,7 @@ final class Refunder_Ajax {
 	}
 
 	private static function ask_quote( Refunder_Client $client, $payment_id, array $ask ) {
-		$quote = $client->call( 'POST', '/v1/payments/' . rawurlencode( $payment_id ) . '/quote', $ask );
+		$quote = $client->call( 'POST', '/v1/payments/' . rawurlencode( $payment_id ) . '/quote', $ask, array(), Refunder_Client::READ_TIMEOUT ); // the ledger's figures only
 		if ( is_wp_error( $quote ) ) {
 			self::fail( $quote->get_error_message(), Refunder_Client::status( $quote ) );
 		}
@@ -264,7 +264,9 @@ final class Refunder_Ajax {
 		}
 		if ( ! in_array( $known['status'], Refunder_Ledger::FINAL, true ) ) {
 			$refund = self::client()->call( 'POST', '/v1/refunds/' . rawurlencode( $id ) . '/refresh' );
-			if ( ! is_wp_error( $refund ) ) {
+			if ( is_wp_error( $refund ) ) { // shown as it was; the next poll asks again.
+				wc_get_logger()->warning( sprintf( 'Refunder: refund %s (order %d) could not be read back: %s', $id, $order->get_id(), $refund->get_error_message() ), array( 'source' => 'refunder' ) );
+			} else {
 				$known = Refunder_Ledger::remember( $order, $refund );
 			}
 		}
@@ -282,8 +284,9 @@ final class Refunder_Ajax {
 				$label   = __( 'Refunded', 'refunder' );
 				break;
 			case 'failed':
+				$failure = is_array( $entry['failure'] ) ? Refunder_Messages::of( $entry['failure'] ) : (string) $entry['failure']; // code and params: the admin's language
 				/* translators: %s: the provider's reason in plain words */
-				$message = sprintf( __( 'The refund failed: %s', 'refunder' ), $entry['failure'] ?: __( 'no reason given.', 'refunder' ) );
+				$message = sprintf( __( 'The refund failed: %s', 'refunder' ), $failure ?: __( 'no reason given.', 'refunder' ) );
 				$label   = __( 'Failed', 'refunder' );
 				break;
 			case 'unknown':

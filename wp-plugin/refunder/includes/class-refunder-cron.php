@@ -36,6 +36,7 @@ final class Refunder_Cron {
 	public static function run() {
 		$client = Refunder_Client::configured();
 		if ( is_wp_error( $client ) ) {
+			wc_get_logger()->warning( 'Refunder: refunds in flight not followed up: ' . $client->get_error_message(), array( 'source' => 'refunder' ) );
 			return 0;
 		}
 		$ids = Refunder_Ledger::pending_orders();

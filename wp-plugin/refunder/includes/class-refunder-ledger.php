@@ -54,7 +54,7 @@ final class Refunder_Ledger {
 					'reason'             => $refund['reason'],
 					'actor'              => $refund['actor']['name'],
 					'provider_reference' => $refund['provider_reference'],
-					'failure'            => $refund['failure']['message'] ?? '',
+					'failure'            => $refund['failure'] ?? null, // code, params and the English sentence
 					'created_at'         => $refund['created_at'],
 					'lines'              => $refund['lines'],
 				),
@@ -155,7 +155,9 @@ final class Refunder_Ledger {
 				continue;
 			}
 			$refund = $client->call( 'POST', '/v1/refunds/' . rawurlencode( $id ) . '/refresh' );
-			if ( ! is_wp_error( $refund ) ) {
+			if ( is_wp_error( $refund ) ) { // asked again at the next round
+				wc_get_logger()->warning( sprintf( 'Refunder: refund %s (order %d) could not be read back: %s', $id, $order->get_id(), $refund->get_error_message() ), array( 'source' => 'refunder' ) );
+			} else {
 				self::remember( $order, $refund );
 			}
 		}
