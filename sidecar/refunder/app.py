@@ -76,7 +76,8 @@ def create_app(
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    service = RefundService(db, providers if providers is not None else build_providers(settings, clock), clock)
+    service = RefundService(db, providers if providers is not None else build_providers(settings, clock), clock,
+                            settings.provider_budget)
     app.extensions["refunder"] = service
     app.extensions["refunder_bulk"] = BulkRefunds(service)
     app.extensions["refunder_notes"] = CreditNotes(db, {n: p.label for n, p in service.providers.items()},

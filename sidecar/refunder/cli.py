@@ -73,7 +73,8 @@ class _Arbiter(Arbiter):  # type: ignore[misc]
 
 
 def _service(settings: Settings, db: Database | None = None) -> RefundService:
-    return RefundService(db or Database.from_url(settings.database_url), build_providers(settings, utcnow), utcnow)
+    return RefundService(db or Database.from_url(settings.database_url), build_providers(settings, utcnow), utcnow,
+                         settings.provider_budget)
 
 
 def serve(settings: Settings) -> None:

@@ -67,6 +67,12 @@ class ProviderUnavailable(RefunderError):
     code, status, title = "provider_not_enabled", 422, "Payment provider is not enabled"
 
 
+class ProviderNotAnswering(RefunderError):
+    """The provider gave no answer within the time budget: nothing was changed, the ledger's figures stand."""
+
+    code, status, title = "provider_not_answering", 504, "The payment provider did not answer"
+
+
 class TooManyRefunds(RefunderError):
     code, status, title = "too_many_refunds", 429, "Too many refunds on this payment right now"
 

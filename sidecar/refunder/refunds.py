@@ -8,13 +8,18 @@ The sender holds the refund's own lock (ledger.locks) throughout. A refund in fl
 provider by the follow-up (`follow_up`, backing off as it ages), `reconcile` and `refresh`, each holding
 that lock, so no refund is worked on twice at once; one whose lock is free and that the provider never
 got was abandoned by a sender that died, and is sent again with the same key at once.
+
+Every interaction with a provider (a refund, a read-back, a registration, a check) has one time budget
+(providers.budget, REFUNDER_PROVIDER_BUDGET): a refund the provider has not answered within it is `unknown`
+and read back later. Reads of payments and refunds answer from the ledger and never call a provider.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,13 +30,22 @@ from sqlalchemy.orm import Session
 from . import rules
 from .bookkeeping.issue import issue_documents
 from .capabilities import VIA_BANK_TRANSFER, VIA_PROVIDER, Capabilities, LastFailure, ProviderTraits, capabilities
-from .detection import NOT_CAPTURED, REFUND_WINDOW_EXPIRED, Block, Mode
+from .detection import (
+    MODE_AMBIGUOUS,
+    MODE_NOT_CONFIGURED,
+    MODE_UNKNOWN,
+    NOT_CAPTURED,
+    REFUND_WINDOW_EXPIRED,
+    Block,
+    Mode,
+)
 from .errors import (
     IdempotencyConflict,
     InvalidRequest,
     NotFound,
     PaymentConflict,
     ProviderCannotRefund,
+    ProviderNotAnswering,
     ProviderUnavailable,
     RefunderError,
     RefundOutcomePending,
@@ -52,7 +66,8 @@ from .providers.base import (
     RefundNotAtProvider,
     RefundUpdate,
 )
-from .providers.http import ProviderBusy
+from .providers.budget import DEFAULT_SECONDS, provider_budget
+from .providers.http import NotAsked, ProviderBusy
 from .providers.manual import ManualProvider
 from .rules import Balance, RefundStatus
 
@@ -103,6 +118,8 @@ class Registration:
 
 
 RECONCILE_HISTORY = timedelta(days=400)  # longer than any provider's refund window
+# Blocks the provider's credentials caused (not the order): checking with the provider again may lift them.
+CREDENTIAL_BLOCKS = frozenset({MODE_UNKNOWN, MODE_AMBIGUOUS, MODE_NOT_CONFIGURED})
 
 
 @dataclass(frozen=True)
@@ -119,10 +136,12 @@ def new_id(prefix: str) -> str:
 
 
 class RefundService:
-    def __init__(self, db: Database, providers: Mapping[str, Provider], clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, providers: Mapping[str, Provider], clock: Callable[[], datetime],
+                 budget: float = DEFAULT_SECONDS) -> None:
         self.db = db
         self.providers = providers
         self.clock = clock
+        self.budget = budget  # seconds one interaction with a provider may take (providers.budget)
 
     def provider(self, name: str) -> Provider:
         try:
@@ -135,14 +154,17 @@ class RefundService:
     # --- payments ---------------------------------------------------------------------------------
 
     def register_payment(self, provider_name: str, claim: PaymentClaim, actor: Actor,
-                         registration: Registration = Registration()) -> PaymentView:
+                         registration: Registration = Registration(), *, strict: bool = False) -> PaymentView:
         """Record a payment (or refresh it) from what the provider says, with the credentials of its mode:
-        captured amount and payment time. Everything is checked before anything is written.
+        captured amount and payment time, then the refunds it holds. Everything is checked before anything is
+        written; the provider's part has one time budget, and no answer within it is ProviderNotAnswering.
 
         When the provider cannot refund it (the order shows why, the provider is not enabled, or its mode is
         unknown or has no credentials), it is recorded all the same, with the reason, so that a bank
         transfer can be recorded against it; its captured amount is then the order's (nothing when only
-        authorized), and a known payment keeps the captured amount its provider gave before.
+        authorized), and a known payment keeps the captured amount its provider gave before. The refunds the
+        provider holds are listed after (a failure there is logged, or raised when `strict`); `checked_at`
+        says when the provider last gave both.
         """
         if provider_name not in self.providers and provider_name not in specs():
             raise ProviderUnavailable(f"Refunder knows no payment provider '{provider_name}'.", provider=provider_name)
@@ -155,37 +177,83 @@ class RefundService:
         facts: PaymentFacts | None = None
         provider = self.providers.get(provider_name)
         asked = False
-        if provider is not None and (block is None or not provider.sends_money):  # bank transfers: the order's word
+        with provider_budget(self.budget), self._answering(provider_name, claim.reference):
+            if provider is not None and (block is None or not provider.sends_money):  # bank transfers: the order's word
+                try:
+                    if mode is Mode.UNKNOWN:
+                        mode, facts = provider.probe(claim)
+                    else:
+                        facts = provider.for_mode(mode).payment_facts(claim)
+                    asked = True
+                except ProviderCannotRefund as exc:
+                    block = exc.block
+            if facts is not None:
+                rules.check_paid_at(facts.paid_at, self.clock(), said_by=provider_label(provider_name))
+            if facts is not None and facts.captured.currency != claim.captured.currency:
+                raise PaymentConflict(
+                    f"The order is in {claim.captured.currency} but the provider has the payment in "
+                    f"{facts.captured.currency}."
+                )
+            if facts is None:  # the order's word, or nothing for an authorization
+                captured = Money.zero(claim.captured.currency) if block and block.code == NOT_CAPTURED \
+                    else claim.captured
+                facts = PaymentFacts(captured=captured, paid_at=claim.paid_at)
+            found = replace(registration, mode=mode, block=block)
+
+            def upsert() -> str:
+                with self.db.transaction() as s:
+                    return self._upsert_payment(s, provider_name, claim, facts, found, actor, verified=asked)
+
+            payment_id = once_more_on_conflict(upsert)
             try:
-                if mode is Mode.UNKNOWN:
-                    mode, facts = provider.probe(claim)
-                else:
-                    facts = provider.for_mode(mode).payment_facts(claim)
-                asked = True
-            except ProviderCannotRefund as exc:
-                block = exc.block
-        if facts is not None:
-            rules.check_paid_at(facts.paid_at, self.clock(), said_by=provider_label(provider_name))
-        if facts is not None and facts.captured.currency != claim.captured.currency:
-            raise PaymentConflict(
-                f"The order is in {claim.captured.currency} but the provider has the payment in "
-                f"{facts.captured.currency}."
-            )
-        if facts is None:  # the order's word, or nothing for an authorization
-            captured = Money.zero(claim.captured.currency) if block and block.code == NOT_CAPTURED else claim.captured
-            facts = PaymentFacts(captured=captured, paid_at=claim.paid_at)
-        found = replace(registration, mode=mode, block=block)
-
-        def upsert() -> str:
-            with self.db.transaction() as s:
-                return self._upsert_payment(s, provider_name, claim, facts, found, actor, verified=asked)
-
-        payment_id = once_more_on_conflict(upsert)
-        try:
-            self.sync_payment(payment_id)
-        except RefunderError as exc:  # the payment is registered; the next sync or reconcile tries again
-            log.warning("payment %s: could not list refunds at %s: %s", payment_id, provider_name, exc.message)
+                self._sync(payment_id, checked=asked and provider is not None and provider.sends_money)
+            except RefunderError as exc:  # the payment is registered; the next sync or reconcile tries again
+                if strict:
+                    raise
+                log.warning("payment %s: could not list refunds at %s: %s", payment_id, provider_name, exc.message)
         return self.payment_view(payment_id)
+
+    def refresh_payment(self, payment_id: str) -> PaymentView:
+        """Check with the provider now ("Check with provider"): its facts and its refunds (made elsewhere too).
+
+        Within the time budget; no answer in time is ProviderNotAnswering and the ledger stays as it was. A
+        payment no provider can be asked about (bank transfer, not enabled, the order shows why) is answered
+        as the ledger has it.
+        """
+        with self.db.reading() as s:
+            payment = self._payment(s, payment_id)
+        provider, block = self.providers.get(payment.provider), _block_in(payment)
+        if provider is None or not provider.sends_money or (block is not None and block.code not in CREDENTIAL_BLOCKS):
+            return self.payment_view(payment_id)
+        claim = PaymentClaim(payment.reference, payment.order_id, payment.captured, payment.paid_at,
+                             payment.provider_data)
+        return self.register_payment(payment.provider, claim, SYSTEM, strict=True, registration=Registration(
+            mode=Mode(payment.mode), gateway=payment.gateway, rule="checked with the provider"))
+
+    @contextmanager
+    def _answering(self, provider_name: str, reference: str) -> Iterator[None]:
+        """A provider that gives no answer within the budget (or was not asked for lack of time) is
+        ProviderNotAnswering: it names the provider and, for a known payment, its id and when the ledger's
+        figures were last checked with the provider (checked_at, left out when never)."""
+        try:
+            yield
+        except (ProviderUnreachable, NotAsked) as exc:
+            with self.db.reading() as s:
+                known = s.execute(select(Payment.id, Payment.checked_at).where(
+                    Payment.provider == provider_name, Payment.reference == reference)).one_or_none()
+            label = provider_label(provider_name)
+            if known is None:
+                outcome = "so the payment is not registered yet"
+            elif known.checked_at is None:
+                outcome = f"so nothing was changed: the amounts shown are Refunder's own, not checked with {label} yet"
+            else:
+                outcome = (f"so nothing was changed: the amounts shown are Refunder's own, last checked with {label} "
+                           f"at {known.checked_at:%Y-%m-%d %H:%M} UTC")
+            raise ProviderNotAnswering(
+                f"{label} did not answer within {self.budget:g} seconds, {outcome}. Try again in a minute.",
+                provider=label, provider_code=exc.provider_code, budget_seconds=self.budget,
+                payment_id=known.id if known else None,
+                checked_at=known.checked_at.isoformat() if known and known.checked_at else None) from exc
 
     def _with_credentials(self, payment: Payment) -> Provider:
         """The provider as the payment's mode; a payment recorded before modes were kept is looked up once."""
@@ -214,6 +282,11 @@ class RefundService:
 
         They count as refunded (or in flight) like any other, so they are never refunded a second time.
         """
+        with provider_budget(self.budget):
+            return self._sync(payment_id, checked=False)
+
+    def _sync(self, payment_id: str, *, checked: bool) -> list[Refund]:
+        """sync_payment inside the caller's budget; `checked`: the provider's facts were read just before."""
         with self.db.reading() as s:
             payment = self._payment(s, payment_id)
         if payment.refund_block or payment.provider not in self.providers:
@@ -226,6 +299,8 @@ class RefundService:
             ours = {r.id: r for r in s.scalars(select(Refund).where(Refund.payment_id == payment_id,
                                                                      Refund.kind == "requested"))}
             now = self.clock()
+            if checked:
+                locked.checked_at = now
             for item in found:
                 if item.refund_id in ours:
                     if item.result.confirmed:  # the provider's record of it: repairs a wrong final status
@@ -343,7 +418,8 @@ class RefundService:
             if isinstance(recorded, Refund):
                 return recorded, False
             provider, call = recorded
-            result = _send(provider, call)
+            with provider_budget(self.budget):
+                result = _send(provider, call)
             try:
                 return self._apply(call.refund_id, result, SYSTEM), True
             except Exception as exc:
@@ -463,15 +539,16 @@ class RefundService:
             return refund  # settled, or read back by someone else since the list was made
         call = _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference, refund.lines)
         try:
-            provider = BANK_TRANSFER if refund.via == VIA_BANK_TRANSFER else self._with_credentials(payment)
-            try:
-                result: ProviderResult | None = provider.refund_status(call)
-            except RefundNotAtProvider:
-                log.warning("refund %s: %s never got it and no one is sending it; sending it again with the same "
-                            "key", refund_id, provider.name)
-                result = _send(provider, call)
-                if result.failure_code == ProviderBusy.code:  # nothing happened: stays in flight, tried again later
-                    result = None
+            with provider_budget(self.budget):
+                provider = BANK_TRANSFER if refund.via == VIA_BANK_TRANSFER else self._with_credentials(payment)
+                try:
+                    result: ProviderResult | None = provider.refund_status(call)
+                except RefundNotAtProvider:
+                    log.warning("refund %s: %s never got it and no one is sending it; sending it again with the "
+                                "same key", refund_id, provider.name)
+                    result = _send(provider, call)
+                    if result.failure_code == ProviderBusy.code:  # nothing happened: stays in flight, tried later
+                        result = None
         except (ProviderError, ProviderUnavailable, ProviderCannotRefund) as exc:
             log.warning("refund %s: read-back failed: %s", refund_id, exc.message)
             result = None
@@ -504,9 +581,10 @@ class RefundService:
                     if not mine:
                         continue  # its sender records the provider's own answer; the follow-up checks after
                     try:
-                        result = self._with_credentials(payment).refund_status(
-                            _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference,
-                                  refund.lines))
+                        with provider_budget(self.budget):
+                            result = self._with_credentials(payment).refund_status(
+                                _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference,
+                                      refund.lines))
                     except RefundNotAtProvider:
                         log.warning("%s webhook names refund %s, which %s does not have", provider_name, refund.id,
                                     provider.label)

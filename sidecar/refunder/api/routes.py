@@ -61,7 +61,7 @@ def payment_out(view: PaymentView) -> dict[str, Any]:
         "captured": money_out(b.captured), "refunded": money_out(b.refunded),
         "in_flight": money_out(b.in_flight), "refundable": money_out(b.refundable),
         "paid_at": p.paid_at, "refund_deadline": view.deadline,
-        "refund_window_open": view.window_open,
+        "refund_window_open": view.window_open, "checked_at": p.checked_at,
         "capabilities": {
             "provider_refund": can.provider_refund, "reason": reason_out(can.blocked),
             "partial_refund": can.partial, "line_refund": can.lines, "bank_transfer": can.bank_transfer,
@@ -150,12 +150,17 @@ def fingerprint() -> str:
 READY_TIMEOUT = 2.0  # seconds the readiness check gives the ledger
 
 
+def health() -> dict[str, Any]:
+    return {"status": "ok", "version": __version__, "providers": sorted(service().providers),
+            "provider_budget": service().budget}
+
+
 @public.route("/health")
 class Health(MethodView):
     @public.response(200, s.HealthSchema)
     def get(self) -> dict[str, Any]:
         """Liveness (unsigned): the process answers. Touches no database, so it answers at once, always."""
-        return {"status": "ok", "version": __version__, "providers": sorted(service().providers)}
+        return health()
 
 
 @public.route("/health/ready")
@@ -164,7 +169,7 @@ class Ready(MethodView):
     def get(self) -> dict[str, Any]:
         """Readiness (unsigned): the ledger answers a read within seconds; 503 ledger_unavailable if not."""
         service().db.ready(READY_TIMEOUT)
-        return {"status": "ok", "version": __version__, "providers": sorted(service().providers)}
+        return health()
 
 
 @v1.route("/ping")
@@ -173,7 +178,7 @@ class Ping(MethodView):
     @v1.response(200, s.HealthSchema)
     def get(self) -> dict[str, Any]:
         """Signed health check: proves the shared secret and clocks agree ("test connection")."""
-        return {"status": "ok", "version": __version__, "providers": sorted(service().providers)}
+        return health()
 
 
 @v1.route("/payments")
@@ -203,8 +208,21 @@ class PaymentItem(MethodView):
     @v1.doc(security=SIGNED)
     @v1.response(200, s.PaymentSchema)
     def get(self, payment_id: str) -> dict[str, Any]:
-        """Captured, refunded, in-flight and refundable amounts of one payment."""
+        """Captured, refunded, in-flight and refundable amounts of one payment, from the ledger alone (no provider
+        is asked: checked_at says when the provider last confirmed them; refresh asks it)."""
         return payment_out(service().payment_view(payment_id))
+
+
+@v1.route("/payments/<string:payment_id>/refresh")
+class PaymentRefresh(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.response(200, s.PaymentSchema)
+    @v1.alt_response(504, schema=s.ProblemSchema, description="provider_not_answering: the provider did not answer "
+                     "within the time budget; nothing was changed (the ledger's figures and checked_at stand).")
+    def post(self, payment_id: str) -> dict[str, Any]:
+        """Check with the provider now ("Check with provider"): captured amount, payment time and its refunds,
+        those made elsewhere included, within the time budget (provider_budget). Sets checked_at."""
+        return payment_out(service().refresh_payment(payment_id))
 
 
 @v1.route("/payments/<string:payment_id>/refunds")

@@ -226,6 +226,9 @@ class PaymentSchema(Schema):
     paid_at = fields.AwareDateTime()
     refund_deadline = fields.AwareDateTime(allow_none=True)
     refund_window_open = fields.Boolean(metadata={"description": "False once the provider's refund period ended."})
+    checked_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "When the provider last gave this payment's facts and refunds (registration or refresh); "
+                       "null: never (bank transfers, or not yet). The amounts are the ledger's, as of then."})
     capabilities = fields.Nested(CapabilitiesSchema)
 
 
@@ -292,6 +295,9 @@ class HealthSchema(Schema):
     status = fields.String()
     version = fields.String()
     providers = fields.List(fields.String())
+    provider_budget = fields.Float(metadata={
+        "description": "Seconds one provider interaction may take (REFUNDER_PROVIDER_BUDGET): a refund is answered "
+                       "within it plus the sidecar's own work. Wait at least 15 s longer."})
 
 
 class WebhookResultSchema(Schema):

@@ -61,6 +61,7 @@ class Payment(Base):
     refund_block: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # why the provider cannot refund: code, message
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the provider last gave its facts and refunds
 
     @property
     def captured(self) -> Money:

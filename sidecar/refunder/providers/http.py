@@ -4,7 +4,10 @@ A retry is safe because every modifying call carries its idempotency key. What t
 - an answer that is final (success or a refusal to read): returned, or its exception raised;
 - only refusals that prove nothing happened (429, 423 locked, connection refused): ProviderBusy;
 - any attempt whose fate is unknown (read timeout, reset, 5xx): ProviderUnreachable, so the refund
-  becomes "unknown" and is read back later, never sent with a new key.
+  becomes "unknown" and is read back later, never sent with a new key;
+- no attempt at all, because the time budget (providers.budget) was spent before it: NotAsked.
+Every attempt, and every pause between attempts, fits in the interaction's time budget: an attempt's
+timeouts are what is left of it, and no attempt or pause starts that the budget cannot hold.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any, TypeVar
 
 import requests
 
+from . import budget
 from .base import ProviderError, ProviderUnreachable
 
 log = logging.getLogger(__name__)
@@ -33,6 +37,10 @@ class ProviderBusy(ProviderError):
     code, status, title = "provider_busy", 503, "The payment provider asked us to wait"
 
 
+class NotAsked(ProviderBusy):
+    """Nothing was sent: the time budget was spent before the call, or signing in got no answer."""
+
+
 class Verdict(Enum):
     FINAL = "final"  # an answer to act on
     BUSY = "busy"  # refused before doing anything: retry
@@ -44,7 +52,7 @@ class RetryPolicy:
     attempts: int = 3
     backoff: float = 0.5  # seconds, doubled each time
     max_wait: float = 8.0
-    timeout: tuple[float, float] = (3.05, 20.0)  # connect, read
+    timeout: tuple[float, float] = (3.05, 20.0)  # connect, read; each shrunk to what is left of the budget
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -55,7 +63,11 @@ def with_retries(attempt: Callable[[], T], judge: Callable[[T | None, Exception 
     """Run attempt until judge calls the outcome final. judge returns (verdict, what happened, Retry-After)."""
     unknown = False
     what = "no answer"
+    tried = 0
     for number in range(1, policy.attempts + 1):
+        if not budget.room_for():
+            break
+        tried = number
         result: T | None = None
         error: Exception | None = None
         try:
@@ -70,12 +82,20 @@ def with_retries(attempt: Callable[[], T], judge: Callable[[T | None, Exception 
         unknown = unknown or verdict is Verdict.UNKNOWN
         log.warning("%s %s: %s (attempt %d of %d)", label, log_as, what, number, policy.attempts)
         if number < policy.attempts:
-            sleep(min(float(retry_after), policy.max_wait) if retry_after.isdigit()
-                  else min(policy.backoff * 2 ** (number - 1), policy.max_wait))
+            pause = (min(float(retry_after), policy.max_wait) if retry_after.isdigit()
+                     else min(policy.backoff * 2 ** (number - 1), policy.max_wait))
+            if not budget.room_for(pause):
+                break
+            sleep(pause)
+    spent = budget.current()
+    within = f" within {spent.seconds:g} s" if spent is not None and not budget.room_for() else ""
     if unknown:
         raise ProviderUnreachable(
-            f"{label} did not answer clearly ({what}). Whether the money moved is not known yet; "
+            f"{label} did not answer clearly{within} ({what}). Whether the money moved is not known yet; "
             "the refund will be checked with the provider.", provider_code="no_answer")
+    if tried == 0:
+        raise NotAsked(f"{label} was not asked: the time Refunder waits for it was used up before the call. "
+                       "Nothing was refunded; try again.", provider_code="no_time")
     raise ProviderBusy(f"{label} is busy or limiting changes to this payment ({what}). Nothing was refunded; "
                        "try again in a minute.", provider_code="busy")
 
@@ -120,7 +140,7 @@ class Transport:
 
         return with_retries(
             lambda: self.session.request(method, self.base_url + path, headers=dict(headers), json=json, data=data,
-                                         timeout=self.policy.timeout),
+                                         timeout=budget.timeouts(*self.policy.timeout)),
             judge, label=self.label, log_as=f"{method} {path}", policy=self.policy, sleep=self.sleep)
 
 

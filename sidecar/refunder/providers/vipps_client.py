@@ -12,8 +12,9 @@ import requests
 
 from .. import __version__
 from ..detection import Mode, OrderFacts
+from . import budget
 from .base import ProviderError, ProviderUnreachable
-from .http import ProviderBusy, Transport
+from .http import NotAsked, Transport
 
 BASE_URLS = {"test": "https://apitest.vipps.no", "production": "https://api.vipps.no"}
 LABEL = "Vipps MobilePay"
@@ -50,7 +51,8 @@ def vipps_reference(facts: OrderFacts) -> str:
 
 
 class AccessTokens:
-    """POST /accesstoken/get, cached per process until shortly before it expires."""
+    """POST /accesstoken/get, cached per process until shortly before it expires; inside the caller's time budget,
+    waiting for another thread's sign-in included."""
 
     def __init__(self, settings: VippsSettings, transport: Transport, clock: Callable[[], datetime]) -> None:
         self.settings, self.transport, self.clock = settings, transport, clock
@@ -58,10 +60,15 @@ class AccessTokens:
         self._lock = threading.Lock()
 
     def get(self) -> str:
-        with self._lock:
+        if not self._lock.acquire(timeout=budget.lock_wait()):
+            raise NotAsked(f"{LABEL} was not asked: signing in to it took longer than Refunder waits. Nothing was "
+                           "refunded; try again.", provider_code="token_unreachable")
+        try:
             if self._token is None or self.clock() >= self._token[1]:
                 self._token = self._fetch()
             return self._token[0]
+        finally:
+            self._lock.release()
 
     def forget(self) -> None:
         with self._lock:
@@ -76,8 +83,8 @@ class AccessTokens:
                 **system_headers(),
             })
         except ProviderUnreachable:  # no money moves on a token call: say so
-            raise ProviderBusy(f"Could not reach {LABEL} to sign in. Nothing was refunded; try again.",
-                               provider_code="token_unreachable") from None
+            raise NotAsked(f"Could not reach {LABEL} to sign in. Nothing was refunded; try again.",
+                           provider_code="token_unreachable") from None
         if response.status_code != 200:
             raise ProviderError(
                 f"{LABEL} refused the sidecar's API keys (HTTP {response.status_code}). Check client id, "
