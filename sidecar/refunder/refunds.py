@@ -404,12 +404,15 @@ class RefundService:
     # --- refunds ----------------------------------------------------------------------------------
 
     def create_refund(
-        self, payment_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str
+        self, payment_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str,
+        before_sending: Callable[[], object] | None = None,
     ) -> tuple[Refund, bool]:
         """Returns the refund and whether this call created it (False: idempotent replay).
 
-        Once the provider was called, a ledger that fails to record its answer is RefundOutcomePending: the
-        refund stays recorded (as pending) and the follow-up reads it back from the provider.
+        `before_sending` is called once the refund is recorded, just before the provider is asked (bulk
+        refunds: wait for its slot in the provider's pace). Once the provider was called, a ledger that fails
+        to record its answer is RefundOutcomePending: the refund stays recorded (as pending) and the follow-up
+        reads it back from the provider.
         """
         refund_id = new_id("rf")
         with self.db.refund_lock(refund_id):  # a fresh id: taken (PostgreSQL: unless its hash collides)
@@ -418,6 +421,8 @@ class RefundService:
             if isinstance(recorded, Refund):
                 return recorded, False
             provider, call = recorded
+            if before_sending is not None:
+                before_sending()
             with provider_budget(self.budget):
                 result = _send(provider, call)
             try:

@@ -52,6 +52,7 @@ class Timing:
     def __init__(self, latency: Latency | float = 0.0) -> None:
         self.latency = latency if isinstance(latency, Latency) else Latency.fixed(latency)
         self.calls: Counter[str] = Counter()  # by kind, as they arrived
+        self.arrivals: dict[str, list[float]] = {}  # by kind: time.monotonic() of each call's arrival
         self.hung: Counter[str] = Counter()  # calls that hung, by kind
         self._hangs: list[Hang] = []
         self._released = threading.Event()
@@ -75,6 +76,7 @@ class Timing:
         """Before a call is handled: its latency, and its hang if it has one. False: drop it (never done)."""
         with self._lock:
             self.calls[kind] += 1
+            self.arrivals.setdefault(kind, []).append(time.monotonic())
             hang = next((h for h in self._hangs if h.kind in (kind, "*") and h.times != 0), None)
             if hang is not None:
                 self.hung[kind] += 1

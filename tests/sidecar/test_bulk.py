@@ -135,9 +135,11 @@ def test_a_worker_that_dies_is_resumed_without_paying_twice(world: Any, clock: A
     simulator.die_after = {"event-0001"}
     with pytest.raises(Crash):
         app.extensions["refunder_bulk"].work()
-    assert api.get(f"/v1/bulk-refunds/{job['id']}").json["counts"] == {"refunded": 1, "queued": 3}
+    counts = api.get(f"/v1/bulk-refunds/{job['id']}").json["counts"]
+    refunded = counts.get("refunded", 0)  # the first, and the one under way beside the dying one, if any
+    assert counts == {"refunded": refunded, "queued": 4 - refunded} and refunded in (1, 2, 3)
     restarted = BulkRefunds(app.extensions["refunder"], sleep=lambda s: clock.advance(seconds=s))
-    assert restarted.work() == 2  # the dead worker's item waits for its lease to run out
+    assert restarted.work() == 3 - refunded  # claimed but not sent: given back; the dead one waits for its lease
     clock.advance(seconds=LEASE.total_seconds() + 1)
     assert restarted.work() == 1
     app.extensions["refunder"].reconcile()  # the refund the dead worker sent is read back, not sent again
