@@ -26,12 +26,13 @@ from sqlalchemy import select
 
 from . import rules
 from .capabilities import VIA_PROVIDER
-from .detection import REFUND_WINDOW_EXPIRED
+from .detection import REFUND_WINDOW_EXPIRED, Mode
 from .errors import IdempotencyConflict, NotFound, RefunderError, TooManyRefunds
 from .in_flight import InFlight
 from .ledger.models import BulkItem, BulkJob, Payment, Refund
 from .ledger.pace import book_slot
 from .money import Money
+from .providers.budget import provider_budget
 from .providers.http import ProviderBusy
 from .refunds import Actor, RefundRequest, RefundService, new_id
 
@@ -235,6 +236,15 @@ class BulkRefunds:
         except Exception:
             log.warning("bulk item %s: could not give it back; it is due again when its lease ends", claimed[0])
 
+    def _warm_up(self, provider_name: str, mode: Mode) -> None:
+        """What the provider call needs (Vipps' access token), got before the slot: an hourly sign-in must not
+        hold a paced call back until the calls after it catch up. Best effort: the call itself says what fails."""
+        try:
+            with provider_budget(self.service.budget):
+                self.service.provider(provider_name).for_mode(mode).warm_up()
+        except RefunderError as exc:
+            log.info("%s: could not warm up (%s); the refund call will say", provider_name, exc.message)
+
     def _book_slot(self, provider_name: str, rate: float | None) -> float:
         """Seconds until this call's slot in the provider's schedule, which every worker shares."""
         if not rate:
@@ -245,14 +255,16 @@ class BulkRefunds:
         with self.db.transaction() as s:
             item = s.get_one(BulkItem, item_id)
             job = s.get_one(BulkJob, item.job_id)
-            payment_id, attempt, reason = item.payment_id, item.attempt, job.reason
+            payment = s.get_one(Payment, item.payment_id)
+            payment_id, attempt, reason = payment.id, item.attempt, job.reason
             key = f"{job.id}:{item.position}" + (f":{attempt}" if attempt else "")
             actor = Actor(job.actor_id, job.actor_name)
-        assert payment_id is not None
+            provider_name, mode = payment.provider, Mode(payment.mode)
         if amount is None:  # "everything": fixed now, before sending, so a resumed worker sends the same
             amount = self.service.payment_view(payment_id).balance.refundable
             with self.db.transaction() as s:
                 s.get_one(BulkItem, item_id).amount_minor = amount.minor
+        self._warm_up(provider_name, mode)
         status, refund_id, message, due = "sent", None, None, None
         try:
             request = RefundRequest(amount, reason, actor, via=VIA_PROVIDER)
