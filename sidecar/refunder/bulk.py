@@ -277,12 +277,12 @@ class BulkRefunds:
             status, due = "queued", self.clock() + RETRY_LATER
         except RefunderError as exc:
             status, message = "failed", exc.message
-        with self.db.transaction() as s:
+        with self.db.transaction() as s:  # the job's lock: its last items, finishing at once, see each other
             item = s.get_one(BulkItem, item_id)
+            job = s.get_one(BulkJob, item.job_id, with_for_update=True)
             item.status, item.refund_id, item.message, item.attempt = status, refund_id, message, attempt
             if due is not None:
                 item.due_at = due
-            job = s.get_one(BulkJob, item.job_id)
             job.updated_at = self.clock()
             left = s.scalar(select(BulkItem.id).where(BulkItem.job_id == job.id, BulkItem.status == "queued")
                             .limit(1))

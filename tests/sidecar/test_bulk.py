@@ -213,3 +213,24 @@ def test_bulk_inputs_are_validated(world: Any) -> None:
                        headers={"Idempotency-Key": "bulk-key-0003"})
     assert missing.status_code == 422 and "reason" in missing.json["errors"]
     assert api.get("/v1/bulk-refunds/bulk_nope").status_code == 404
+
+
+def test_a_provider_without_a_limit_gets_one_at_a_time(settings: Any, db: Any, clock: Any) -> None:
+    simulator = SimulatorProvider(settings.section("simulator")["path"], clock)  # no max_per_second
+    app = create_app(settings, clock=clock, providers={"simulator": simulator})
+    api = SignedClient(app.test_client(), clock)
+    lines = bookings(api, simulator, clock, 3)
+    job = start(api, lines, "Hail", "bulk-key-0006")
+    under_way, most = [0], [0]
+    refund = simulator.refund
+
+    def counted(call: Any) -> Any:
+        under_way[0] += 1
+        most[0] = max(most[0], under_way[0])
+        time.sleep(0.05)
+        under_way[0] -= 1
+        return refund(call)
+
+    simulator.refund = counted  # type: ignore[method-assign]
+    assert app.extensions["refunder_bulk"].work() == 3
+    assert api.get(f"/v1/bulk-refunds/{job['id']}").json["counts"] == {"refunded": 3} and most == [1]
