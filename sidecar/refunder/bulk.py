@@ -31,6 +31,7 @@ from .errors import IdempotencyConflict, NotFound, RefunderError, TooManyRefunds
 from .in_flight import InFlight
 from .ledger.models import BulkItem, BulkJob, Payment, Refund
 from .ledger.pace import book_slot
+from .messages import define
 from .money import Money
 from .providers.budget import provider_budget
 from .providers.http import ProviderBusy
@@ -43,6 +44,8 @@ RETRY_LATER = timedelta(seconds=61)  # a payment's per-minute limit was reached
 BUSY_RETRY = timedelta(seconds=30)  # the provider refused as busy (after its own quick retries)
 BUSY_ATTEMPTS = 5  # sendings of one item before "busy" is its outcome
 IN_FLIGHT = 32  # refunds one worker keeps under way, all providers together (REFUNDER_BULK_IN_FLIGHT)
+BULK_NOT_FOUND = define("bulk_refund_not_found", "No bulk refund {job_id} is recorded.", status=NotFound.status,
+                        job_id="bulk_0123456789abcdef01234567")
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ class BulkRefunds:
             known = s.scalars(select(BulkJob).where(BulkJob.idempotency_key == idempotency_key)).one_or_none()
             if known is not None:
                 if known.fingerprint != fingerprint:
-                    raise IdempotencyConflict("This idempotency key already started a different bulk refund.")
+                    raise IdempotencyConflict()
                 return known, False
         plan = self.plan(lines)
         now = self.clock()
@@ -295,7 +298,7 @@ class BulkRefunds:
         with self.db.reading() as s:
             job = s.get(BulkJob, job_id)
             if job is None:
-                raise NotFound(f"No bulk refund {job_id} is recorded.")
+                raise NotFound(BULK_NOT_FOUND, job_id=job_id)
             rows = s.execute(
                 select(BulkItem, Refund, Payment)
                 .outerjoin(Refund, BulkItem.refund_id == Refund.id)

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import requests
 
+from ..messages import define
 from . import budget
 from .base import ProviderError, ProviderUnreachable
 
@@ -35,10 +36,23 @@ class ProviderBusy(ProviderError):
     """The provider refused before doing anything (rate limit, lock): safe to try again later."""
 
     code, status, title = "provider_busy", 503, "The payment provider asked us to wait"
+    template = "{provider} is busy or limiting changes to this payment. Nothing was refunded; try again in a minute."
+    example = {"provider": "Vipps MobilePay", "provider_code": "busy", "what": "HTTP 429"}
 
 
 class NotAsked(ProviderBusy):
     """Nothing was sent: the time budget was spent before the call, or signing in got no answer."""
+
+    code, title = "provider_not_asked", "The payment provider was not asked"
+    template = ("{provider} was not asked: the time Refunder waits for it ran out before the call. Nothing was "
+                "refunded; try again.")
+    example = {"provider": "Vipps MobilePay", "provider_code": "no_time", "what": "no time left"}
+
+
+SIGN_IN_UNANSWERED = define("provider_sign_in_unanswered", "{provider} did not answer when Refunder signed in to it. "
+                                                           "Nothing was refunded; try again.",
+                            status=NotAsked.status, provider="Vipps MobilePay", provider_code="token_unreachable",
+                            what="sign-in")
 
 
 class Verdict(Enum):
@@ -88,16 +102,12 @@ def with_retries(attempt: Callable[[], T], judge: Callable[[T | None, Exception 
                 break
             sleep(pause)
     spent = budget.current()
-    within = f" within {spent.seconds:g} s" if spent is not None and not budget.room_for() else ""
+    within = f", the {spent.seconds:g} s budget spent" if spent is not None and not budget.room_for() else ""
     if unknown:
-        raise ProviderUnreachable(
-            f"{label} did not answer clearly{within} ({what}). Whether the money moved is not known yet; "
-            "the refund will be checked with the provider.", provider_code="no_answer")
+        raise ProviderUnreachable(provider=label, provider_code="no_answer", what=what + within)
     if tried == 0:
-        raise NotAsked(f"{label} was not asked: the time Refunder waits for it was used up before the call. "
-                       "Nothing was refunded; try again.", provider_code="no_time")
-    raise ProviderBusy(f"{label} is busy or limiting changes to this payment ({what}). Nothing was refunded; "
-                       "try again in a minute.", provider_code="busy")
+        raise NotAsked(provider=label, provider_code="no_time", what="no time left")
+    raise ProviderBusy(provider=label, provider_code="busy", what=what)
 
 
 class Transport:

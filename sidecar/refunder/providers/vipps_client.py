@@ -13,8 +13,8 @@ import requests
 from .. import __version__
 from ..detection import Mode, OrderFacts
 from . import budget
-from .base import ProviderError, ProviderUnreachable
-from .http import NotAsked, Transport
+from .base import PROVIDER_AUTH_FAILED, ProviderError, ProviderUnreachable
+from .http import SIGN_IN_UNANSWERED, NotAsked, Transport
 
 BASE_URLS = {"test": "https://apitest.vipps.no", "production": "https://api.vipps.no"}
 LABEL = "Vipps MobilePay"
@@ -61,8 +61,8 @@ class AccessTokens:
 
     def get(self) -> str:
         if not self._lock.acquire(timeout=budget.lock_wait()):
-            raise NotAsked(f"{LABEL} was not asked: signing in to it took longer than Refunder waits. Nothing was "
-                           "refunded; try again.", provider_code="token_unreachable")
+            raise NotAsked(SIGN_IN_UNANSWERED, provider=LABEL, provider_code="token_unreachable",
+                           what="waiting for another sign-in")
         try:
             if self._token is None or self.clock() >= self._token[1]:
                 self._token = self._fetch()
@@ -83,12 +83,10 @@ class AccessTokens:
                 **system_headers(),
             })
         except ProviderUnreachable:  # no money moves on a token call: say so
-            raise NotAsked(f"Could not reach {LABEL} to sign in. Nothing was refunded; try again.",
-                           provider_code="token_unreachable") from None
-        if response.status_code != 200:
-            raise ProviderError(
-                f"{LABEL} refused the sidecar's API keys (HTTP {response.status_code}). Check client id, "
-                "client secret, subscription key and merchant serial number.", provider_code="auth_failed")
+            raise NotAsked(SIGN_IN_UNANSWERED, provider=LABEL, provider_code="token_unreachable",
+                           what="sign-in") from None
+        if response.status_code != 200:  # client id, client secret, subscription key or merchant serial number
+            raise ProviderError(PROVIDER_AUTH_FAILED, provider=LABEL, provider_code=str(response.status_code))
         body = response.json()
         lifetime = int(body["expires_in"])  # Vipps sends numbers as strings
         return body["access_token"], self.clock() + timedelta(seconds=max(lifetime - 60, 0))

@@ -49,7 +49,7 @@ final class Refunder_Ajax {
 	private static function client() {
 		$client = Refunder_Client::configured();
 		if ( is_wp_error( $client ) ) {
-			self::fail( $client->get_error_message(), 503 );
+			self::fail( $client->get_error_message(), Refunder_Client::status( $client ) );
 		}
 		return $client;
 	}
@@ -67,7 +67,7 @@ final class Refunder_Ajax {
 		$client  = self::client();
 		$summary = Refunder_Ledger::payment_summary( $order, $client );
 		if ( is_wp_error( $summary ) ) {
-			self::fail( $summary->get_error_message(), 502 );
+			self::fail( $summary->get_error_message(), Refunder_Client::status( $summary ) );
 		}
 		$currency   = $order->get_currency();
 		$refundable = (int) $summary['refundable']['value'];
@@ -182,7 +182,7 @@ final class Refunder_Ajax {
 			if ( 'refunder_unreachable' === $refund->get_error_code() ) {
 				$message .= ' ' . __( 'Nothing is known yet. Press Refund again: it cannot refund twice.', 'refunder' );
 			}
-			self::fail( $message, 502 );
+			self::fail( $message, Refunder_Client::status( $refund ) );
 		}
 		wp_send_json_success( self::present( Refunder_Ledger::remember( $order, $refund, $review['provider_label'] ) ) );
 	}
