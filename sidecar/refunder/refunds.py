@@ -367,14 +367,18 @@ class RefundService:
 
     def payment_view(self, payment_id: str) -> PaymentView:
         with self.db.reading() as s:
-            payment = self._payment(s, payment_id)
-            balance, _ = _standing(s, payment, self.clock())
-            last = s.execute(
-                select(Refund.status, Refund.failure_code, Refund.failure_params)
-                .where(Refund.payment_id == payment_id, Refund.kind == "requested", Refund.via == VIA_PROVIDER,
-                       Refund.status.in_(list(rules.FINAL)))
-                .order_by(Refund.created_at.desc(), Refund.id.desc()).limit(1)
-            ).one_or_none()
+            view, _ = self._view(s, self._payment(s, payment_id), self.clock())
+        return view
+
+    def _view(self, s: Session, payment: Payment, since: datetime) -> tuple[PaymentView, int]:
+        """The payment's balance, deadline and capabilities, and how many refunds were created after `since`."""
+        balance, recent = _standing(s, payment, since)
+        last = s.execute(
+            select(Refund.status, Refund.failure_code, Refund.failure_params)
+            .where(Refund.payment_id == payment.id, Refund.kind == "requested", Refund.via == VIA_PROVIDER,
+                   Refund.status.in_(list(rules.FINAL)))
+            .order_by(Refund.created_at.desc(), Refund.id.desc()).limit(1)
+        ).one_or_none()
         provider = self.providers.get(payment.provider)
         policy = provider.policy if provider else rules.RefundPolicy()
         deadline = rules.refund_deadline(payment.paid_at, policy)
@@ -386,7 +390,7 @@ class RefundService:
                                 provider.line_refunds) if provider else None
         can = capabilities(provider_name=payment.provider, provider=traits, payment_block=_block_in(payment),
                            mode=Mode(payment.mode), deadline=deadline, now=self.clock(), permanent_failure=failure)
-        return PaymentView(payment, balance, deadline, deadline is None or self.clock() <= deadline, can)
+        return PaymentView(payment, balance, deadline, deadline is None or self.clock() <= deadline, can), recent
 
     def events(self, payment_id: str) -> list[AuditEvent]:
         with self.db.reading() as s:
@@ -449,17 +453,10 @@ class RefundService:
     ) -> Refund | tuple[Provider, RefundCall]:
         """The refund an idempotency key already made, or the provider call for a newly recorded one.
 
-        The payment's capabilities are read before its lock is taken (they involve no balance); a bank
-        transfer is never sent anywhere and keeps only the balance rules.
+        All in one transaction holding the payment's lock: the replay check, the payment's capabilities and
+        balance, and recording the refund. A bank transfer is never sent anywhere and keeps only the balance
+        rules.
         """
-        view = self.payment_view(payment_id)
-        via = request.via or view.capabilities.default_via
-        sender: Provider = BANK_TRANSFER
-        policy = rules.RefundPolicy()
-        blocked = view.capabilities.blocked if via == VIA_PROVIDER else None
-        if via == VIA_PROVIDER and (blocked is None or blocked.code == REFUND_WINDOW_EXPIRED):  # rules explain it
-            provider = self.provider(view.payment.provider)
-            sender, policy, blocked = provider.for_mode(Mode(view.payment.mode)), provider.policy, None
         with self.db.locked_payment(payment_id) as (s, payment):
             if payment is None:
                 raise PaymentNotFound(payment_id=payment_id)
@@ -469,14 +466,21 @@ class RefundService:
                 if known.fingerprint != fingerprint or prior.payment_id != payment.id:
                     raise IdempotencyConflict()
                 return prior
+            now = self.clock()
+            view, recent = self._view(s, payment, now - timedelta(minutes=1))
+            via = request.via or view.capabilities.default_via
+            sender: Provider = BANK_TRANSFER
+            policy = rules.RefundPolicy()
+            blocked = view.capabilities.blocked if via == VIA_PROVIDER else None
+            if via == VIA_PROVIDER and (blocked is None or blocked.code == REFUND_WINDOW_EXPIRED):  # rules explain
+                provider = self.provider(payment.provider)
+                sender, policy, blocked = provider.for_mode(Mode(payment.mode)), provider.policy, None
             if blocked is not None:  # after the replay check: a key that already refunded still answers
                 raise ProviderCannotRefund(blocked)
             call = _call(payment, refund_id, request.amount, request.reason, request.bank_reference, request.lines)
             sender.check_request(call)
             _check_lines(request)
-            now = self.clock()
-            balance, recent = _standing(s, payment, now - timedelta(minutes=1))
-            rules.check_refund(balance=balance, amount=request.amount, paid_at=payment.paid_at,
+            rules.check_refund(balance=view.balance, amount=request.amount, paid_at=payment.paid_at,
                                now=now, policy=policy, refunds_last_minute=recent, provider=sender.label)
             refund = Refund(
                 id=call.refund_id, payment_id=payment.id, amount_minor=request.amount.minor,
