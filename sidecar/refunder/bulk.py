@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from . import rules
 from .capabilities import VIA_PROVIDER
-from .detection import REFUND_WINDOW_EXPIRED, Mode
+from .detection import REFUND_WINDOW_EXPIRED, Block, Mode
 from .errors import IdempotencyConflict, NotFound, RefunderError, TooManyRefunds
 from .in_flight import InFlight
 from .ledger.models import BulkItem, BulkJob, Payment, Refund
@@ -46,6 +46,7 @@ BUSY_ATTEMPTS = 5  # sendings of one item before "busy" is its outcome
 IN_FLIGHT = 32  # refunds one worker keeps under way, all providers together (REFUNDER_BULK_IN_FLIGHT)
 BULK_NOT_FOUND = define("bulk_refund_not_found", "No bulk refund {job_id} is recorded.", status=NotFound.status,
                         job_id="bulk_0123456789abcdef01234567")
+NO_PAYMENT = Block(define("bulk_no_payment", "Refunder has no payment for this order yet: open the order once."))
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class PlanLine:
     line: BulkLine
     provider: str | None
     amount: Money | None
-    problem: str | None  # why it cannot be refunded; None when it can
+    problem: Block | None  # why it cannot be refunded (a code and its params); None when it can
 
 
 class _Turn:
@@ -96,25 +97,25 @@ class BulkRefunds:
     # --- planning and starting ------------------------------------------------------------------
 
     def plan(self, lines: list[BulkLine]) -> list[PlanLine]:
-        """What each line would refund, or in plain words why it cannot."""
+        """What each line would refund, or why it cannot (a code, its params and the English sentence)."""
         return [self._plan_line(line) for line in lines]
 
     def _plan_line(self, line: BulkLine) -> PlanLine:
         if line.payment_id is None:
-            return PlanLine(line, None, None, "Refunder has no payment for this order yet: open the order once.")
+            return PlanLine(line, None, None, NO_PAYMENT)
         try:
             view = self.service.payment_view(line.payment_id)
             blocked = view.capabilities.blocked
             if blocked is not None and blocked.code != REFUND_WINDOW_EXPIRED:  # the rules explain an expired window
-                return PlanLine(line, view.payment.provider, None, blocked.message)
+                return PlanLine(line, view.payment.provider, None, blocked)
             provider = self.service.provider(view.payment.provider)
             amount = line.amount or view.balance.refundable
             rules.check_refund(balance=view.balance, amount=amount, paid_at=view.payment.paid_at,
                                now=self.clock(), policy=provider.policy)
         except NotFound:
-            return PlanLine(line, None, None, "Refunder has no payment for this order yet: open the order once.")
+            return PlanLine(line, None, None, NO_PAYMENT)
         except RefunderError as exc:
-            return PlanLine(line, view.payment.provider, None, exc.message)
+            return PlanLine(line, view.payment.provider, None, Block(exc.code, exc.params))
         return PlanLine(line, view.payment.provider, amount, None)
 
     def start(self, lines: list[BulkLine], reason: str, actor: Actor, idempotency_key: str,
@@ -139,7 +140,8 @@ class BulkRefunds:
                     job_id=job.id, position=position, order_id=planned.line.order_id,
                     payment_id=planned.line.payment_id if planned.provider else None,
                     amount_minor=planned.line.amount.minor if planned.line.amount else None,
-                    status="skipped" if planned.problem else "queued", message=planned.problem, due_at=now))
+                    status="skipped" if planned.problem else "queued",
+                    message=planned.problem.message if planned.problem else None, due_at=now))
             if all(p.problem for p in plan):
                 job.status, job.finished_at = "done", now
         return job, True

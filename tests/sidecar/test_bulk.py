@@ -96,6 +96,11 @@ def test_review_says_what_will_and_will_not_be_refunded(world: Any, clock: Any) 
     problems = {line["order_id"]: line["problem"] for line in plan["lines"] if line["problem"]}
     assert "period has ended" in problems["1003"] and "open the order once" in problems["9999"]
     assert "transfer the money yourself" in problems["77"]
+    reasons = {line["order_id"]: line["reason"] for line in plan["lines"]}  # the same, coded for translation
+    assert {order: reason["code"] for order, reason in reasons.items() if reason} == {
+        "1003": "refund_window_expired", "9999": "bulk_no_payment", "77": "no_provider"}
+    assert reasons["1003"]["params"]["provider"] and reasons["1003"]["message"] == problems["1003"]
+    assert reasons["1000"] is None
 
 
 def test_bulk_refund_runs_to_the_end_and_reports(world: Any, clock: Any) -> None:

@@ -353,7 +353,9 @@ class BulkPlan(MethodView):
                 entry[1] += line.amount.minor
         return {
             "lines": [{"order_id": p.line.order_id, "payment_id": p.line.payment_id, "provider": p.provider,
-                       "amount": money_out(p.amount) if p.amount else None, "problem": p.problem} for p in plan],
+                       "amount": money_out(p.amount) if p.amount else None,
+                       "problem": p.problem.message if p.problem else None, "reason": reason_out(p.problem)}
+                      for p in plan],
             "totals": [{"provider": provider, "count": count, "total": money_out(Money(minor, currency))}
                        for (provider, currency), (count, minor) in sorted(totals.items())],
             "refundable": sum(1 for p in plan if p.problem is None),

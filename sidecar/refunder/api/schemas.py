@@ -185,12 +185,20 @@ class BulkStartRequestSchema(BulkPlanRequestSchema):
     actor = fields.Nested(ActorSchema, required=True)
 
 
+class ReasonSchema(Schema):
+    code = fields.String(metadata={"description": "Stable, for translation (tests/vectors/problems.json)."})
+    message = fields.String(metadata={"description": "Plain English, the fallback."})
+    params = fields.Dict(metadata={"description": "What the message mentions (provider, method, deadline ...)."})
+
+
 class BulkPlanLineSchema(Schema):
     order_id = fields.String()
     payment_id = fields.String(allow_none=True)
     provider = fields.String(allow_none=True)
     amount = fields.Nested(BalanceMoneySchema, allow_none=True)
-    problem = fields.String(allow_none=True, metadata={"description": "Why it cannot be refunded."})
+    problem = fields.String(allow_none=True, metadata={"description": "Why it cannot be refunded (English)."})
+    reason = fields.Nested(ReasonSchema, allow_none=True,
+                           metadata={"description": "The same as a code and its params, for translation."})
 
 
 class BulkTotalSchema(Schema):
@@ -236,12 +244,6 @@ class IdempotencyHeaderSchema(Schema):
 
 class OrderQuerySchema(Schema):
     order_id = _text(64, required=True)
-
-
-class ReasonSchema(Schema):
-    code = fields.String(metadata={"description": "Stable, for translation (tests/vectors/problems.json)."})
-    message = fields.String(metadata={"description": "Plain English, the fallback."})
-    params = fields.Dict(metadata={"description": "What the message mentions (provider, method, deadline ...)."})
 
 
 class CapabilitiesSchema(Schema):
