@@ -30,7 +30,8 @@ SIMULATED = {**{f"wp-sim-{i:04d}": 150000 for i in range(40)}, "wp-async-0001-as
              "wp-decline-0001-decline": 150000, "wp-timeout-0001-timeout": 150000,
              "wp-browser-legacy-async": 150000, "wp-browser-hpos-async": 150000,
              "wp-credit-note-0001": 150000, "wp-credit-note-0002": 150000,
-             **{f"wp-msg-{i:04d}": 150000 for i in range(4)}}
+             **{f"wp-msg-{i:04d}": 150000 for i in range(4)},
+             "wp-bulk-nb-0001": 150000, "wp-bulk-browser-0001": 150000}
 
 
 def pytest_configure(config: pytest.Config) -> None:

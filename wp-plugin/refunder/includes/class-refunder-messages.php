@@ -42,6 +42,10 @@ final class Refunder_Messages {
 				__( 'The request body could not be read (broken chunked encoding or cut short).', 'refunder' ),
 				array(),
 			),
+			'bulk_no_payment' => array(
+				__( 'Refunder has no payment for this order yet: open the order once.', 'refunder' ),
+				array(),
+			),
 			'bulk_refund_not_found' => array(
 				/* translators: 1: bulk refund id */
 				__( 'No bulk refund %1$s is recorded.', 'refunder' ),
