@@ -155,6 +155,32 @@ def test_a_norwegian_admin_reads_the_bulk_refund_in_norwegian(wordpress: WordPre
     assert wordpress.php_problems() == []
 
 
+def woocommerce_log(wp: WordPress, source: str) -> str:
+    """What WooCommerce's logger (its file handler) kept for this source."""
+    logs = sorted((wp.directory / "docroot" / "wp-content" / "uploads" / "wc-logs").glob(f"{source}-*.log"))
+    return "".join(log.read_text() for log in logs)
+
+
+def test_an_outage_during_a_bulk_refund_is_shown_and_logged(wordpress: WordPress) -> None:
+    admin = login(wordpress, "admin")
+    page = admin.get(f"{wordpress.url}/wp-admin/admin.php?page=refunder-bulk&job=bulk_outage", timeout=30).text
+    nonce = re.search(r'data-job="bulk_outage" data-nonce="([0-9a-f]+)"', page).group(1)
+    saved = wordpress.eval("echo get_option('refunder_settings')['secret'];")
+    wordpress.eval("update_option('refunder_settings', array('url' => 'http://127.0.0.1:9', 'secret' => '"
+                   + saved + "'));")
+    try:
+        answer = admin.post(f"{wordpress.url}/wp-admin/admin-ajax.php", data={
+            "action": "refunder_bulk_status", "job": "bulk_outage", "nonce": nonce}, timeout=30)
+    finally:
+        wordpress.eval("update_option('refunder_settings', array('url' => '" + wordpress.sidecar_url
+                       + "', 'secret' => '" + saved + "'));")
+    assert answer.status_code == 502 and "could not be reached" in answer.json()["data"]["message"]
+    logged = [line for line in woocommerce_log(wordpress, "refunder").splitlines() if "bulk_outage" in line]
+    assert len(logged) == 1 and "Refunder: bulk refund progress bulk_outage: The Refunder service at" in logged[0]
+    assert "[refunder_unreachable]" in logged[0]
+    assert wordpress.php_problems() == []
+
+
 def test_bulk_pages_need_the_permission(wordpress: WordPress) -> None:
     kari = login(wordpress, "kari")
     assert kari.get(f"{wordpress.url}/wp-admin/admin.php?page=refunder-bulk", timeout=30).status_code == 403

@@ -77,6 +77,18 @@ function wc_price( $price, $args = array() ) {
  * fully refunded order as refunded, fires the refunded actions (which send the customer's refund e-mail) and,
  * only when refund_payment is true, would call the gateway (the double counts such calls instead).
  */
+/** WooCommerce's logger as its file handler keeps it: wp-content/uploads/wc-logs/<source>-<date>-<hash>.log. */
+function wc_get_logger() {
+	return new class() {
+		public function __call( $level, $args ) {
+			$source = $args[1]['source'] ?? 'log';
+			$dir    = wp_upload_dir()['basedir'] . '/wc-logs';
+			wp_mkdir_p( $dir );
+			file_put_contents( "$dir/$source-" . gmdate( 'Y-m-d' ) . '-double.log', gmdate( 'c' ) . ' ' . strtoupper( $level ) . ' ' . $args[0] . "\n", FILE_APPEND ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+		}
+	};
+}
+
 function wc_create_refund( $args = array() ) {
 	$order = wc_get_order( $args['order_id'] ?? 0 );
 	if ( ! $order ) {
