@@ -29,7 +29,9 @@ SITES: list[str] = []  # the storages whose site this session brought up
 SIMULATED = {**{f"wp-sim-{i:04d}": 150000 for i in range(40)}, "wp-async-0001-async": 150000,
              "wp-decline-0001-decline": 150000, "wp-timeout-0001-timeout": 150000,
              "wp-browser-legacy-async": 150000, "wp-browser-hpos-async": 150000,
-             "wp-credit-note-0001": 150000, "wp-credit-note-0002": 150000}
+             "wp-credit-note-0001": 150000, "wp-credit-note-0002": 150000,
+             **{f"wp-race-{i:04d}": 150000 for i in range(20)},
+             **{f"wp-race-{i:04d}-async": 150000 for i in range(20)}}
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -63,7 +63,7 @@ final class Refunder_Bulk {
 		$lines = array();
 		foreach ( $ids as $id ) {
 			$order   = wc_get_order( $id );
-			$summary = $order ? Refunder_Ledger::payment_summary( $order, $client ) : null;
+			$summary = $order ? Refunder_Payments::summary( $order, $client ) : null;
 			$lines[] = array( 'order_id' => (string) $id, 'payment_id' => is_array( $summary ) ? $summary['id'] : null );
 		}
 		return $lines;
@@ -180,7 +180,7 @@ final class Refunder_Bulk {
 		$job = $client->call(
 			'POST',
 			'/v1/bulk-refunds',
-			array( 'lines' => self::lines( $ids, $client ), 'reason' => $reason, 'actor' => Refunder_Ledger::actor( wp_get_current_user() ) ),
+			array( 'lines' => self::lines( $ids, $client ), 'reason' => $reason, 'actor' => Refunder_Payments::actor( wp_get_current_user() ) ),
 			array( 'Idempotency-Key' => 'wp-bulk-' . $selection ) // a second click starts nothing new.
 		);
 		if ( is_wp_error( $job ) ) {
@@ -245,13 +245,13 @@ final class Refunder_Bulk {
 				continue;
 			}
 			$order = wc_get_order( (int) $item['order_id'] );
-			$known = $order ? ( Refunder_Ledger::refunds( $order )[ $item['refund_id'] ] ?? null ) : null;
-			if ( ! $order || ( $known && in_array( $known['status'], Refunder_Ledger::FINAL, true ) ) ) {
+			$known = Refunder_Store::get( $item['refund_id'] );
+			if ( ! $order || ( $known && ! Refunder_Books::unsettled( $known ) ) ) {
 				continue;
 			}
 			$refund = $client->call( 'GET', '/v1/refunds/' . rawurlencode( $item['refund_id'] ) );
 			if ( ! is_wp_error( $refund ) ) {
-				Refunder_Ledger::remember( $order, $refund );
+				Refunder_Books::remember( $order, $refund );
 			}
 		}
 	}
