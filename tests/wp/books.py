@@ -35,10 +35,17 @@ def books(wp: WordPress, order_id: int) -> dict[str, Any]:
     """What WooCommerce recorded on the order, read in a fresh process: refunds, refunded total, status."""
     return dict(json.loads(wp.eval(
         f"$o = wc_get_order({order_id}); echo wp_json_encode(array("
-        "'refunds' => array_map(fn($r) => array('id' => $r->get_id(), 'amount' => $r->get_amount(), "
+        "'refunds' => array_map(fn($r) => array('id' => $r->get_id(), "
+        "'amount' => wc_format_decimal($r->get_amount(), 2), "
         "'reason' => $r->get_reason(), 'refunder' => (string) $r->get_meta('_refunder_refund_id'), "
         "'provider_refund' => (string) $r->get_meta('_refunder_provider_refund_id')), $o->get_refunds()), "
         "'refunded' => wc_format_decimal($o->get_total_refunded(), 2), 'status' => $o->get_status()));")))
+
+
+def notes(wp: WordPress, order_id: int) -> str:
+    """The order's notes, newest first, one a line (non-breaking spaces as plain ones)."""
+    return wp.eval(f"echo implode(\"\\n\", wp_list_pluck(wc_get_order_notes(array('order_id' => {order_id})), "
+                   "'content'));").replace("\u00a0", " ")
 
 
 def refund_mails(wp: WordPress, email: str) -> int:

@@ -209,8 +209,7 @@ final class Refunder_Books {
 			$keys .= ' OR ( m.meta_key = %s AND m.meta_value = %s )';
 			array_push( $args, self::PROVIDER_KEY, (string) $provider_refund_id );
 		}
-		$hpos = class_exists( '\Automattic\WooCommerce\Utilities\OrderUtil' ) && \Automattic\WooCommerce\Utilities\OrderUtil::custom_orders_table_usage_is_enabled();
-		$sql  = $hpos
+		$sql  = Refunder_Store::hpos()
 			? "SELECT r.id FROM {$wpdb->prefix}wc_orders r JOIN {$wpdb->prefix}wc_orders_meta m ON m.order_id = r.id WHERE r.parent_order_id = %d AND r.type = 'shop_order_refund' AND ( $keys ) ORDER BY r.id LIMIT 1"
 			: "SELECT r.ID FROM {$wpdb->posts} r JOIN {$wpdb->postmeta} m ON m.post_id = r.ID WHERE r.post_parent = %d AND r.post_type = 'shop_order_refund' AND ( $keys ) ORDER BY r.ID LIMIT 1";
 		return (int) $wpdb->get_var( $wpdb->prepare( $sql, $args ) ); // phpcs:ignore WordPress.DB
@@ -288,8 +287,8 @@ final class Refunder_Books {
 			return $check;
 		}
 		$entry = Refunder_Store::get( $id );
-		if ( ! $entry || 'failed' === $entry['status'] ) {
-			return $check;
+		if ( ! $entry || 'failed' === $entry['status'] || Refunder_Store::RECORDED !== $entry['record_state'] || $entry['wc_refund_id'] !== $refund->get_id() ) {
+			return $check; // not (yet) its record: e.g. WooCommerce dropping a refund whose creation failed.
 		}
 		$order = wc_get_order( $refund->get_parent_id() );
 		if ( $order ) {

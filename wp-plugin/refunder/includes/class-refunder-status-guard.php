@@ -32,6 +32,10 @@ final class Refunder_Status_Guard {
 
 	/** Brings the order's books up to date, then holds automatic refunds if Refunder's money is not all in them. */
 	public static function before( $order_id ) {
+		$order = wc_get_order( $order_id );
+		if ( ! $order || '' === (string) $order->get_meta( Refunder_Payments::META ) ) {
+			return; // Refunder never registered this order's payment, so it has refunded nothing on it.
+		}
 		$client = Refunder_Client::configured();
 		$asked  = is_wp_error( $client ) ? $client : $client->call( 'GET', '/v1/refunds?order_id=' . rawurlencode( (string) $order_id ) );
 		if ( ! is_wp_error( $asked ) ) {

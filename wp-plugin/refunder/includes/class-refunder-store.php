@@ -88,7 +88,7 @@ final class Refunder_Store {
 		$ids = array_unique(
 			array_merge(
 				array_map( 'intval', (array) get_option( 'refunder_pending_orders', array() ) ),
-				wc_get_orders( array( 'limit' => -1, 'return' => 'ids', 'meta_query' => array( array( 'key' => '_refunder_refunds', 'compare' => 'EXISTS' ) ) ) )
+				self::orders_with_meta( '_refunder_refunds' )
 			)
 		);
 		foreach ( $ids as $order_id ) {
@@ -105,6 +105,20 @@ final class Refunder_Store {
 		}
 		delete_option( 'refunder_pending_orders' );
 		wp_clear_scheduled_hook( 'refunder_refresh_pending' );
+	}
+
+	/** Whether WooCommerce keeps orders in its own tables (HPOS) rather than posts. */
+	public static function hpos() {
+		return class_exists( '\Automattic\WooCommerce\Utilities\OrderUtil' ) && \Automattic\WooCommerce\Utilities\OrderUtil::custom_orders_table_usage_is_enabled();
+	}
+
+	/** @return int[] Orders carrying a meta key, read from the order storage WooCommerce uses. */
+	private static function orders_with_meta( $key ) {
+		global $wpdb;
+		$sql = self::hpos()
+			? "SELECT DISTINCT order_id FROM {$wpdb->prefix}wc_orders_meta WHERE meta_key = %s"
+			: "SELECT DISTINCT post_id FROM {$wpdb->postmeta} WHERE meta_key = %s";
+		return array_map( 'intval', $wpdb->get_col( $wpdb->prepare( $sql, $key ) ) ); // phpcs:ignore WordPress.DB
 	}
 
 	private static function insert_migrated( $order_id, array $entry ) {
@@ -222,10 +236,13 @@ final class Refunder_Store {
 		);
 	}
 
-	/** Whether any refund is not final, or refunded and not yet in WooCommerce's books (failed records included). */
+	/**
+	 * Whether any refund is not final, refunded and not (being) recorded, or failed and still recorded: what the
+	 * minute's follow-up is for. A failed record is retried by an action of its own.
+	 */
 	public static function anything_unsettled() {
 		global $wpdb;
-		return (bool) $wpdb->get_var( "SELECT 1 FROM " . self::table() . " WHERE status NOT IN ('refunded', 'failed') OR ( status = 'refunded' AND record_state <> 'recorded' ) OR ( status = 'failed' AND record_state = 'recorded' ) LIMIT 1" ); // phpcs:ignore WordPress.DB
+		return (bool) $wpdb->get_var( 'SELECT 1 FROM ' . self::table() . " WHERE status NOT IN ('refunded', 'failed') OR ( status = 'refunded' AND record_state IN ('none', 'claimed') ) OR ( status = 'failed' AND record_state = 'recorded' ) LIMIT 1" ); // phpcs:ignore WordPress.DB
 	}
 
 	private static function select( $where, array $args ) {
