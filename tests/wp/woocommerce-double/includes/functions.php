@@ -9,10 +9,14 @@ function wc_double_register_types() {
 	}
 }
 
-function wc_format_decimal( $number, $dp = false ) {
+/** As WooCommerce: rounded to $dp places when given (zeros kept unless $trim_zeros); otherwise as short as it goes. */
+function wc_format_decimal( $number, $dp = false, $trim_zeros = false ) {
 	$number = is_float( $number ) ? sprintf( '%.8F', $number ) : (string) $number;
 	if ( false !== $dp && '' !== $dp ) {
 		$number = number_format( (float) $number, (int) $dp, '.', '' );
+		if ( ! $trim_zeros ) {
+			return $number;
+		}
 	}
 	return false !== strpos( $number, '.' ) ? rtrim( rtrim( $number, '0' ), '.' ) : $number;
 }
