@@ -14,12 +14,13 @@ WordPress follows the ledger by asking what changed since it last asked (`change
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import case, or_, select
 
+from . import rules
 from .capabilities import VIA_BANK_TRANSFER, VIA_PROVIDER
-from .errors import CurrencyMismatch, NotFound
+from .errors import CurrencyMismatch, InvalidRequest, NotFound
 from .ledger.models import Payment, Refund
 from .money import Money
 from .refunds import Actor, RefundService, _audit, new_id
@@ -111,6 +112,12 @@ class WooCommerceBooks:
         """Refunds changed at or after `since`, oldest change first, with their order ids; and the time to ask
         from next (the last change returned when there are more, else now)."""
         now = self.service.clock()
+        try:  # nothing changed before the earliest payment; a time beyond the calendar in UTC is no time
+            since = max(since.astimezone(UTC), rules.EARLIEST_PAYMENT)
+        except OverflowError:
+            if since.year > rules.EARLIEST_PAYMENT.year:
+                raise InvalidRequest("since is not a time the ledger can compare.", field="since") from None
+            since = rules.EARLIEST_PAYMENT
         with self.service.db.reading() as s:
             rows = [(refund, order_id) for refund, order_id in s.execute(
                 select(Refund, Payment.order_id).join(Payment, Payment.id == Refund.payment_id)
