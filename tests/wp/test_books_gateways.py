@@ -319,3 +319,23 @@ def test_refunder_never_records_on_a_mollie_authorization_so_mollie_voids_nothin
     assert "only authorized" in entry["last_error"]
     assert books(wp, order_id)["refunds"] == []
     assert wp.php_problems() == []
+
+
+def test_a_refund_via_vipps_counts_at_the_service(vipps: WordPress) -> None:
+    """Staff's "Refund via Vipps" in WooCommerce: Vipps gives no refund id; the service counts it (a gateway moved
+    money) and Refunder offers only what is left."""
+    wp = vipps
+    order_id = vipps_order(wp, "wp-books-0018")
+    made = php(wp, f"""
+      Refunder_Payments::summary(wc_get_order({order_id}), Refunder_Client::configured());
+      $r = wc_create_refund(array('order_id' => {order_id}, 'amount' => '20.00', 'reason' => 'Via Vipps',
+        'refund_payment' => true));
+      echo json_encode(is_wp_error($r) ? $r->get_error_message() : $r->get_id());""")
+    assert isinstance(made, int), made
+    [reported] = sidecar(wp, "GET", f"/v1/refunds?order_id={order_id}")["refunds"]
+    assert (reported["kind"], reported["via"], reported["wc_refund_id"], reported["amount"]["value"]) == (
+        "woocommerce", "provider", str(made), 2000)
+    payment = wp.eval(f"echo wc_get_order({order_id})->get_meta('_refunder_payment_id');")
+    assert sidecar(wp, "GET", f"/v1/payments/{payment}")["refunded"]["value"] == 2000
+    assert wp.eval(f"echo Refunder_Books::woocommerce_left(wc_get_order({order_id}));") == "8050"  # offered at most
+    assert wp.php_problems() == []
