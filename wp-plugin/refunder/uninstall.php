@@ -9,7 +9,7 @@
 defined( 'WP_UNINSTALL_PLUGIN' ) || exit;
 
 delete_option( 'refunder_settings' );
-foreach ( array( 'refunder_pending_orders', 'refunder_db_version', 'refunder_changes_since' ) as $option ) {
+foreach ( array( 'refunder_pending_orders', 'refunder_db_version', 'refunder_changes_since', 'refunder_sync_scheduled' ) as $option ) {
 	delete_option( $option );
 }
 foreach ( array( 'refunder_legal_name', 'refunder_organisation_number', 'refunder_vat_registered', 'refunder_foretaksregisteret' ) as $option ) {

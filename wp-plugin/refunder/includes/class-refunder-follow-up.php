@@ -37,9 +37,13 @@ final class Refunder_Follow_Up {
 		add_action( 'init', array( __CLASS__, 'schedule_sync' ) );
 	}
 
+	/** The hourly sync, scheduled once (an autoloaded option remembers it, so page loads ask nothing). */
 	public static function schedule_sync() {
-		if ( function_exists( 'as_has_scheduled_action' ) && ! as_has_scheduled_action( self::SYNC, null, self::GROUP ) ) {
-			as_schedule_recurring_action( time() + HOUR_IN_SECONDS, HOUR_IN_SECONDS, self::SYNC, array(), self::GROUP, true );
+		if ( function_exists( 'as_has_scheduled_action' ) && 'yes' !== get_option( 'refunder_sync_scheduled' ) ) {
+			if ( ! as_has_scheduled_action( self::SYNC, null, self::GROUP ) ) {
+				as_schedule_recurring_action( time() + HOUR_IN_SECONDS, HOUR_IN_SECONDS, self::SYNC, array(), self::GROUP, true );
+			}
+			update_option( 'refunder_sync_scheduled', 'yes', true );
 		}
 	}
 
