@@ -24,6 +24,7 @@ from .detection import REFUND_WINDOW_EXPIRED
 from .errors import IdempotencyConflict, NotFound, RefunderError, TooManyRefunds
 from .ledger.models import BulkItem, BulkJob, Payment, Refund
 from .ledger.pace import book_slot
+from .messages import define
 from .money import Money
 from .providers.http import ProviderBusy
 from .refunds import Actor, RefundRequest, RefundService, new_id
@@ -34,6 +35,8 @@ LEASE = timedelta(minutes=5)  # a claimed item is retried after this if its work
 RETRY_LATER = timedelta(seconds=61)  # a payment's per-minute limit was reached
 BUSY_RETRY = timedelta(seconds=30)  # the provider refused as busy (after its own quick retries)
 BUSY_ATTEMPTS = 5  # sendings of one item before "busy" is its outcome
+BULK_NOT_FOUND = define("bulk_refund_not_found", "No bulk refund {job_id} is recorded.", status=NotFound.status,
+                        job_id="bulk_0123456789abcdef01234567")
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,7 @@ class BulkRefunds:
             known = s.scalars(select(BulkJob).where(BulkJob.idempotency_key == idempotency_key)).one_or_none()
             if known is not None:
                 if known.fingerprint != fingerprint:
-                    raise IdempotencyConflict("This idempotency key already started a different bulk refund.")
+                    raise IdempotencyConflict()
                 return known, False
         plan = self.plan(lines)
         now = self.clock()
@@ -197,7 +200,7 @@ class BulkRefunds:
         with self.db.reading() as s:
             job = s.get(BulkJob, job_id)
             if job is None:
-                raise NotFound(f"No bulk refund {job_id} is recorded.")
+                raise NotFound(BULK_NOT_FOUND, job_id=job_id)
             rows = s.execute(
                 select(BulkItem, Refund, Payment)
                 .outerjoin(Refund, BulkItem.refund_id == Refund.id)

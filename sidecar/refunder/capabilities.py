@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from .detection import (
     MODE_UNKNOWN,
@@ -20,6 +21,7 @@ from .detection import (
     Block,
     Mode,
 )
+from .messages import reason
 
 VIA_PROVIDER = "provider"
 VIA_BANK_TRANSFER = "bank_transfer"
@@ -41,7 +43,7 @@ class LastFailure:
     """The newest refund sent through the provider, if it failed for a reason that will not go away."""
 
     code: str
-    message: str
+    params: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -73,23 +75,15 @@ def _blocked(provider_name: str, provider: ProviderTraits | None, payment_block:
     if payment_block is not None:
         return payment_block
     if provider is None:
-        return Block(PROVIDER_NOT_ENABLED, f"The payment provider {provider_name} is not enabled in the Refunder "
-                                           "service. Refund the customer by bank transfer, or enable it.",
-                     {"provider": provider_name})
+        return Block(PROVIDER_NOT_ENABLED, {"provider": provider_name})
     if not provider.sends_money:
-        return Block(NO_PROVIDER, "Paid by bank transfer, not through a payment provider: transfer the money "
-                                  "yourself, then record the refund on the order.", {"provider": provider.label})
+        return Block(NO_PROVIDER, {"gateway": provider.label})
     if provider.modes and mode is Mode.UNKNOWN:
-        return Block(MODE_UNKNOWN, f"Refunder cannot tell whether this was a test or a live {provider.label} "
-                                   "payment. Refund the customer by bank transfer.", {"provider": provider.label})
+        return Block(MODE_UNKNOWN, {"provider": provider.label})
     if deadline is not None and now > deadline:
-        return Block(REFUND_WINDOW_EXPIRED, f"{provider.label} refunds are possible until "
-                                            f"{deadline.date().isoformat()}; that period has ended. Refund the "
-                                            "customer by bank transfer.",
-                     {"provider": provider.label, "deadline": deadline.isoformat()})
+        return Block(REFUND_WINDOW_EXPIRED, {"provider": provider.label, "deadline": deadline.isoformat()})
     if permanent_failure is not None:
-        return Block(PROVIDER_REFUSED_PERMANENTLY, f"{provider.label} refused the last refund for a reason that "
-                                                   f"will not change ({permanent_failure.message}). Refund the "
-                                                   "customer by bank transfer.",
-                     {"provider": provider.label, "failure_code": permanent_failure.code})
+        return Block(PROVIDER_REFUSED_PERMANENTLY, {
+            "provider": provider.label, "failure_code": permanent_failure.code,
+            "failure": reason(permanent_failure.code, permanent_failure.params)})
     return None

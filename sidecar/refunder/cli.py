@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -23,7 +25,7 @@ from .app import create_app, utcnow
 from .bulk import BulkRefunds
 from .config import Settings
 from .demo import seed
-from .errors import RefunderError
+from .errors import ConfigurationError, RefunderError
 from .ledger.database import Database, migrate
 from .providers import build_providers
 from .refunds import RefundService
@@ -84,8 +86,23 @@ def serve(settings: Settings) -> None:
     _Gunicorn(settings, {
         "bind": settings.bind, "workers": settings.workers, "threads": settings.threads,
         "worker_class": ProblemThreadWorker, "accesslog": "-", "graceful_timeout": 10,
-        "timeout": 60, "forwarded_allow_ips": "127.0.0.1",
+        "timeout": 60, "forwarded_allow_ips": "127.0.0.1", "control_socket": control_socket(settings.bind),
     }).run()
+
+
+def control_socket(bind: str) -> str:
+    """gunicorn's control socket (`gunicornc -s PATH`) for the sidecar bound to `bind`.
+
+    gunicorn's default is one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl), so a second sidecar of the same
+    user took the first one's socket, and removed it when it stopped. A bind address is one sidecar's on a
+    host: its socket is named after it, in gunicorn's own directory.
+    """
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    directory = Path(runtime) if runtime and os.path.isdir(runtime) else Path.home() / ".gunicorn"
+    name = re.sub(r"[^A-Za-z0-9.-]+", "_", bind).strip("_")
+    if len(name) > 48:  # a socket's whole path must stay under 108 bytes
+        name = hashlib.sha256(bind.encode()).hexdigest()[:16]
+    return str(directory / f"refunder-{name}.ctl")
 
 
 def demo(env: os._Environ[str]) -> None:
@@ -231,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             follow_up(settings, args.every or settings.follow_up_every or 5.0)
         else:
             demo(os.environ)
-    except RefunderError as exc:
+    except (RefunderError, ConfigurationError) as exc:
         print(f"refunder: {exc.message}", file=sys.stderr)
         return 2
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .currencies import EXPONENTS
 
@@ -54,6 +55,10 @@ class Money:
         sign = "-" if self.minor < 0 else ""
         whole, frac = divmod(abs(self.minor), 10**digits)
         return f"{sign}{whole}.{frac:0{digits}d}" if digits else f"{sign}{whole}"
+
+    def as_object(self) -> dict[str, Any]:
+        """As the API shows money: minor units, currency and its exponent (no reader needs a currency table)."""
+        return {"value": self.minor, "currency": self.currency, "exponent": exponent(self.currency)}
 
     def _same(self, other: Money) -> None:
         if not isinstance(other, Money):

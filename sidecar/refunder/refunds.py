@@ -27,17 +27,25 @@ from .bookkeeping.issue import issue_documents
 from .capabilities import VIA_BANK_TRANSFER, VIA_PROVIDER, Capabilities, LastFailure, ProviderTraits, capabilities
 from .detection import NOT_CAPTURED, REFUND_WINDOW_EXPIRED, Block, Mode
 from .errors import (
+    CURRENCY_CONFLICT,
+    LINES_DO_NOT_ADD_UP,
+    MODE_CONFLICT,
     IdempotencyConflict,
     InvalidRequest,
+    LedgerUnavailable,
     NotFound,
     PaymentConflict,
+    PaymentNotFound,
     ProviderCannotRefund,
     ProviderUnavailable,
+    ProviderUnknown,
     RefunderError,
+    RefundNotFound,
     RefundOutcomePending,
 )
 from .ledger.database import Database, once_more_on_conflict
 from .ledger.models import AuditEvent, IdempotencyKey, Payment, Refund
+from .messages import define, render
 from .money import Money
 from .providers import label as provider_label
 from .providers import specs
@@ -56,6 +64,9 @@ from .providers.base import (
 from .providers.http import ProviderBusy
 from .providers.manual import ManualProvider
 from .rules import Balance, RefundStatus
+
+SAME_AS_REFUNDER_REFUND = define("same_as_refunder_refund", "The same money as Refunder's refund {refund_id}: it "
+                                 "counts once.", refund_id="rf_1")
 
 log = logging.getLogger(__name__)
 
@@ -129,9 +140,7 @@ class RefundService:
         try:
             return self.providers[name]
         except KeyError:
-            raise ProviderUnavailable(
-                f"Payment provider '{name}' is not enabled in the sidecar.", provider=name
-            ) from None
+            raise ProviderUnavailable(provider=name) from None
 
     # --- payments ---------------------------------------------------------------------------------
 
@@ -146,12 +155,12 @@ class RefundService:
         authorized), and a known payment keeps the captured amount its provider gave before.
         """
         if provider_name not in self.providers and provider_name not in specs():
-            raise ProviderUnavailable(f"Refunder knows no payment provider '{provider_name}'.", provider=provider_name)
-        rules.check_paid_at(claim.paid_at, self.clock(), said_by="The order")
+            raise ProviderUnknown(provider=provider_name)
+        rules.check_paid_at(claim.paid_at, self.clock())
         stored = self._stored_mode(provider_name, claim.reference)
         mode, block = registration.mode, registration.block
         if Mode.UNKNOWN not in (mode, stored) and mode != stored:
-            raise PaymentConflict(f"This payment was recorded as a {stored} payment; the order now says {mode}.")
+            raise PaymentConflict(MODE_CONFLICT, recorded_mode=str(stored), mode=str(mode))
         mode = stored if mode is Mode.UNKNOWN else mode
         facts: PaymentFacts | None = None
         provider = self.providers.get(provider_name)
@@ -166,12 +175,10 @@ class RefundService:
             except ProviderCannotRefund as exc:
                 block = exc.block
         if facts is not None:
-            rules.check_paid_at(facts.paid_at, self.clock(), said_by=provider_label(provider_name))
+            rules.check_paid_at(facts.paid_at, self.clock(), provider=provider_label(provider_name))
         if facts is not None and facts.captured.currency != claim.captured.currency:
-            raise PaymentConflict(
-                f"The order is in {claim.captured.currency} but the provider has the payment in "
-                f"{facts.captured.currency}."
-            )
+            raise PaymentConflict(CURRENCY_CONFLICT, order_currency=claim.captured.currency,
+                                  provider=provider_label(provider_name), provider_currency=facts.captured.currency)
         if facts is None:  # the order's word, or nothing for an authorization
             captured = Money.zero(claim.captured.currency) if block and block.code == NOT_CAPTURED else claim.captured
             facts = PaymentFacts(captured=captured, paid_at=claim.paid_at)
@@ -278,9 +285,7 @@ class RefundService:
                    detail=_registration_detail(found))
             return payment.id
         if payment.order_id != claim.order_id:
-            raise PaymentConflict(
-                f"This payment is already recorded for order {payment.order_id}, not order {claim.order_id}."
-            )
+            raise PaymentConflict(recorded_order=payment.order_id, order=claim.order_id)
         paid_at = facts.paid_at
         if not verified:  # only the provider's own figures replace a known captured amount and payment time
             captured, paid_at = payment.captured, payment.paid_at
@@ -306,7 +311,7 @@ class RefundService:
             payment = self._payment(s, payment_id)
             balance, _ = _standing(s, payment, self.clock())
             last = s.execute(
-                select(Refund.status, Refund.failure_code, Refund.failure_message)
+                select(Refund.status, Refund.failure_code, Refund.failure_params)
                 .where(Refund.payment_id == payment_id, Refund.kind == "requested", Refund.via == VIA_PROVIDER,
                        Refund.status.in_(list(rules.FINAL)))
                 .order_by(Refund.created_at.desc(), Refund.id.desc()).limit(1)
@@ -317,7 +322,7 @@ class RefundService:
         failure = None
         if provider and last and last.status == RefundStatus.FAILED \
                 and last.failure_code in provider.permanent_failures:
-            failure = LastFailure(last.failure_code, last.failure_message or "")
+            failure = LastFailure(last.failure_code, last.failure_params or {})
         traits = ProviderTraits(provider.label, provider.sends_money, provider.modes, provider.partial_refunds,
                                 provider.line_refunds) if provider else None
         can = capabilities(provider_name=payment.provider, provider=traits, payment_block=_block_in(payment),
@@ -342,8 +347,12 @@ class RefundService:
         """
         refund_id = new_id("rf")
         with self.db.refund_lock(refund_id):  # a fresh id: taken (PostgreSQL: unless its hash collides)
-            recorded = once_more_on_conflict(
-                lambda: self._record(payment_id, refund_id, request, idempotency_key, fingerprint))
+            try:
+                recorded = once_more_on_conflict(
+                    lambda: self._record(payment_id, refund_id, request, idempotency_key, fingerprint))
+            except RefunderError as refused:
+                self._audit_refusal(payment_id, request, refused)
+                raise
             if isinstance(recorded, Refund):
                 return recorded, False
             provider, call = recorded
@@ -353,10 +362,22 @@ class RefundService:
             except Exception as exc:
                 log.exception("refund %s: %s answered %s, but the ledger could not record it", refund_id,
                               provider.name, result.status)
-                raise RefundOutcomePending(
-                    f"The refund was sent to {provider.label}, but the sidecar's ledger failed before it could "
-                    "record the answer. Its outcome is being checked with the provider. Ask again in a minute "
-                    "(Refund again with the same review): it cannot refund twice.", refund_id=refund_id) from exc
+                raise RefundOutcomePending(provider=provider.label, refund_id=refund_id) from exc
+
+    def _audit_refusal(self, payment_id: str, request: RefundRequest, refused: RefunderError) -> None:
+        """A refund refused before anything was recorded or sent: who asked, for what, and why (code and params).
+
+        Only an audit event: no refund, so nothing counts against the balance. Not for a payment that is not
+        recorded, nor while the ledger cannot be written."""
+        if isinstance(refused, (NotFound, LedgerUnavailable)):
+            return
+        try:
+            with self.db.transaction() as s:
+                _audit(s, self.clock(), "refund.refused", request.actor, payment_id=payment_id,
+                       amount=request.amount, reason=request.reason,
+                       detail={"code": refused.code, "params": refused.params, "via": request.via})
+        except RefunderError as exc:
+            log.warning("payment %s: refused refund not audited: %s", payment_id, exc.message)
 
     def _record(
         self, payment_id: str, refund_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str
@@ -376,15 +397,12 @@ class RefundService:
             sender, policy, blocked = provider.for_mode(Mode(view.payment.mode)), provider.policy, None
         with self.db.locked_payment(payment_id) as (s, payment):
             if payment is None:
-                raise NotFound(f"No payment {payment_id} is recorded.")
+                raise PaymentNotFound(payment_id=payment_id)
             known = s.get(IdempotencyKey, idempotency_key)
             if known is not None:
                 prior = s.get_one(Refund, known.refund_id)
                 if known.fingerprint != fingerprint or prior.payment_id != payment.id:
-                    raise IdempotencyConflict(
-                        "This idempotency key was already used for a different refund request. "
-                        "Start a new review to refund again."
-                    )
+                    raise IdempotencyConflict()
                 return prior
             if blocked is not None:  # after the replay check: a key that already refunded still answers
                 raise ProviderCannotRefund(blocked)
@@ -394,7 +412,7 @@ class RefundService:
             now = self.clock()
             balance, recent = _standing(s, payment, now - timedelta(minutes=1))
             rules.check_refund(balance=balance, amount=request.amount, paid_at=payment.paid_at,
-                               now=now, policy=policy, refunds_last_minute=recent)
+                               now=now, policy=policy, refunds_last_minute=recent, provider=sender.label)
             refund = Refund(
                 id=call.refund_id, payment_id=payment.id, amount_minor=request.amount.minor,
                 currency=request.amount.currency, status=RefundStatus.PENDING, reason=request.reason,
@@ -480,9 +498,7 @@ class RefundService:
             log.warning("refund %s: read-back failed: %s", refund_id, exc.message)
             result = None
         if result is None and refund.status == RefundStatus.PENDING:  # its sender is gone without an answer
-            result = ProviderResult(RefundStatus.UNKNOWN, failure_code="outcome_unknown",
-                                    failure_message="The outcome is not known yet; it is being checked with the "
-                                                    "provider.")
+            result = ProviderResult(RefundStatus.UNKNOWN, failure_code=rules.OUTCOME_UNKNOWN)
         return self._apply(refund.id, result, SYSTEM)
 
     def apply_updates(self, provider_name: str, updates: list[RefundUpdate]) -> int:
@@ -549,13 +565,13 @@ class RefundService:
     def _payment(self, s: Session, payment_id: str) -> Payment:
         payment = s.get(Payment, payment_id)
         if payment is None:
-            raise NotFound(f"No payment {payment_id} is recorded.")
+            raise PaymentNotFound(payment_id=payment_id)
         return payment
 
     def _refund(self, s: Session, refund_id: str) -> Refund:
         refund = s.get(Refund, refund_id)
         if refund is None:
-            raise NotFound(f"No refund {refund_id} is recorded.")
+            raise RefundNotFound(refund_id=refund_id)
         return refund
 
 
@@ -572,17 +588,12 @@ def _send(provider: Provider, call: RefundCall) -> ProviderResult:
     try:
         return provider.refund(call)
     except ProviderUnreachable as exc:
-        return ProviderResult(RefundStatus.UNKNOWN, failure_code=exc.provider_code or exc.code,
-                              failure_message=exc.message)
-    except ProviderBusy as exc:  # one code for every "refused before doing anything", so it can be retried
-        return ProviderResult(RefundStatus.FAILED, failure_code=ProviderBusy.code, failure_message=exc.message)
-    except ProviderError as exc:
-        return ProviderResult(RefundStatus.FAILED, failure_code=exc.provider_code or exc.code,
-                              failure_message=exc.message)
+        return ProviderResult(RefundStatus.UNKNOWN, failure_code=exc.code, failure_params=exc.params)
+    except ProviderError as exc:  # ProviderBusy: one code for every "refused before doing anything", retried later
+        return ProviderResult(RefundStatus.FAILED, failure_code=exc.code, failure_params=exc.params)
     except Exception:  # a bug after the request left: money may have moved, so never "failed"
         log.exception("refund %s: unexpected error from provider %s", call.refund_id, provider.name)
-        return ProviderResult(RefundStatus.UNKNOWN, failure_code="internal_error",
-                              failure_message="The outcome is not known yet; it will be checked with the provider.")
+        return ProviderResult(RefundStatus.UNKNOWN, failure_code=rules.OUTCOME_UNKNOWN)
 
 
 def _transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor, at: datetime) -> None:
@@ -595,13 +606,14 @@ def _transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor
         refund.provider_reference = refund.provider_reference or result.provider_reference
         if status in (RefundStatus.FAILED, RefundStatus.UNKNOWN):
             refund.failure_code, refund.failure_message = result.failure_code, result.failure_message
+            refund.failure_params = result.failure_params
         elif status is RefundStatus.REFUNDED:
-            refund.failure_code = refund.failure_message = None
+            refund.failure_code = refund.failure_message = refund.failure_params = None
         refund.finalized_at = at if status in rules.FINAL else None
         refund.updated_at = at
     if changed:
-        detail: dict[str, Any] = {"failure_code": result.failure_code, "failure_message": result.failure_message} \
-            if result.failure_code else {}
+        detail: dict[str, Any] = {"failure_code": result.failure_code, "failure_params": result.failure_params,
+                                  "failure_message": result.failure_message} if result.failure_code else {}
         if before in rules.FINAL:
             detail["corrected_from"] = before.value  # the provider's record says otherwise
         _audit(s, at, f"refund.{status}", actor, payment_id=refund.payment_id, refund=refund,
@@ -635,8 +647,8 @@ def _same_as(s: Session, ours: Refund, provider_id: str, at: datetime) -> None:
     if twin is None:
         return
     twin.status = RefundStatus.FAILED
-    twin.failure_code = "same_as_refunder_refund"
-    twin.failure_message = f"The same money as Refunder's refund {ours.id}: it counts once."
+    twin.failure_code, twin.failure_params = SAME_AS_REFUNDER_REFUND, {"refund_id": ours.id}
+    twin.failure_message = render(SAME_AS_REFUNDER_REFUND, twin.failure_params)
     twin.updated_at = twin.finalized_at = at
     _audit(s, at, "refund.linked", SYSTEM, payment_id=ours.payment_id, refund=twin, amount=twin.amount,
            provider_reference=provider_id, detail={"same_as": ours.id, "wc_refund_id": twin.wc_refund_id})
@@ -648,7 +660,7 @@ def _block_out(block: Block | None) -> dict[str, Any] | None:
 
 def _block_in(payment: Payment) -> Block | None:
     stored = payment.refund_block
-    return Block(stored["code"], stored["message"], stored.get("params") or {}) if stored else None
+    return Block(stored["code"], stored.get("params") or {}) if stored else None
 
 
 def _registration_detail(found: Registration) -> dict[str, Any]:
@@ -662,7 +674,7 @@ def _registration_detail(found: Registration) -> dict[str, Any]:
 
 def _check_lines(request: RefundRequest) -> None:
     if request.lines and sum(line["amount"] for line in request.lines) != request.amount.minor:
-        raise InvalidRequest("The refunded lines do not add up to the refund amount.", field="lines")
+        raise InvalidRequest(LINES_DO_NOT_ADD_UP, field="lines")
 
 
 def _standing(s: Session, payment: Payment, since: datetime) -> tuple[Balance, int]:

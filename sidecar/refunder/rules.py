@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from .errors import (
     AmountNotPositive,
@@ -12,9 +13,11 @@ from .errors import (
     ExceedsRefundable,
     InvalidRequest,
     NothingCaptured,
+    RefunderError,
     RefundWindowExpired,
     TooManyRefunds,
 )
+from .messages import define
 from .money import Money
 
 
@@ -25,6 +28,9 @@ class RefundStatus(StrEnum):
     FAILED = "failed"  # the provider refused: final, counts for nothing
     UNKNOWN = "unknown"  # no answer (timeout): read back from the provider, never sent again
 
+
+OUTCOME_UNKNOWN = define(  # a refund in flight whose sender is gone, or that hit an error: it is read back
+    "outcome_unknown", "The outcome is not known yet; it is being checked with the provider.")
 
 EARLIEST_PAYMENT = datetime(2000, 1, 1, tzinfo=UTC)  # no payment refunded here is older
 CLOCK_SKEW = timedelta(minutes=5)  # a payment time this far ahead of our clock is still believed
@@ -56,15 +62,30 @@ class RefundPolicy:
     window: timedelta | None = None  # e.g. Vipps: 365 days from payment
     max_per_minute: int | None = None  # e.g. Vipps: 5 modifications a minute per payment
     max_per_second: float | None = None  # the provider's API as a whole (bulk refunds pace themselves)
-    uncaptured_hint: str = ""  # said when nothing is captured yet (e.g. Klarna before capture)
+    uncaptured_code: str = NothingCaptured.code  # said when nothing is captured yet (Mollie: Klarna before capture)
 
 
-def check_paid_at(paid_at: datetime, now: datetime, *, said_by: str) -> None:
-    """Refuse a payment time before 2000 or in the future (beyond clock skew): it would bend the refund window."""
+ORDER_PAID_AT_IMPLAUSIBLE = define(
+    "order_paid_at_implausible", "The order gives the payment time {paid_at}, which cannot be right: a payment "
+                                 "refunded here was made between {earliest} and now.",
+    status=InvalidRequest.status, field="paid_at", paid_at="1999-12-31T23:00:00+00:00",
+    earliest="2000-01-01T00:00:00+00:00")
+PROVIDER_PAID_AT_IMPLAUSIBLE = define(
+    "provider_paid_at_implausible", "{provider} gives the payment time {paid_at}, which cannot be right: a payment "
+                                    "refunded here was made between {earliest} and now.",
+    status=InvalidRequest.status, field="paid_at", provider="Stripe", paid_at="2099-01-01T00:00:00+00:00",
+    earliest="2000-01-01T00:00:00+00:00")
+
+
+def check_paid_at(paid_at: datetime, now: datetime, *, provider: str | None = None) -> None:
+    """Refuse a payment time before 2000 or in the future (beyond clock skew): it would bend the refund window.
+
+    `provider` names who says so (its label); None: the order."""
     if not EARLIEST_PAYMENT <= paid_at <= now + CLOCK_SKEW:
-        raise InvalidRequest(
-            f"{said_by} gives the payment time {paid_at.isoformat()}, which cannot be right: a payment refunded "
-            f"here was made between {EARLIEST_PAYMENT.date().isoformat()} and now.", field="paid_at")
+        said_by: dict[str, Any] = {"provider": provider} if provider is not None else {}
+        raise InvalidRequest(PROVIDER_PAID_AT_IMPLAUSIBLE if provider is not None else ORDER_PAID_AT_IMPLAUSIBLE,
+                             field="paid_at", paid_at=paid_at.isoformat(), earliest=EARLIEST_PAYMENT.isoformat(),
+                             **said_by)
 
 
 def next_follow_up(age: timedelta) -> timedelta:
@@ -78,39 +99,37 @@ def refund_deadline(paid_at: datetime, policy: RefundPolicy) -> datetime | None:
 
 def check_refund(
     *, balance: Balance, amount: Money, paid_at: datetime, now: datetime, policy: RefundPolicy,
-    refunds_last_minute: int = 0,
+    refunds_last_minute: int = 0, provider: str = "the payment provider",
 ) -> None:
     """Raise the first rule the refund breaks; return None when it may go ahead."""
+    problems = refund_problems(balance=balance, amount=amount, paid_at=paid_at, now=now, policy=policy,
+                               refunds_last_minute=refunds_last_minute, provider=provider)
+    if problems:
+        raise problems[0]
+
+
+def refund_problems(
+    *, balance: Balance, amount: Money, paid_at: datetime, now: datetime, policy: RefundPolicy,
+    refunds_last_minute: int = 0, provider: str = "the payment provider",
+) -> list[RefunderError]:
+    """Every rule the refund breaks, most telling first; empty when it may go ahead."""
     if amount.currency != balance.captured.currency:
-        raise CurrencyMismatch(
-            f"The payment is in {balance.captured.currency}, the refund was asked in {amount.currency}.",
-            payment_currency=balance.captured.currency,
-        )
+        return [CurrencyMismatch(payment_currency=balance.captured.currency, currency=amount.currency)]
+    problems: list[RefunderError] = []
     if amount.minor <= 0:
-        raise AmountNotPositive("The refund amount must be more than zero.")
+        problems.append(AmountNotPositive())
     deadline = refund_deadline(paid_at, policy)
     if deadline is not None and now > deadline:
-        raise RefundWindowExpired(
-            f"This payment can no longer be refunded through the provider: the refund period ended "
-            f"{deadline.date().isoformat()}. Refund the customer by bank transfer instead.",
-            deadline=deadline.isoformat(),
-        )
+        problems.append(RefundWindowExpired(provider=provider, deadline=deadline.isoformat()))
     if balance.captured.minor <= 0:
-        raise NothingCaptured(
-            " ".join(filter(None, ["Nothing has been captured on this payment, so there is nothing to refund.",
-                                   policy.uncaptured_hint])))
-    refundable = balance.refundable
-    if amount > refundable:
-        raise ExceedsRefundable(
-            f"At most {refundable} can be refunded: {balance.captured} captured, "
-            f"{balance.refunded} already refunded, {balance.in_flight} being refunded.",
-            refundable=refundable.minor,
-        )
+        problems.append(NothingCaptured(policy.uncaptured_code))
+    elif amount.minor > 0 and amount > balance.refundable:
+        problems.append(ExceedsRefundable(
+            refundable=balance.refundable.as_object(), captured=balance.captured.as_object(),
+            refunded=balance.refunded.as_object(), in_flight=balance.in_flight.as_object()))
     if policy.max_per_minute is not None and refunds_last_minute >= policy.max_per_minute:
-        raise TooManyRefunds(
-            f"The provider accepts at most {policy.max_per_minute} changes a minute to one payment. "
-            "Wait a minute and try again; nothing was refunded.",
-        )
+        problems.append(TooManyRefunds(max_per_minute=policy.max_per_minute))
+    return problems
 
 
 _PROGRESS = {

@@ -22,7 +22,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from .errors import SignatureExpired, SignatureOutdated, SignatureRejected
+from .errors import SignatureExpired, SignatureMalformed, SignatureMissing, SignatureOutdated, SignatureRejected
 
 SCHEME = "v2"
 LEGACY_SCHEME = "v1"
@@ -103,26 +103,20 @@ def verify(
 ) -> VerifiedRequest:
     """Check the headers of one request. Replay (nonce reuse) is the caller's job, after this passes."""
     if not timestamp or not nonce or not signature:
-        raise SignatureRejected("The request is not signed: timestamp, nonce and signature headers are required.")
+        raise SignatureMissing()
     found = _SIGNATURE.match(signature)
     if not _TIMESTAMP.match(timestamp) or not _NONCE.match(nonce) or not found:
-        raise SignatureRejected("The signature headers are malformed.")
+        raise SignatureMalformed()
     scheme = found.group(1)
     if scheme == LEGACY_SCHEME:
         if idempotency_key:
-            raise SignatureOutdated(
-                "This request carries an Idempotency-Key, which signature v1 does not cover: sign it with v2. "
-                "Update the Refunder plugin."
-            )
+            raise SignatureOutdated()
         expected = sign_legacy(secret, method, target, timestamp, nonce, body)
     else:
         expected = sign(secret, method, target, timestamp, nonce, body, content_type=content_type,
                         idempotency_key=idempotency_key)
     if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii")):
-        raise SignatureRejected("The request signature does not match. Check the shared secret on both sides.")
+        raise SignatureRejected()
     if abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
-        raise SignatureExpired(
-            "The request timestamp is more than 5 minutes away from the sidecar's clock. "
-            "Check the clocks of both servers."
-        )
+        raise SignatureExpired(max_skew_seconds=MAX_SKEW_SECONDS)
     return VerifiedRequest(nonce=nonce, timestamp=int(timestamp), scheme=scheme)

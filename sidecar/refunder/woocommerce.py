@@ -20,13 +20,20 @@ from sqlalchemy import case, or_, select
 
 from . import rules
 from .capabilities import VIA_BANK_TRANSFER, VIA_PROVIDER
-from .errors import CurrencyMismatch, InvalidRequest, NotFound
+from .errors import CurrencyMismatch, InvalidRequest, NotFound, PaymentNotFound
 from .ledger.models import Payment, Refund
+from .messages import define, render
 from .money import Money
 from .refunds import Actor, RefundService, _audit, new_id
 from .rules import RefundStatus
 
 SOURCES = ("manual", "gateway", "stripe_webhook", "mollie_webhook", "status_change")
+
+WC_REFUND_NOT_FOUND = define("woocommerce_refund_not_found", "No WooCommerce refund {wc_refund_id} is recorded for "
+                             "payment {payment_id}.", status=NotFound.status, wc_refund_id="812", payment_id="pay_1")
+SINCE_INVALID = define("since_invalid", "{field} is not a time the ledger can compare.", status=InvalidRequest.status,
+                       field="since")
+DELETED_IN_WOOCOMMERCE = define("deleted_in_woocommerce", "The refund was deleted in WooCommerce; it no longer counts.")
 
 
 @dataclass(frozen=True)
@@ -51,10 +58,9 @@ class WooCommerceBooks:
         db, now = self.service.db, self.service.clock()
         with db.locked_payment(payment_id) as (s, payment):
             if payment is None:
-                raise NotFound(f"No payment {payment_id} is recorded.")
+                raise PaymentNotFound(payment_id=payment_id)
             if report.amount.currency != payment.currency:
-                raise CurrencyMismatch(f"The payment is in {payment.currency}, WooCommerce's refund in "
-                                       f"{report.amount.currency}.", payment_currency=payment.currency)
+                raise CurrencyMismatch(payment_currency=payment.currency, currency=report.amount.currency)
             known = s.scalars(select(Refund).where(Refund.payment_id == payment_id,
                                                    Refund.wc_refund_id == report.wc_refund_id)).one_or_none()
             if known is not None:
@@ -97,12 +103,12 @@ class WooCommerceBooks:
             refund = None if payment is None else s.scalars(select(Refund).where(
                 Refund.payment_id == payment_id, Refund.wc_refund_id == wc_refund_id)).one_or_none()
             if refund is None:
-                raise NotFound(f"No WooCommerce refund {wc_refund_id} is recorded for payment {payment_id}.")
+                raise NotFound(WC_REFUND_NOT_FOUND, wc_refund_id=wc_refund_id, payment_id=payment_id)
             freed = refund.kind == "woocommerce" and not refund.wc_gateway and refund.external_id is None
             if freed and refund.status == RefundStatus.REFUNDED:
                 refund.status = RefundStatus.FAILED
-                refund.failure_code = "deleted_in_woocommerce"
-                refund.failure_message = "The refund was deleted in WooCommerce; it no longer counts."
+                refund.failure_code, refund.failure_params = DELETED_IN_WOOCOMMERCE, {}
+                refund.failure_message = render(DELETED_IN_WOOCOMMERCE, {})
                 refund.updated_at = refund.finalized_at = now
             _audit(s, now, "refund.woocommerce_deleted", actor, payment_id=payment_id, refund=refund,
                    amount=refund.amount, detail={"wc_refund_id": wc_refund_id, "still_counts": not freed})
@@ -116,7 +122,7 @@ class WooCommerceBooks:
             since = max(since.astimezone(UTC), rules.EARLIEST_PAYMENT)
         except OverflowError:
             if since.year > rules.EARLIEST_PAYMENT.year:
-                raise InvalidRequest("since is not a time the ledger can compare.", field="since") from None
+                raise InvalidRequest(SINCE_INVALID, field="since") from None
             since = rules.EARLIEST_PAYMENT
         with self.service.db.reading() as s:
             rows = [(refund, order_id) for refund, order_id in s.execute(

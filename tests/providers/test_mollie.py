@@ -80,7 +80,7 @@ def test_klarna_counts_only_what_was_captured(mocked: Any, mollie: Any) -> None:
         "amount": {"currency": "NOK", "value": "1200.00"}, "amountCaptured": {"currency": "NOK", "value": "0.00"},
         "authorizedAt": "2026-11-20T10:00:00+00:00"})
     assert mollie.payment_facts(claim("tr_k", 120000)).captured == Money(0, "NOK")
-    assert "Capture the payment in Mollie first" in mollie.policy.uncaptured_hint
+    assert mollie.policy.uncaptured_code == "mollie_nothing_captured"
 
 
 def test_read_back_and_webhook_refetch(mocked: Any, mollie: Any) -> None:

@@ -121,7 +121,7 @@ def test_an_order_not_shipped_has_nothing_to_refund(api: SignedClient, mollie: A
     fake.add_order("ord_auth1", "tr_auth1", [("41", "Massage", 1, 25000, "authorized")])
     payment = register(api, "ord_auth1", "tr_auth1", 25000)
     answer = refund(api, payment, 1000, "mollie-order-key-6")
-    assert answer.json["code"] == "nothing_captured" and "Capture the payment in Mollie" in answer.json["detail"]
+    assert answer.json["code"] == "mollie_nothing_captured" and "Capture the payment in Mollie" in answer.json["detail"]
     fake.ship("ord_auth1")
     payment = register(api, "ord_auth1", "tr_auth1", 25000)
     assert payment["captured"]["value"] == 25000

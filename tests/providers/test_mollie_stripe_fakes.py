@@ -108,7 +108,7 @@ def test_klarna_after_capture(fakes: Any, sidecar: Any) -> None:
     _, api = sidecar
     mollie.add_payment("tr_klarna1", Money(120000, "NOK"), method="klarna", captured=Money(0, "NOK"))
     payment = register(api, "mollie", "tr_klarna1", 120000, "NOK")
-    assert refund(api, payment, 1000, "klarna-key-0001").json["code"] == "nothing_captured"
+    assert refund(api, payment, 1000, "klarna-key-0001").json["code"] == "mollie_nothing_captured"
     mollie.payments["tr_klarna1"].captured = Money(120000, "NOK")  # the booking took place: captured
     payment = register(api, "mollie", "tr_klarna1", 120000, "NOK")
     assert payment["refundable"]["value"] == 120000

@@ -134,7 +134,7 @@ def test_uncaptured_klarna_is_explained(app: Any, api: Any, mocked: Any) -> None
                                         "paid_at": "2026-11-20T10:00:00+00:00", "actor": ACTOR}).json
     assert payment["captured"]["value"] == 0
     response = refund(api, payment, 100, "key-klarna-001")
-    assert response.status_code == 422 and response.json["code"] == "nothing_captured"
+    assert response.status_code == 422 and response.json["code"] == "mollie_nothing_captured"
     assert "Capture the payment in Mollie first" in response.json["detail"]
 
 
@@ -157,7 +157,7 @@ def test_secrets_never_reach_logs_answers_or_the_ledger(app: Any, api: Any, mock
         stored = json.dumps([list(map(str, row)) for table in ("refunds", "audit_events", "payments")
                              for row in connection.execute(text(f"SELECT * FROM {table}"))])
     everything = caplog.text + stored + "".join(a.get_data(as_text=True) for a in answers)
-    assert "refused the sidecar's API keys" in everything  # the failures really happened
+    assert "refused the Refunder service's credentials" in everything  # the failures really happened
     for secret in SECRETS:
         assert secret not in everything
 

@@ -170,7 +170,7 @@ def test_stripe_events_signed_too_long_ago_or_ahead_are_refused(fakes: Any, side
     stored = {**stripe.payments["pi_late1"].refunds[0], "status": "succeeded"}
     answer = post(app, "/webhooks/stripe", stripe.signed_event("refund.updated", stored,
                                                                at=clock().timestamp() + offset))
-    assert answer.status_code == 401 and answer.json["code"] == "webhook_rejected"
+    assert answer.status_code == 401 and answer.json["code"] == "webhook_stale"
     assert api.get(f"/v1/refunds/{created['id']}").json["status"] == "processing"
 
 

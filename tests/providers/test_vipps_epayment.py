@@ -118,7 +118,7 @@ def test_vipps_error_codes_become_plain_words(mocked: Any, vipps: Any, status: i
     mocked.add_callback(responses.POST, REFUND_URL, callback=spec_checked(SPEC, [(status, problem(status, code))]))
     with pytest.raises(ProviderError, match=words) as exc:
         vipps.refund(call(REF, 1000))
-    assert exc.value.provider_code == f"vipps_{code}"
+    assert exc.value.code == f"vipps_{code}" and exc.value.provider_code == code
     assert not isinstance(exc.value, (ProviderUnreachable, ProviderBusy))
 
 

@@ -75,7 +75,7 @@ def test_a_dead_senders_refund_the_provider_cannot_be_asked_about_is_unknown(wor
 
     class Down(SimulatorProvider):
         def refund_status(self, call: Any) -> Any:
-            raise ProviderUnreachable("no answer (simulated)")
+            raise ProviderUnreachable(provider=self.label, what="no answer (simulated)")
 
     service.providers = {"simulator": Down(simulator.path, clock)}
     [unknown] = service.follow_up()

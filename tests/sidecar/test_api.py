@@ -30,8 +30,8 @@ def refund(api: Any, payment: dict[str, Any], value: int, key: str, **extra: Any
 
 def test_registration_reports_the_balance(paid: dict[str, Any]) -> None:
     assert paid["id"].startswith("pay_")
-    assert paid["captured"] == {"value": 100000, "currency": "NOK"}
-    assert paid["refundable"] == {"value": 100000, "currency": "NOK"}
+    assert paid["captured"] == {"value": 100000, "currency": "NOK", "exponent": 2}
+    assert paid["refundable"] == {"value": 100000, "currency": "NOK", "exponent": 2}
     assert paid["refunded"]["value"] == 0 and paid["in_flight"]["value"] == 0
     assert paid["refund_window_open"] is True
     assert paid["refund_deadline"].startswith("2027-11-20")
@@ -83,7 +83,8 @@ def test_unknown_provider(api: Any) -> None:
     response = api.post("/v1/payments", {"provider": "paypal", "reference": "x", "order_id": "1",
                                          "captured": {"value": 1, "currency": "NOK"},
                                          "paid_at": "2026-11-20T10:00:00+00:00", "actor": ACTOR})
-    assert response.status_code == 422 and response.json["code"] == "provider_not_enabled"
+    assert response.status_code == 422 and response.json["code"] == "provider_unknown"
+    assert response.json["params"] == {"provider": "paypal"}
 
 
 def test_partial_refunds_until_nothing_is_left(api: Any, paid: dict[str, Any], simulator: Any) -> None:
@@ -91,7 +92,7 @@ def test_partial_refunds_until_nothing_is_left(api: Any, paid: dict[str, Any], s
     assert first.status_code == 201
     assert first.headers["Idempotent-Replayed"] == "false"
     body = first.json
-    assert body["status"] == "refunded" and body["amount"] == {"value": 25000, "currency": "NOK"}
+    assert body["status"] == "refunded" and body["amount"] == {"value": 25000, "currency": "NOK", "exponent": 2}
     assert body["provider_reference"] == f"sim_{body['id']}"
     assert body["actor"] == ACTOR and body["reason"] == "Appointment cancelled" and body["finalized_at"]
 
@@ -101,18 +102,34 @@ def test_partial_refunds_until_nothing_is_left(api: Any, paid: dict[str, Any], s
 
     over = refund(api, paid, 1, "key-third-0003")
     assert over.status_code == 422 and over.json["code"] == "exceeds_refundable"
-    assert over.json["refundable"] == 0
+    nothing = {"value": 0, "currency": "NOK", "exponent": 2}
+    assert over.json["params"]["refundable"] == nothing and over.json["params"]["refunded"]["value"] == 100000
+    assert over.json["detail"].startswith("At most 0.00 NOK can be refunded: 1000.00 NOK captured")
     assert len(api.get(f"/v1/payments/{paid['id']}/refunds").json["refunds"]) == 2
 
 
-def test_over_refund_is_refused_and_changes_nothing(api: Any, paid: dict[str, Any]) -> None:
+def test_over_refund_is_refused_and_changes_nothing(api: Any, paid: dict[str, Any], clock: Any) -> None:
     response = refund(api, paid, 100001, "key-over-00001")
     assert response.status_code == 422
     assert response.content_type == "application/problem+json"
     assert response.json["detail"].startswith("At most 1000.00 NOK can be refunded")
     assert api.get(f"/v1/payments/{paid['id']}/refunds").json["refunds"] == []
-    assert [e["action"] for e in api.get(f"/v1/payments/{paid['id']}/events").json["events"]] == ["payment.registered"]
+    assert api.get(f"/v1/payments/{paid['id']}").json["refundable"]["value"] == 100000
+    refused = api.get(f"/v1/payments/{paid['id']}/events").json["events"][-1]  # who, when, what, why: no money held
+    assert (refused["action"], refused["actor"], refused["reason"], refused["refund_id"]) == (
+        "refund.refused", ACTOR, "Appointment cancelled", None)
+    assert refused["amount"]["value"] == 100001 and refused["at"] == clock().isoformat()
+    assert refused["detail"] == {"code": "exceeds_refundable", "params": response.json["params"], "via": None}
     assert refund(api, paid, 100000, "key-over-00001").status_code == 201  # the refused key was not used up
+    assert api.get(f"/v1/payments/{paid['id']}").json["refundable"]["value"] == 0
+
+
+def test_a_refusal_of_the_provider_path_is_audited_with_its_reason(api: Any) -> None:
+    payment = register(api, "vipps", "x-audit", 1000)  # Vipps is not enabled in this sidecar
+    assert refund(api, payment, 100, "key-refused-01", via="provider").status_code == 422
+    refused = api.get(f"/v1/payments/{payment['id']}/events").json["events"][-1]
+    assert refused["action"] == "refund.refused" and refused["detail"]["code"] == "provider_cannot_refund"
+    assert refused["detail"]["params"]["reason"] == {"code": "provider_not_enabled", "params": {"provider": "vipps"}}
 
 
 def test_same_key_same_body_returns_the_first_result(api: Any, paid: dict[str, Any], simulator: Any) -> None:
@@ -215,7 +232,9 @@ def test_declined_refund_fails_in_plain_words_and_frees_the_money(api: Any, simu
     assert response.json["status"] == "failed"
     assert response.json["failure"] == {
         "code": "card_declined",
-        "message": "The customer's card issuer declined the refund (simulated). Refund by bank transfer instead.",
+        "message": "Simulated card provider says the customer's card issuer declined the refund. Refund the customer "
+                   "by bank transfer instead.",
+        "params": {"provider": "Simulated card provider", "provider_code": "card_declined"},
     }
     assert api.get(f"/v1/payments/{payment['id']}").json["refundable"]["value"] == 79900
 
@@ -237,7 +256,8 @@ def test_timeout_leaves_the_refund_unknown_until_read_back(api: Any, simulator: 
     simulator.add_payment("sim-5-timeout", Money(20000, "NOK"), clock())
     payment = register(api, "simulator", "sim-5-timeout", 20000, order_id="1006")
     created = refund(api, payment, 5000, "key-timeout-01").json
-    assert created["status"] == "unknown" and created["failure"]["code"] == "timeout"
+    assert created["status"] == "unknown" and created["failure"]["code"] == "provider_unreachable"
+    assert created["failure"]["params"]["provider_code"] == "timeout"
     assert api.get(f"/v1/payments/{payment['id']}").json["in_flight"]["value"] == 5000
     refreshed = api.post(f"/v1/refunds/{created['id']}/refresh").json
     assert refreshed["status"] == "refunded" and refreshed["provider_reference"] == f"sim_{created['id']}"
@@ -251,7 +271,9 @@ def test_refunds_of_an_order_and_of_a_refund_id(api: Any, paid: dict[str, Any]) 
     assert api.get("/v1/refunds?order_id=9999").json["refunds"] == []
     assert api.get(f"/v1/refunds/{created['id']}").json == created
     missing = api.get("/v1/refunds/rf_nope")
-    assert missing.status_code == 404 and missing.json["code"] == "not_found"
+    assert missing.status_code == 404 and missing.json["code"] == "refund_not_found"
+    assert missing.json["params"] == {"refund_id": "rf_nope"}
+    assert missing.json["detail"] == "No refund rf_nope is recorded."
 
 
 def test_audit_trail_documents_who_when_why_and_reference(api: Any, paid: dict[str, Any], clock: Any) -> None:
@@ -267,12 +289,12 @@ def test_audit_trail_documents_who_when_why_and_reference(api: Any, paid: dict[s
 def test_unknown_payment_is_404(api: Any) -> None:
     for response in (api.get("/v1/payments/pay_nope"),
                      api.post("/v1/payments/pay_nope/refunds", refund_body(1), headers={"Idempotency-Key": "k" * 10})):
-        assert response.status_code == 404 and response.json["code"] == "not_found"
+        assert response.status_code == 404 and response.json["code"] == "payment_not_found"
 
 
 def test_malformed_json_is_a_clear_400(api: Any, paid: dict[str, Any]) -> None:
     response = api.post(f"/v1/payments/{paid['id']}/refunds", raw=b"{not json", headers={"Idempotency-Key": "k" * 10})
-    assert response.status_code == 400 and response.json["code"] == "bad_request"
+    assert response.status_code == 400 and response.json["code"] == "json_invalid"
     assert response.content_type == "application/problem+json"
     assert response.json["errors"] == {
         "json": ["Invalid JSON body: Expecting property name enclosed in double quotes."]}

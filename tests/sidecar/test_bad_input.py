@@ -78,8 +78,8 @@ def test_nul_in_any_id_or_query_is_refused_with_the_field_named(api: Any, method
                                                                 field: str) -> None:
     body = refund_body(100, bank_reference="B1") if method == "POST" else None
     problem = assert_problem(api.request(method, target, body, headers={"Idempotency-Key": "nul-path-0001"}),
-                             422, "invalid_request")
-    assert problem["field"] == field and field in problem["errors"]
+                             422, "control_character")
+    assert problem["field"] == field and field in problem["errors"] and problem["params"] == {"field": field}
 
 
 @pytest.mark.parametrize(("raw", "reason"), [
@@ -96,6 +96,6 @@ def test_json_the_parser_or_the_ledger_would_choke_on_is_a_400(api: Any, payment
     for target, key in ((f"/v1/payments/{payment['id']}/refunds", "deep-key-0001"), ("/v1/payments", None),
                         ("/v1/bulk-refunds/plan", None)):
         headers = {"Idempotency-Key": key} if key else {}
-        problem = assert_problem(api.post(target, raw=raw, headers=headers), 400, "bad_request")
+        problem = assert_problem(api.post(target, raw=raw, headers=headers), 400, "json_invalid")
         assert reason in problem["detail"], problem
     assert api.get(f"/v1/payments/{payment['id']}/refunds").json["refunds"] == []

@@ -91,9 +91,10 @@ def test_review_says_what_will_and_will_not_be_refunded(world: Any, clock: Any) 
     lines[1]["amount"] = {"value": 20000, "currency": "NOK"}
     plan = api.post("/v1/bulk-refunds/plan", {"lines": lines}).json
     assert plan["refundable"] == 3 and plan["skipped"] == 3
-    assert plan["totals"] == [{"provider": "simulator", "count": 3, "total": {"value": 110000, "currency": "NOK"}}]
+    assert plan["totals"] == [{"provider": "simulator", "count": 3, "total": {"value": 110000, "currency": "NOK",
+                                                                                 "exponent": 2}}]
     problems = {line["order_id"]: line["problem"] for line in plan["lines"] if line["problem"]}
-    assert "refund period ended" in problems["1003"] and "open the order once" in problems["9999"]
+    assert "period has ended" in problems["1003"] and "open the order once" in problems["9999"]
     assert "transfer the money yourself" in problems["77"]
 
 
@@ -122,7 +123,7 @@ def test_bulk_refund_runs_to_the_end_and_reports(world: Any, clock: Any) -> None
     rows = list(csv.DictReader(io.StringIO(report.get_data(as_text=True))))
     assert [(r["order_id"], r["outcome"], r["amount"]) for r in rows][:2] == [("1000", "refunded", "450.00"),
                                                                            ("1001", "refunded", "450.00")]
-    assert rows[5]["outcome"] == "skipped" and "refund period ended" in rows[5]["reason"]
+    assert rows[5]["outcome"] == "skipped" and "period has ended" in rows[5]["reason"]
     for row in rows[:5]:
         refund = api.get(f"/v1/refunds/{row['refund_id']}").json
         assert refund["reason"] == "Concert cancelled" and refund["actor"] == ACTOR
@@ -185,7 +186,7 @@ def test_a_busy_provider_delays_an_item_but_never_fails_or_doubles_it(world: Any
     def busy_at_first(call: Any) -> Any:
         if refusals.get(call.payment_reference, 0) > 0:
             refusals[call.payment_reference] -= 1
-            raise ProviderBusy("Simulator is limiting changes (HTTP 429). Nothing was refunded.")
+            raise ProviderBusy(provider="Simulator", what="HTTP 429")
         return refund(call)
 
     simulator.refund = busy_at_first  # type: ignore[method-assign]

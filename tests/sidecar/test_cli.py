@@ -7,9 +7,11 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from gunicorn.ctl.client import ControlClient
 
 from refunder import cli, signing
 from refunder.demo import BOOKINGS, seed
@@ -18,6 +20,7 @@ from refunder.providers import build_providers
 from refunder.providers.base import PaymentClaim
 from refunder.refunds import Actor, RefundRequest, RefundService
 from tests.conftest import SECRET
+from tests.fakes.sidecar import serving_sidecar
 
 
 def test_sign_prints_curl_headers_that_verify(monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
@@ -73,3 +76,35 @@ def test_reconcile_command_once_and_on_a_schedule(settings: Any, db: Any, tmp_pa
     loop.terminate()
     output = loop.communicate(timeout=20)[0]
     assert output.count("reconciled 0 refunds") >= 2
+
+
+@pytest.mark.slow
+def test_two_sidecars_of_one_user_keep_their_own_control_sockets(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """gunicorn's control socket is per sidecar (named after its bind address): a second sidecar of the same
+    user neither takes the first one's nor removes it when it stops."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))  # the sidecars' environment is this one's
+    base = {"REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_PROVIDERS": "manual", "REFUNDER_WORKERS": "1",
+            "REFUNDER_FOLLOW_UP_EVERY": "0"}
+
+    def listening(bind: str) -> list[str]:
+        path = Path(cli.control_socket(bind))
+        for _ in range(100):  # gunicorn opens it once its workers are up, maybe after the first answer
+            if path.exists():
+                break
+            time.sleep(0.05)
+        with ControlClient(str(path), timeout=10) as client:
+            return [item["address"].removeprefix("http://")
+                    for item in client.send_command("show listeners")["listeners"]]
+
+    with serving_sidecar({**base, "REFUNDER_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"},
+                         tmp_path / "a.log") as (_, first):
+        with serving_sidecar({**base, "REFUNDER_DATABASE_URL": f"sqlite:///{tmp_path / 'b.db'}"},
+                             tmp_path / "b.log") as (_, second):
+            assert cli.control_socket(first["REFUNDER_BIND"]) != cli.control_socket(second["REFUNDER_BIND"])
+            assert listening(first["REFUNDER_BIND"]) == [first["REFUNDER_BIND"]]
+            assert listening(second["REFUNDER_BIND"]) == [second["REFUNDER_BIND"]]
+        assert listening(first["REFUNDER_BIND"]) == [first["REFUNDER_BIND"]]  # still its own, still there
+    assert sorted(p.name for p in runtime.iterdir()) == []  # each removed its own on the way out

@@ -135,8 +135,8 @@ def test_a_refund_that_fails_after_being_refunded_gets_a_cancelling_document(
     done = refund(api, payment_id, "cn-key-bounce", 25000)
     original = api.get(f"/v1/refunds/{done['id']}/credit-note.pdf").data
     clock.advance(days=3)
-    bounced = ProviderResult(RefundStatus.FAILED, failure_code="bounced", failure_message="The card was closed.",
-                             confirmed=True)  # the provider's own record of that refund
+    bounced = ProviderResult(RefundStatus.FAILED, failure_code="card_declined",
+                             failure_params={"provider": "Simulator"}, confirmed=True)  # the provider's own record
     app.extensions["refunder"]._apply(done["id"], bounced, SYSTEM)
     notes = api.get(f"/v1/refunds/{done['id']}/credit-notes").json["credit_notes"]
     assert [(n["kind"], n["number"], n["gross"]["value"]) for n in notes] == [
@@ -166,7 +166,7 @@ def test_payments_without_the_orders_details_get_no_credit_note(api: SignedClien
     done = refund(api, payment_id, "cn-key-none", 10000)
     assert api.get(f"/v1/refunds/{done['id']}/credit-notes").json["credit_notes"] == []
     missing = api.get(f"/v1/refunds/{done['id']}/credit-note.pdf")
-    assert missing.status_code == 404 and missing.json["code"] == "not_found"
+    assert missing.status_code == 404 and missing.json["code"] == "credit_note_not_issued"
     rows = api.get("/v1/journal?from=2026-11-22&to=2026-11-22").json["rows"]
     assert [(r["kind"], r["number"], r["gross"]) for r in rows] == [("refund", None, 10000)]
 

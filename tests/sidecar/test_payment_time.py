@@ -30,7 +30,7 @@ def rows(db: Any) -> tuple[int, int]:
 def test_an_impossible_payment_time_is_refused_and_nothing_is_written(api: Any, db: Any, paid_at: str) -> None:
     answer = api.post("/v1/payments", registration("bank-1", paid_at))
     assert answer.status_code == 422, answer.json
-    assert answer.json["code"] == "invalid_request" and answer.json["field"] == "paid_at"
+    assert answer.json["code"] == "order_paid_at_implausible" and answer.json["field"] == "paid_at"
     assert rows(db) == (0, 0)
     ok = register(api, "manual", "bank-1", 100000, paid_at="2026-11-22T12:04:00+00:00")  # skew allowed
     assert ok["refund_window_open"] is True and api.get(f"/v1/payments/{ok['id']}").status_code == 200

@@ -23,7 +23,8 @@ CHECKS = [status_code_conformance, content_type_conformance, response_schema_con
 
 # The operations, read once from a throw-away app (the spec does not depend on the database).
 SPEC_PATHS = ["/health", "/health/ready", "/v1/ping", "/v1/payments", "/v1/payments/{payment_id}",
-              "/v1/payments/{payment_id}/refunds", "/v1/payments/{payment_id}/events", "/v1/refunds",
+              "/v1/payments/{payment_id}/refunds", "/v1/payments/{payment_id}/quote",
+              "/v1/payments/{payment_id}/events", "/v1/refunds",
               "/v1/refunds/{refund_id}", "/v1/refunds/{refund_id}/refresh", "/webhooks/{provider}",
               "/webhooks/{provider}/{endpoint}", "/v1/bulk-refunds/plan", "/v1/bulk-refunds",
               "/v1/bulk-refunds/{job_id}", "/v1/bulk-refunds/{job_id}/report.csv",
@@ -45,7 +46,8 @@ def test_the_spec_lists_every_route(app: Any) -> None:
 @pytest.mark.parametrize("label", [
     "GET /health", "GET /health/ready", "GET /v1/ping", "POST /v1/payments", "GET /v1/payments/{payment_id}",
     "GET /v1/payments/{payment_id}/refunds", "POST /v1/payments/{payment_id}/refunds",
-    "GET /v1/payments/{payment_id}/events", "GET /v1/refunds", "GET /v1/refunds/{refund_id}",
+    "POST /v1/payments/{payment_id}/quote", "GET /v1/payments/{payment_id}/events", "GET /v1/refunds",
+    "GET /v1/refunds/{refund_id}",
     "POST /v1/refunds/{refund_id}/refresh", "POST /webhooks/{provider}", "POST /webhooks/{provider}/{endpoint}",
     "POST /v1/bulk-refunds/plan",
     "POST /v1/bulk-refunds", "GET /v1/bulk-refunds/{job_id}", "GET /v1/bulk-refunds/{job_id}/report.csv",

@@ -91,7 +91,7 @@ def test_unsigned_request_is_refused(api: Any) -> None:
     response = api.client.get("/v1/ping")
     assert response.status_code == 401
     assert response.content_type == "application/problem+json"
-    assert response.json["code"] == "signature_invalid"
+    assert response.json["code"] == "signature_missing"
 
 
 def test_replayed_request_is_refused(api: Any, clock: Any) -> None:

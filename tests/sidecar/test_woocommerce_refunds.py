@@ -60,7 +60,7 @@ def test_a_manual_woocommerce_refund_counts_once_and_stops_when_deleted(api: Any
     assert gone.status_code == 200 and gone.json["status"] == "failed"
     assert balance(api, paid) == (0, 100000)
     events = [e["action"] for e in api.get(f"/v1/payments/{paid['id']}/events").json["events"]]
-    assert events[-2:] == ["refund.woocommerce", "refund.woocommerce_deleted"]
+    assert events[-3:] == ["refund.woocommerce", "refund.refused", "refund.woocommerce_deleted"]  # the 70001 refused
 
 
 def test_a_gateway_refund_keeps_counting_when_woocommerce_deletes_it(api: Any, paid: dict[str, Any]) -> None:

@@ -33,7 +33,8 @@ SIMULATED = {**{f"wp-sim-{i:04d}": 150000 for i in range(40)}, "wp-async-0001-as
              **{f"wp-race-{i:04d}": 150000 for i in range(20)},
              **{f"wp-race-{i:04d}-async": 150000 for i in range(20)},
              **{f"wp-books-{i:04d}": 150000 for i in range(30)},
-             **{f"wp-books-{i:04d}-async": 150000 for i in range(30)}}
+             **{f"wp-books-{i:04d}-async": 150000 for i in range(30)},
+             **{f"wp-msg-{i:04d}": 150000 for i in range(4)}}
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -94,7 +94,10 @@ def vipps(wordpress: WordPress) -> Any:
             "expires_on": int(time.time()) + 86400}))
         wordpress.answer_http(VIPPS + "epayment/v1/payments/", 200, vipps_payment(10050, 10050))
         yield wordpress
-        wordpress.eval("delete_option('woocommerce_vipps_settings'); delete_option('refunder_test_http_answers');")
+        wordpress.eval(  # configured (its keys are cached a day), it calls Vipps on every admin page
+            "delete_option('woocommerce_vipps_settings'); delete_option('woo-vipps-configured'); "
+            "delete_option('_woo_vipps_webhooks'); delete_transient('_vipps_keyset'); "
+            "delete_transient('_vipps_app_token_123456'); delete_option('refunder_test_http_answers');")
 
 
 def vipps_order(wp: WordPress, reference: str, total: str = "100.50", authorized: int = 10050,

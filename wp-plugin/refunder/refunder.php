@@ -22,6 +22,8 @@ define( 'REFUNDER_FILE', __FILE__ );
 define( 'REFUNDER_CAPABILITY', 'refunder_refund_orders' );
 
 require_once __DIR__ . '/includes/class-refunder-money.php';
+require_once __DIR__ . '/includes/class-refunder-messages.php';
+require_once __DIR__ . '/includes/class-refunder-order-notes.php';
 require_once __DIR__ . '/includes/class-refunder-signer.php';
 require_once __DIR__ . '/includes/class-refunder-settings.php';
 require_once __DIR__ . '/includes/class-refunder-client.php';

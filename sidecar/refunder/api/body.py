@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .problems import problem
+from ..errors import RequestTooLarge
+from .problems import BODY_UNREADABLE, problem
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +30,11 @@ class WholeBody:
         try:
             body = self._read(environ)
         except _TooLarge:
-            response = problem(413, "request_too_large", "The request is too large",
-                               f"The request body is larger than the sidecar accepts ({self.limit} bytes).")
+            response = problem(413, RequestTooLarge.code, RequestTooLarge.title, {"max_bytes": self.limit})
             return response(environ, start_response)
         except (OSError, ValueError) as exc:  # gunicorn's chunk errors and NoMoreData are OSErrors
             log.warning("unreadable request body from %s: %s", environ.get("REMOTE_ADDR"), type(exc).__name__)
-            response = problem(400, "bad_request", "The request could not be read",
-                               "The request body could not be read (broken chunked encoding or cut short).")
+            response = problem(400, BODY_UNREADABLE, "The request could not be read")
             return response(environ, start_response)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))

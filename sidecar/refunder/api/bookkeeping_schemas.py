@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from .inputs import Text
 
-_DECIMAL = validate.Regexp(r"^-?[0-9]{1,13}(\.[0-9]{1,8})?$", error="A decimal amount such as \"800.00\".")
+DECIMAL = validate.Regexp(r"^-?[0-9]{1,13}(\.[0-9]{1,8})?$", error="A decimal amount such as \"800.00\".")
 _PERCENT = validate.Regexp(r"^[0-9]{1,3}(\.[0-9]{1,4})?$", error="A percentage such as \"25.0000\".")
 _KEY = validate.Regexp(r"^[A-Za-z0-9_-]{1,32}$")
 _YEARS = validate.Range(min=date(2000, 1, 1), max=date(2999, 12, 31), error="A date from 2000 to 2999.")
@@ -51,9 +51,9 @@ class OrderLineSchema(Schema):
     kind = fields.String(load_default="product", validate=validate.OneOf(["product", "shipping", "fee"]))
     name = _text(200, required=True)
     quantity = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=100_000))
-    total = fields.String(required=True, validate=_DECIMAL,
+    total = fields.String(required=True, validate=DECIMAL,
                           metadata={"description": "Net line total as WooCommerce stores it (\"800.00\")."})
-    taxes = fields.Dict(keys=fields.String(validate=_KEY), values=fields.String(validate=_DECIMAL),
+    taxes = fields.Dict(keys=fields.String(validate=_KEY), values=fields.String(validate=DECIMAL),
                         load_default=dict, validate=validate.Length(max=10),
                         metadata={"description": "Tax per rate id, as WooCommerce stores it."})
 

@@ -17,18 +17,24 @@ from gunicorn import util
 from gunicorn.http import errors
 from gunicorn.workers.gthread import ThreadWorker
 
+from ..messages import define, render
 from .problems import PROBLEM_JSON, PROBLEM_TYPE
 
-_ANSWERS: tuple[tuple[type[Exception], int, str, str], ...] = (
-    (errors.LimitRequestLine, 414, "uri_too_long", "The request's address is longer than the sidecar accepts."),
-    (errors.LimitRequestHeaders, 431, "headers_too_large",
-     "The request has more headers, or longer ones, than the sidecar accepts."),
-    (errors.UnsupportedTransferCoding, 501, "unsupported_transfer_coding",
-     "The request's Transfer-Encoding is not supported; send the body with a Content-Length or chunked."),
-    (errors.ExpectationFailed, 417, "expectation_failed", "The request's Expect header cannot be met."),
-    (errors.ForbiddenProxyRequest, 403, "forbidden", "Proxy headers are not accepted from this address."),
-    (errors.ConfigurationProblem, 500, "internal_error", "The sidecar's HTTP server is not configured correctly."),
-    (errors.ParseException, 400, "bad_request", "The request is not valid HTTP/1.1."),
+_ANSWERS: tuple[tuple[type[Exception], int, str], ...] = (
+    (errors.LimitRequestLine, 414, define("uri_too_long", "The request's address is longer than the sidecar accepts.",
+                                          status=414)),
+    (errors.LimitRequestHeaders, 431, define("headers_too_large", "The request has more headers, or longer ones, "
+                                                                  "than the sidecar accepts.", status=431)),
+    (errors.UnsupportedTransferCoding, 501, define(
+        "unsupported_transfer_coding", "The request's Transfer-Encoding is not supported; send the body with a "
+                                       "Content-Length or chunked.", status=501)),
+    (errors.ExpectationFailed, 417, define("expectation_failed", "The request's Expect header cannot be met.",
+                                           status=417)),
+    (errors.ForbiddenProxyRequest, 403, define("proxy_forbidden", "Proxy headers are not accepted from this "
+                                                                  "address.", status=403)),
+    (errors.ConfigurationProblem, 500, define("server_misconfigured", "The sidecar's HTTP server is not configured "
+                                                                     "correctly.", status=500)),
+    (errors.ParseException, 400, define("http_invalid", "The request is not valid HTTP/1.1.", status=400)),
 )
 
 
@@ -36,11 +42,11 @@ def problem_answer(exc: Exception) -> bytes | None:
     """The raw HTTP answer to one of gunicorn's refusals; None when it is not one."""
     if isinstance(exc, (errors.InvalidResponseHeader, errors.InvalidResponseHeaderName)):
         return None  # the application's fault, not the client's: gunicorn's own 500
-    for kind, status, code, detail in _ANSWERS:
+    for kind, status, code in _ANSWERS:
         if isinstance(exc, kind):
             phrase = HTTPStatus(status).phrase
             body = json.dumps({"type": PROBLEM_TYPE + code, "title": phrase, "status": status, "code": code,
-                               "detail": detail}).encode()
+                               "detail": render(code, {}), "params": {}}).encode()
             head = (f"HTTP/1.1 {status} {phrase}\r\nConnection: close\r\nContent-Type: {PROBLEM_JSON}\r\n"
                     f"Content-Length: {len(body)}\r\n\r\n")
             return head.encode("latin-1") + body

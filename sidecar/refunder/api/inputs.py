@@ -18,10 +18,14 @@ from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from .. import strict_json
 from ..errors import InvalidRequest
+from ..messages import define
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 CONTROL_IN_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tabs and line breaks allowed
 CONTROL_MESSAGE = "Control characters (such as NUL or line breaks) are not allowed here."
+CONTROL_CHARACTER = define("control_character", "{field} holds a control character (such as NUL or a line break): "
+                                                "control characters are not allowed here.",
+                           status=InvalidRequest.status, field="order_id")
 
 
 class StrictParser(FlaskParser):
@@ -35,7 +39,7 @@ class StrictParser(FlaskParser):
     def _handle_invalid_json_error(self, error: json.JSONDecodeError | UnicodeDecodeError, req: flask.Request,
                                    *args: Any, **kwargs: Any) -> NoReturn:
         reason = error.msg if isinstance(error, json.JSONDecodeError) else error.reason
-        abort(400, exc=error, messages={"json": [f"Invalid JSON body: {reason}."]})
+        abort(400, exc=error, messages={"json": [f"Invalid JSON body: {reason}."]}, reason=reason)
 
 
 def refuse_control_characters(request: flask.Request) -> None:
@@ -44,8 +48,7 @@ def refuse_control_characters(request: flask.Request) -> None:
     for name, value in found:
         if isinstance(value, str) and (CONTROL.search(value) or CONTROL.search(name)):
             field = CONTROL.sub("?", name)
-            raise InvalidRequest(f"{field} holds a control character (such as NUL or a line break): {CONTROL_MESSAGE}",
-                                 field=field, errors={field: [CONTROL_MESSAGE]})
+            raise InvalidRequest(CONTROL_CHARACTER, field=field, errors={field: [CONTROL_MESSAGE]})
 
 
 class Text(fields.String):

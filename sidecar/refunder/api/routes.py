@@ -15,12 +15,15 @@ from flask_smorest import Blueprint
 from .. import __version__
 from ..bulk import BulkLine, BulkRefunds, JobView, outcome
 from ..detection import Block, Detection, Mode, OrderFacts, recorded_mode
-from ..errors import NotFound
+from ..errors import NotFound, RefunderError
 from ..ledger.models import AuditEvent, Refund
+from ..messages import define
 from ..money import Money
 from ..providers import detect
 from ..providers.base import PaymentClaim, PaymentNotAtProvider, WebhookRequest
+from ..quote import Item, Proposal, quote
 from ..refunds import Actor, PaymentView, RefundRequest, RefundService, Registration
+from ..rules import RefundPolicy
 from ..woocommerce import WooCommerceBooks, WooCommerceRefund
 from . import schemas as s
 from .auth import signed_target
@@ -46,7 +49,7 @@ def _actor(data: dict[str, str]) -> Actor:
 
 
 def money_out(m: Money) -> dict[str, Any]:
-    return {"value": m.minor, "currency": m.currency}
+    return m.as_object()
 
 
 def reason_out(block: Block | None) -> dict[str, Any] | None:
@@ -71,6 +74,12 @@ def payment_out(view: PaymentView) -> dict[str, Any]:
     }
 
 
+def problem_out(error: RefunderError) -> dict[str, Any]:
+    """A problem inside an answer (a quote's): what the call itself would have answered."""
+    return {"code": error.code, "status": error.status, "title": error.title, "detail": error.message,
+            "params": error.params}
+
+
 def detection_out(found: Detection) -> dict[str, Any]:
     return {"provider": found.provider, "reference": found.reference, "provider_data": found.provider_data,
             "mode": found.mode, "rule": found.rule, "refundable": found.block is None,
@@ -93,7 +102,8 @@ def refund_out(r: Refund) -> dict[str, Any]:
         "status": r.status, "reason": r.reason, "reason_internal": r.reason_internal,
         "actor": {"id": r.actor_id, "name": r.actor_name},
         "lines": r.lines, "bank_reference": r.bank_reference, "provider_reference": r.provider_reference,
-        "failure": {"code": r.failure_code, "message": r.failure_message} if r.failure_code else None,
+        "failure": {"code": r.failure_code, "message": r.failure_message, "params": r.failure_params or {}}
+        if r.failure_code else None,
         "via": r.via, "kind": r.kind, "wc_refund_id": r.wc_refund_id,
         "created_at": r.created_at, "updated_at": r.updated_at, "finalized_at": r.finalized_at,
     }
@@ -103,7 +113,8 @@ def event_out(e: AuditEvent) -> dict[str, Any]:
     return {
         "id": e.id, "at": e.at, "action": e.action, "actor": {"id": e.actor_id, "name": e.actor_name},
         "refund_id": e.refund_id, "reason": e.reason, "provider_reference": e.provider_reference,
-        "amount": {"value": e.amount_minor, "currency": e.currency} if e.currency else None, "detail": e.detail,
+        "amount": money_out(Money(e.amount_minor, e.currency)) if e.currency and e.amount_minor is not None else None,
+        "detail": e.detail,
     }
 
 
@@ -149,6 +160,8 @@ def fingerprint() -> str:
 
 
 READY_TIMEOUT = 2.0  # seconds the readiness check gives the ledger
+WEBHOOK_NOT_FOUND = define("webhook_not_found", "No webhook for provider {provider} here.", status=NotFound.status,
+                           provider="paypal")
 
 
 @public.route("/health")
@@ -229,6 +242,43 @@ class PaymentRefunds(MethodView):
                             reason_internal=data["reason_internal"], via=data["via"])
         refund, created = service().create_refund(payment_id, req, headers["idempotency_key"], fingerprint())
         return refund_out(refund), (201 if created else 200), {"Idempotent-Replayed": str(not created).lower()}
+
+
+@v1.route("/payments/<string:payment_id>/quote")
+class PaymentQuote(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.arguments(s.QuoteRequestSchema)
+    @v1.response(200, s.QuoteSchema)
+    def post(self, data: dict[str, Any], payment_id: str) -> dict[str, Any]:
+        """What a proposed refund would be, and every reason it cannot go ahead (nothing is recorded).
+
+        The amount (everything refundable, an amount, or items as WooCommerce stores its lines: the lines with
+        their net and VAT worked out exactly), the balance, the refund window, what the provider supports,
+        whether a bank reference is needed, and each refusal as a coded problem with its params.
+        """
+        svc = service()
+        view = svc.payment_view(payment_id)
+        provider = svc.providers.get(view.payment.provider)
+        proposal = Proposal(refund=data["refund"], amount=data["amount"], via=data["via"],
+                            items=[Item(**item) for item in data["items"]])
+        found = quote(proposal, balance=view.balance, capabilities=view.capabilities,
+                      provider_label=view.provider_label, paid_at=view.payment.paid_at, now=svc.clock(),
+                      policy=provider.policy if provider else RefundPolicy())
+        p, b, can = view.payment, view.balance, view.capabilities
+        return {
+            "payment_id": p.id, "provider": p.provider, "provider_label": view.provider_label, "mode": p.mode,
+            "via": found.via, "refund": proposal.refund, "amount": money_out(found.amount),
+            "lines": [{"item_id": line.item_id, "name": line.name, "quantity": line.quantity,
+                       "amount": money_out(line.amount), "net": money_out(line.net), "tax": money_out(line.tax)}
+                      for line in found.lines],
+            "captured": money_out(b.captured), "refunded": money_out(b.refunded),
+            "in_flight": money_out(b.in_flight), "refundable": money_out(b.refundable),
+            "remaining": money_out(found.remaining),
+            "refund_deadline": view.deadline, "refund_window_open": view.window_open,
+            "partial_refund": can.partial, "line_refund": can.lines,
+            "needs_bank_reference": found.needs_bank_reference,
+            "allowed": not found.problems, "problems": [problem_out(problem) for problem in found.problems],
+        }
 
 
 def woocommerce() -> WooCommerceBooks:
@@ -376,7 +426,7 @@ class ProviderWebhook(MethodView):
         """A provider tells us a refund moved. Verified, then applied; repeats and late arrivals are harmless."""
         svc = service()
         if provider not in svc.providers:
-            raise NotFound(f"No webhook for provider '{provider}' here.")
+            raise NotFound(WEBHOOK_NOT_FOUND, provider=provider)
         received = WebhookRequest(method=request.method, url=f"{request.scheme}://{request.host}{signed_target(request)}",
                                   headers=dict(request.headers), body=request.get_data(), endpoint=endpoint)
         try:

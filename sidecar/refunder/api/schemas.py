@@ -9,7 +9,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, val
 from ..currencies import EXPONENTS
 from ..money import MAX_MINOR, Money
 from ..woocommerce import SOURCES as WOOCOMMERCE_SOURCES
-from .bookkeeping_schemas import OrderDocumentSchema
+from .bookkeeping_schemas import DECIMAL, OrderDocumentSchema
 from .inputs import Text
 
 _PRINTABLE = validate.Regexp(r"^[\x21-\x7e]+$", error="Use printable ASCII without spaces.")
@@ -39,6 +39,16 @@ class MoneySchema(Schema):
         required=True, validate=validate.OneOf(sorted(EXPONENTS), error="Not an ISO 4217 currency code."),
         metadata={"example": "NOK"},
     )
+    exponent = fields.Integer(strict=True, load_default=None, metadata={
+        "description": "The currency's minor-unit digits (NOK 2, JPY 0, KWD 3), in every answer; optional in a "
+                       "request, where it must be the currency's.", "example": 2})
+
+    @validates_schema
+    def currency_exponent(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("exponent") is not None and data.get("currency") in EXPONENTS \
+                and data["exponent"] != EXPONENTS[data["currency"]]:
+            raise ValidationError(f"{data['currency']} has {EXPONENTS[data['currency']]} minor-unit digits.",
+                                  "exponent")
 
     @post_load
     def make(self, data: dict[str, Any], **_: Any) -> Money:
@@ -126,6 +136,40 @@ class RefundCreateSchema(Schema):
             raise ValidationError("Give the reason for the refund.", "reason")
 
 
+class QuoteItemSchema(Schema):
+    """An order line as WooCommerce stores it, and how many of its units to refund."""
+
+    item_id = _text(64, required=True)
+    name = _text(200, required=True)
+    quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1, max=100_000),
+                              metadata={"description": "Units ordered."})
+    total = fields.String(required=True, validate=DECIMAL, metadata={
+        "description": "The line's total without tax as WooCommerce stores it (\"800\", \"63.999999\").",
+        "example": "800.00"})
+    total_tax = fields.String(required=True, validate=DECIMAL, metadata={"example": "200.00"})
+    refund_quantity = fields.Integer(strict=True, required=True, validate=validate.Range(min=0, max=100_000),
+                                     metadata={"description": "Units to refund now (0: not this line)."})
+    refunded_quantity = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=100_000),
+                                       metadata={"description": "Units refunded before."})
+
+
+class QuoteRequestSchema(Schema):
+    refund = fields.String(required=True, validate=validate.OneOf(["full", "amount", "items"]), metadata={
+        "description": "full: everything still refundable; amount: `amount`; items: the `items` with a "
+                       "refund_quantity."})
+    amount = fields.Nested(MoneySchema, load_default=None)
+    items = fields.List(fields.Nested(QuoteItemSchema), load_default=list, validate=validate.Length(max=200))
+    via = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(_VIAS),
+                        metadata={"description": "Default: the payment's default_via."})
+
+    @validates_schema
+    def what_to_refund(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("refund") == "amount" and data.get("amount") is None:
+            raise ValidationError("Give the amount to refund.", "amount")
+        if data.get("refund") == "items" and not data.get("items"):
+            raise ValidationError("Give the order's items, with the quantities to refund.", "items")
+
+
 class BulkLineSchema(Schema):
     order_id = _text(64, required=True)
     payment_id = Text(load_default=None, allow_none=True, validate=validate.Length(min=1, max=40))
@@ -196,7 +240,7 @@ class OrderQuerySchema(Schema):
 
 
 class ReasonSchema(Schema):
-    code = fields.String(metadata={"description": "Stable, for translation (refunder.detection lists them)."})
+    code = fields.String(metadata={"description": "Stable, for translation (tests/vectors/problems.json)."})
     message = fields.String(metadata={"description": "Plain English, the fallback."})
     params = fields.Dict(metadata={"description": "What the message mentions (provider, method, deadline ...)."})
 
@@ -244,9 +288,50 @@ class PaymentRegisteredSchema(PaymentSchema):
     detection = fields.Nested(DetectionSchema)
 
 
+class QuoteLineSchema(Schema):
+    item_id = fields.String()
+    name = fields.String()
+    quantity = fields.Integer(metadata={"description": "Units refunded."})
+    amount = fields.Nested(BalanceMoneySchema, metadata={"description": "net + tax: as the customer paid."})
+    net = fields.Nested(BalanceMoneySchema)
+    tax = fields.Nested(BalanceMoneySchema)
+
+
+class QuoteProblemSchema(Schema):
+    code = fields.String(metadata={"description": "Stable (tests/vectors/problems.json)."})
+    status = fields.Integer(metadata={"description": "What the refund itself would answer."})
+    title = fields.String()
+    detail = fields.String(metadata={"description": "The code's sentence in English, the fallback."})
+    params = fields.Dict()
+
+
+class QuoteSchema(Schema):
+    payment_id = fields.String()
+    provider = fields.String()
+    provider_label = fields.String()
+    mode = fields.String(validate=validate.OneOf(_MODES))
+    via = fields.String(validate=validate.OneOf(_VIAS))
+    refund = fields.String()
+    amount = fields.Nested(BalanceMoneySchema)
+    lines = fields.List(fields.Nested(QuoteLineSchema))
+    captured = fields.Nested(BalanceMoneySchema)
+    refunded = fields.Nested(BalanceMoneySchema)
+    in_flight = fields.Nested(BalanceMoneySchema)
+    refundable = fields.Nested(BalanceMoneySchema)
+    remaining = fields.Nested(BalanceMoneySchema, metadata={"description": "Refundable after this refund."})
+    refund_deadline = fields.AwareDateTime(allow_none=True)
+    refund_window_open = fields.Boolean()
+    partial_refund = fields.Boolean()
+    line_refund = fields.Boolean()
+    needs_bank_reference = fields.Boolean()
+    allowed = fields.Boolean(metadata={"description": "No problems: the refund may go ahead as quoted."})
+    problems = fields.List(fields.Nested(QuoteProblemSchema), metadata={"description": "Every reason it cannot."})
+
+
 class FailureSchema(Schema):
-    code = fields.String()
-    message = fields.String()
+    code = fields.String(metadata={"description": "Stable, for translation (tests/vectors/problems.json)."})
+    message = fields.String(metadata={"description": "Plain English, the fallback."})
+    params = fields.Dict(metadata={"description": "What the message names (money as money objects)."})
 
 
 class RefundSchema(Schema):
@@ -334,9 +419,10 @@ class WebhookResultSchema(Schema):
 
 
 class ProblemSchema(Schema):
-    """RFC 9457 problem document; code is stable for machines, detail is plain words for people.
+    """RFC 9457 problem document: `code` is stable (tests/vectors/problems.json lists every one), `params` what
+    its sentence names (money as money objects), `detail` the sentence in English.
 
-    Extension members (refundable, field, deadline, provider...) say more about some problems.
+    Extension members for machines say more about some problems (field, errors, refund_id, reason).
     """
 
     class Meta:
@@ -347,4 +433,5 @@ class ProblemSchema(Schema):
     status = fields.Integer()
     code = fields.String()
     detail = fields.String()
+    params = fields.Dict()
     errors = fields.Dict(metadata={"description": "Field-level messages for invalid input."})

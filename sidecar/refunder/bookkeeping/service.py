@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select, update
 
-from ..errors import LinkExpired, LinkInvalid, NotFound
+from ..errors import LinkExpired, LinkInvalid, NotFound, RefundNotFound
 from ..ledger.database import Database
 from ..ledger.models import Payment, Refund
+from ..messages import define
 from . import render
 from .amounts import percent_text
 from .journal import Row
@@ -21,6 +22,14 @@ from .models import CreditNote, PaymentDocument
 
 LINK_LIFETIME = timedelta(days=90)  # a customer's download link
 _TOKEN_SALT = "refunder.credit-note.v1"
+
+
+CREDIT_NOTE_NOT_FOUND = define("credit_note_not_found", "No credit note {credit_note_id} is issued.",
+                               status=NotFound.status, credit_note_id="cn_0123456789abcdef01234567")
+CREDIT_NOTE_NOT_ISSUED = define("credit_note_not_issued", "No credit note has been issued for refund {refund_id} "
+                                                          "(yet): it is issued when the money has gone back, for "
+                                                          "payments registered with the order's details.",
+                                status=NotFound.status, refund_id="rf_0123456789abcdef01234567")
 
 
 class CreditNotes:
@@ -43,7 +52,7 @@ class CreditNotes:
     def of_refund(self, refund_id: str) -> list[CreditNote]:
         with self.db.transaction() as s:
             if s.get(Refund, refund_id) is None:
-                raise NotFound(f"No refund {refund_id} is recorded.")
+                raise RefundNotFound(refund_id=refund_id)
             return list(s.scalars(select(CreditNote).where(CreditNote.refund_id == refund_id)
                                   .order_by(CreditNote.number)))
 
@@ -51,14 +60,13 @@ class CreditNotes:
         with self.db.transaction() as s:
             note = s.get(CreditNote, note_id)
             if note is None:
-                raise NotFound(f"No credit note {note_id} is issued.")
+                raise NotFound(CREDIT_NOTE_NOT_FOUND, credit_note_id=note_id)
             return note
 
     def of_kind(self, refund_id: str, kind: str) -> CreditNote:
         note = next((n for n in self.of_refund(refund_id) if n.kind == kind), None)
         if note is None:
-            raise NotFound("No credit note has been issued for this refund (yet): it is issued when the money "
-                           "has gone back, for payments registered with the order's details.")
+            raise NotFound(CREDIT_NOTE_NOT_ISSUED, refund_id=refund_id)
         return note
 
     def pdf(self, note: CreditNote) -> tuple[bytes, str]:
@@ -84,11 +92,11 @@ class CreditNotes:
         try:
             data = self._tokens.loads(token, max_age=int(LINK_LIFETIME.total_seconds()))
         except SignatureExpired:
-            raise LinkExpired("This link has expired. Ask the shop for a new copy of the credit note.") from None
+            raise LinkExpired() from None
         except BadSignature:
-            raise LinkInvalid("This link is not valid.") from None
+            raise LinkInvalid() from None
         if not isinstance(data, dict) or not isinstance(data.get("n"), str):
-            raise LinkInvalid("This link is not valid.")
+            raise LinkInvalid()
         return self.get(data["n"])
 
     # --- the journal ----------------------------------------------------------------------------------

@@ -166,9 +166,7 @@ def ledger_errors() -> Iterator[None]:
     try:
         yield
     except _UNAVAILABLE as exc:
-        raise LedgerUnavailable(
-            "The sidecar cannot reach its ledger database right now, so nothing was done. Try again in a minute.",
-        ) from exc
+        raise LedgerUnavailable() from exc
 
 
 class Database:

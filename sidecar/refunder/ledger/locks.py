@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 _ADVISORY_SPACE = 0x52465344  # "RFSD": the first key of every refund's advisory lock
 
@@ -103,7 +103,7 @@ class AdvisoryLocks:
                 if taken:
                     connection.execute(text("SELECT pg_advisory_unlock(:space, :key)"), key)
                     connection.commit()
-            except DBAPIError:  # the server went away, and the lock with the session: nothing to release
+            except SQLAlchemyError:  # the server went away (maybe mid-commit), and the lock with the session
                 connection.invalidate()
             finally:
                 connection.close()

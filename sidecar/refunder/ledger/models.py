@@ -91,7 +91,8 @@ class Refund(Base):
     bank_reference: Mapped[str | None] = mapped_column(String(100))
     provider_reference: Mapped[str | None] = mapped_column(String(100))
     failure_code: Mapped[str | None] = mapped_column(String(64))
-    failure_message: Mapped[str | None] = mapped_column(Text)
+    failure_message: Mapped[str | None] = mapped_column(Text)  # failure_code's sentence in English
+    failure_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what the sentence names (messages.py)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

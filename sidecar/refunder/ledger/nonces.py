@@ -30,4 +30,4 @@ def remember_nonce(db: Database, nonce: str, timestamp: int, now: int) -> None:
                 connection.execute(_PURGE, {"now": now})
             connection.execute(_REMEMBER, {"nonce": nonce, "expires_at": timestamp + MAX_SKEW_SECONDS})
     except IntegrityError:
-        raise ReplayedRequest("This request was already received (same nonce); it was not processed again.") from None
+        raise ReplayedRequest() from None

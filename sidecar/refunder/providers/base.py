@@ -11,6 +11,7 @@ from typing import Any
 from .. import strict_json
 from ..detection import Mode
 from ..errors import RefunderError
+from ..messages import define, render
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
 
@@ -50,11 +51,15 @@ class RefundCall:
 class ProviderResult:
     status: RefundStatus
     provider_reference: str | None = None
-    failure_code: str | None = None
-    failure_message: str | None = None
+    failure_code: str | None = None  # a code of messages.py
+    failure_params: dict[str, Any] = field(default_factory=dict)
     # True: the provider's own current record of that very refund (its answer, a read-back), which may
     # change a final status. False: news (a webhook, one attempt's event), which only moves a refund forward.
     confirmed: bool = False
+
+    @property
+    def failure_message(self) -> str | None:
+        return render(self.failure_code, self.failure_params) if self.failure_code else None
 
 
 @dataclass(frozen=True)
@@ -91,50 +96,84 @@ class RefundUpdate:
 
 
 class WebhookRejected(RefunderError):
+    """A webhook that is not the provider's own, or not fresh (code given where it is raised)."""
+
     code, status, title = "webhook_rejected", 401, "Webhook rejected"
+    template = "The {provider} webhook signature does not match."
+    example = {"provider": "Stripe"}
+
+
+WEBHOOK_SECRET_MISSING = define("webhook_secret_missing", "No {provider} webhook secret is configured ({setting}).",
+                                status=WebhookRejected.status, provider="Stripe",
+                                setting="REFUNDER_STRIPE_WEBHOOK_SECRET")
+WEBHOOK_UNSIGNED = define("webhook_unsigned", "The {provider} webhook carries no signature, or not all of it.",
+                          status=WebhookRejected.status, provider="Vipps MobilePay")
+WEBHOOK_STALE = define("webhook_stale", "The {provider} webhook is not dated within 5 minutes of the sidecar's clock.",
+                       status=WebhookRejected.status, provider="Stripe")
+WEBHOOK_NOT_SENT = define("webhook_not_sent", "{provider} sends no webhooks.", status=WebhookRejected.status,
+                          provider="Bank transfer")
+WEBHOOK_ACCOUNT_MISSING = define("webhook_account_missing", "An event sent to the connected accounts' endpoint "
+                                                            "names its account.", status=WebhookRejected.status)
 
 
 class WebhookMalformed(RefunderError):
     """Validly signed, but not an event this provider sends: refused, never a crash."""
 
     code, status, title = "webhook_malformed", 400, "Webhook not understood"
+    template = "The {provider} webhook is not an event {provider} sends ({problem})."
+    example = {"provider": "Stripe", "problem": "no data.object"}
 
 
 def webhook_event(body: bytes, label: str) -> dict[str, Any]:
     """A verified webhook's body as a JSON object (strict_json); anything else is WebhookMalformed."""
     try:
         event = strict_json.loads(body)
-    except ValueError as exc:
-        raise WebhookMalformed(f"The {label} webhook body is not valid JSON ({exc}).") from None
+    except ValueError:
+        raise WebhookMalformed(provider=label, problem="not JSON") from None
     if not isinstance(event, dict):
-        raise WebhookMalformed(f"The {label} webhook body is not a JSON object.")
+        raise WebhookMalformed(provider=label, problem="not a JSON object")
     return event
 
 
 class ProviderError(RefunderError):
-    """The provider refused; message is in plain words for the shop's staff."""
+    """The provider refused (a code of its own module, or provider_declined with its own words)."""
 
     code, status, title = "provider_declined", 502, "The payment provider refused"
+    template = "{provider} refused the refund (HTTP {http_status}): {said}"
+    example = {"provider": "Mollie", "http_status": 422, "provider_code": "422",
+               "said": "The amount is higher than the amount that is refundable for this payment."}
 
-    def __init__(self, message: str, *, provider_code: str = "", **details: Any) -> None:
-        super().__init__(message, provider_code=provider_code, **details)
-        self.provider_code = provider_code
+    def __init__(self, code: str | None = None, /, *, provider: str, provider_code: str = "", **params: Any) -> None:
+        super().__init__(code, provider=provider, provider_code=provider_code, **params)
+        self.provider_code = provider_code  # the provider's own code, for support
+
+
+PROVIDER_AUTH_FAILED = define("provider_auth_failed", "{provider} refused the Refunder service's credentials. Check "
+                                                      "its {provider} settings.",
+                              status=ProviderError.status, provider="Stripe", provider_code="401")
 
 
 class ProviderUnreachable(ProviderError):
     """No answer (timeout, connection lost): whether money moved is unknown."""
 
     code, status, title = "provider_unreachable", 504, "The payment provider did not answer"
+    template = ("{provider} did not answer clearly. Whether the money moved is not known yet; the refund will be "
+                "checked with the provider.")
+    example = {"provider": "Vipps MobilePay", "provider_code": "no_answer", "what": "timed out"}
 
 
 class RefundNotAtProvider(ProviderError):
     """Read-back found no refund made with this idempotency key: it never arrived."""
 
     code, status, title = "refund_not_at_provider", 404, "The provider has no such refund"
+    template = "{provider} has no refund made with key {refund_id}."
+    example = {"provider": "Stripe", "provider_code": "", "refund_id": "rf_0123456789abcdef01234567"}
 
 
 class PaymentNotAtProvider(ProviderError):
     code, status, title = "payment_not_at_provider", 404, "The provider does not know this payment"
+    template = "{provider} has no payment {reference}."
+    example = {"provider": "Vipps MobilePay", "provider_code": "5090", "reference": "Woo01042"}
 
 
 class Provider(ABC):
@@ -176,4 +215,4 @@ class Provider(ABC):
 
     def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
         """Verify a webhook from this provider and say which refunds it moves. WebhookRejected if forged."""
-        raise WebhookRejected(f"{self.label} sends no webhooks.")
+        raise WebhookRejected(WEBHOOK_NOT_SENT, provider=self.label)

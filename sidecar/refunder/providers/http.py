@@ -31,6 +31,8 @@ class ProviderBusy(ProviderError):
     """The provider refused before doing anything (rate limit, lock): safe to try again later."""
 
     code, status, title = "provider_busy", 503, "The payment provider asked us to wait"
+    template = "{provider} is busy or limiting changes to this payment. Nothing was refunded; try again in a minute."
+    example = {"provider": "Vipps MobilePay", "provider_code": "busy", "what": "HTTP 429"}
 
 
 class Verdict(Enum):
@@ -73,11 +75,8 @@ def with_retries(attempt: Callable[[], T], judge: Callable[[T | None, Exception 
             sleep(min(float(retry_after), policy.max_wait) if retry_after.isdigit()
                   else min(policy.backoff * 2 ** (number - 1), policy.max_wait))
     if unknown:
-        raise ProviderUnreachable(
-            f"{label} did not answer clearly ({what}). Whether the money moved is not known yet; "
-            "the refund will be checked with the provider.", provider_code="no_answer")
-    raise ProviderBusy(f"{label} is busy or limiting changes to this payment ({what}). Nothing was refunded; "
-                       "try again in a minute.", provider_code="busy")
+        raise ProviderUnreachable(provider=label, provider_code="no_answer", what=what)
+    raise ProviderBusy(provider=label, provider_code="busy", what=what)
 
 
 class Transport:

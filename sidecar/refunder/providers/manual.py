@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from ..errors import InvalidRequest
+from ..messages import define
 from ..rules import RefundStatus
 from .base import PaymentClaim, PaymentFacts, Provider, ProviderResult, RefundCall
 from .registry import ProviderSpec, register
+
+BANK_REFERENCE_MISSING = define("bank_reference_missing", "A refund paid back by bank transfer needs the transfer's "
+                                                         "reference, so the refund can be traced.",
+                                status=InvalidRequest.status, field="bank_reference")
 
 
 class ManualProvider(Provider):
@@ -15,10 +20,7 @@ class ManualProvider(Provider):
 
     def check_request(self, call: RefundCall) -> None:
         if not call.bank_reference:
-            raise InvalidRequest(
-                "A manual refund needs the bank transfer's reference, so the refund can be traced.",
-                field="bank_reference",
-            )
+            raise InvalidRequest(BANK_REFERENCE_MISSING, field="bank_reference")
 
     def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
         return PaymentFacts(captured=claim.captured, paid_at=claim.paid_at)

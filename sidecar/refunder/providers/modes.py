@@ -38,17 +38,12 @@ class ModeSwitch(Provider):
 
     def for_mode(self, mode: Mode) -> Provider:
         if mode is Mode.UNKNOWN:
-            raise ProviderCannotRefund(Block(
-                MODE_UNKNOWN, f"Refunder cannot tell whether this was a test or a live {self.label} payment, so it "
-                              "will not send a refund with either set of keys. Refund by bank transfer instead.",
-                {"provider": self.label}))
+            raise ProviderCannotRefund(Block(MODE_UNKNOWN, {"provider": self.label}))
         provider = self.by_mode.get(mode)
         if provider is None:
             variables = f"{self.env_prefix}_TEST_*" if mode is Mode.TEST else f"{self.env_prefix}_*"
-            raise ProviderCannotRefund(Block(
-                MODE_NOT_CONFIGURED, f"This is a {mode} {self.label} payment, and the Refunder service has no "
-                                     f"{mode} credentials for {self.label} ({variables}).",
-                {"provider": self.label, "mode": str(mode)}))
+            raise ProviderCannotRefund(Block(MODE_NOT_CONFIGURED, {"provider": self.label, "mode": str(mode),
+                                                                   "settings": variables}))
         return provider
 
     def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
@@ -62,14 +57,10 @@ class ModeSwitch(Provider):
             except PaymentNotAtProvider:
                 continue
         if len(found) > 1:
-            raise ProviderCannotRefund(Block(
-                MODE_AMBIGUOUS, f"{self.label} has a payment {claim.reference} among both its test and its live "
-                                "payments, and the order does not say which one this is. Refunder will not guess: "
-                                "refund by bank transfer instead.", {"provider": self.label}))
-        if not found:
-            raise PaymentNotAtProvider(f"{self.label} has no payment {claim.reference} "
-                                       f"({' or '.join(str(m) for m in self.by_mode)}).",
-                                       provider_code="not_found_in_any_mode")
+            raise ProviderCannotRefund(Block(MODE_AMBIGUOUS, {"provider": self.label, "reference": claim.reference}))
+        if not found:  # under no mode's credentials
+            raise PaymentNotAtProvider(provider=self.label, provider_code="not_found_in_any_mode",
+                                       reference=claim.reference)
         return next(iter(found.items()))
 
     def check_request(self, call: RefundCall) -> None:
@@ -86,7 +77,7 @@ class ModeSwitch(Provider):
 
     def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
         """A webhook is from whichever mode's secret verifies it (live first)."""
-        refusal: Exception = WebhookRejected(f"No {self.label} credentials accept this webhook.")
+        refusal: Exception = WebhookRejected(provider=self.label)  # no mode's credentials accept it
         for provider in self.by_mode.values():
             try:
                 return provider.webhook_updates(request)

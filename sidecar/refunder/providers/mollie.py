@@ -38,9 +38,13 @@ from ..detection import (
     recorded_mode,
 )
 from ..errors import ConfigurationError
+from ..messages import define
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
 from .base import (
+    PROVIDER_AUTH_FAILED,
+    WEBHOOK_SECRET_MISSING,
+    WEBHOOK_UNSIGNED,
     PaymentClaim,
     PaymentFacts,
     PaymentNotAtProvider,
@@ -69,6 +73,20 @@ STATUSES = {
 }
 
 
+REFUND_FAILED = {status: define(f"mollie_{status}", f"{{provider}} reports the refund {status}; no money was sent. "
+                                                   "Refund the customer by bank transfer instead.", provider=LABEL)
+                 for status, word in STATUSES.items() if word is RefundStatus.FAILED}
+NOTHING_CAPTURED = define("mollie_nothing_captured", "Nothing has been captured on this payment, so there is nothing "
+                                                     "to refund. Klarna and other pay-later payments can be refunded "
+                                                     "only after they are captured. Capture the payment in Mollie "
+                                                     "first, or cancel it there.", status=422)
+ORDER_WITHOUT_PAYMENT = define("mollie_order_without_payment", "{provider} shows no payment for order {order}; nothing "
+                                                               "can be refunded through it.",
+                               status=502, provider=LABEL, provider_code="", order="ord_pbjz8x")
+LINE_NOT_SHIPPED = define("mollie_line_not_shipped", '{provider} cannot refund "{item}" yet: it is {line_status}, '
+                                                     "not shipped or captured. Cancel the line in Mollie instead "
+                                                     "(nothing was taken for it).",
+                          status=502, provider=LABEL, provider_code="", item="Haircut", line_status="authorized")
 REFUNDABLE_LINES = ("paid", "shipping", "completed")  # authorized/created lines are cancelled, not refunded
 CAPTURED_ORDERS = ("paid", "shipping", "completed")
 
@@ -105,9 +123,8 @@ def refund_result(refund: dict[str, Any], *, confirmed: bool) -> ProviderResult:
     """A Mollie refund as our result; confirmed when it is the refund as Mollie has it now."""
     status = STATUSES.get(refund.get("status", ""), RefundStatus.PROCESSING)
     if status is RefundStatus.FAILED:
-        return ProviderResult(status, provider_reference=refund.get("id"), failure_code=f"mollie_{refund['status']}",
-                              failure_message=f"{LABEL} reports the refund {refund['status']}; no money was sent. "
-                                              "Refund the customer by bank transfer instead.", confirmed=confirmed)
+        return ProviderResult(status, provider_reference=refund.get("id"), failure_code=REFUND_FAILED[refund["status"]],
+                              failure_params={"provider": LABEL}, confirmed=confirmed)
     return ProviderResult(status, provider_reference=refund.get("id"), confirmed=confirmed)
 
 
@@ -123,20 +140,15 @@ def refused(response: requests.Response) -> ProviderError:
     except ValueError:
         said = ""
     if response.status_code in (401, 403):
-        return ProviderError(f"{LABEL} refused the sidecar's API key. Check the Mollie settings.",
-                             provider_code="auth_failed")
-    return ProviderError(f"{LABEL} refused the refund{': ' + said if said else ''}.",
-                         provider_code=f"mollie_{response.status_code}")
+        return ProviderError(PROVIDER_AUTH_FAILED, provider=LABEL, provider_code=str(response.status_code))
+    return ProviderError(provider=LABEL, http_status=response.status_code, provider_code=str(response.status_code),
+                         said=str(said) or "-")
 
 
 class MollieProvider(Provider):
     name = "mollie"
     label = LABEL
-    policy = RefundPolicy(
-        max_per_second=10,
-        uncaptured_hint="Klarna and other pay-later payments can be refunded only after they are captured. "
-                        "Capture the payment in Mollie first, or cancel it there.",
-    )
+    policy = RefundPolicy(max_per_second=10, uncaptured_code=NOTHING_CAPTURED)
 
     def __init__(self, settings: MollieSettings, clock: Callable[[], datetime], transport: Transport | None = None):
         self.settings = settings
@@ -158,8 +170,7 @@ class MollieProvider(Provider):
                 else self._path(reference))
         response = self._send("GET", path)
         if response.status_code == 404:
-            raise PaymentNotAtProvider(f"{LABEL} has no {'order' if is_order(reference) else 'payment'} {reference}.",
-                                       provider_code="mollie_404")
+            raise PaymentNotAtProvider(provider=LABEL, provider_code="404", reference=reference)
         if response.status_code != 200:
             raise refused(response)
         return dict(response.json())
@@ -211,7 +222,7 @@ class MollieProvider(Provider):
         for refund in self._refunds(call.payment_reference):
             if (refund.get("metadata") or {}).get(METADATA_KEY) == call.refund_id:
                 return refund_result(refund, confirmed=True)
-        raise RefundNotAtProvider(f"{LABEL} has no refund for {call.refund_id}.")
+        raise RefundNotAtProvider(provider=LABEL, refund_id=call.refund_id)
 
     def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
         signed = {k.lower(): v for k, v in request.headers.items()}.get("x-mollie-signature")
@@ -219,16 +230,15 @@ class MollieProvider(Provider):
             return self._next_gen(request.body, signed)
         ids = parse_qs(request.body.decode("utf-8", "replace")).get("id", [])
         if len(ids) != 1 or not ids[0].startswith(("tr_", "ord_")):
-            raise WebhookRejected("A Mollie webhook is signed (X-Mollie-Signature) or carries one payment or order id "
-                                  "(tr_... or ord_...).")
+            raise WebhookRejected(WEBHOOK_UNSIGNED, provider=LABEL)  # signed, or one id: tr_... or ord_...
         return [RefundUpdate(refund_id=r["metadata"][METADATA_KEY], result=refund_result(r, confirmed=True))
                 for r in self._refunds(ids[0]) if (r.get("metadata") or {}).get(METADATA_KEY)]
 
     def _next_gen(self, body: bytes, signed: str) -> list[RefundUpdate]:
         if not self.settings.webhook_secret:
-            raise WebhookRejected("No Mollie webhook signing secret is configured (REFUNDER_MOLLIE_WEBHOOK_SECRET).")
+            raise WebhookRejected(WEBHOOK_SECRET_MISSING, provider=LABEL, setting="REFUNDER_MOLLIE_WEBHOOK_SECRET")
         if not hmac.compare_digest(signature(self.settings.webhook_secret, body).encode(), signed.strip().encode()):
-            raise WebhookRejected("The Mollie webhook signature does not match.")
+            raise WebhookRejected(provider=LABEL)
         event = webhook_event(body, LABEL)
         kind = event.get("type")
         if not isinstance(kind, str) or not kind.startswith("refund."):
@@ -247,8 +257,7 @@ def order_payment(order: dict[str, Any], provider_data: dict[str, Any]) -> str:
     paid = [p["id"] for p in payments if p.get("status") in ("paid", "authorized")] or [p["id"] for p in payments]
     payment_id = str(provider_data.get("payment_id") or (paid[0] if paid else ""))
     if not payment_id.startswith("tr_"):
-        raise ProviderError(f"{LABEL} shows no payment for order {order.get('id')}; nothing can be refunded "
-                            "through it.", provider_code="mollie_order_without_payment")
+        raise ProviderError(ORDER_WITHOUT_PAYMENT, provider=LABEL, order=str(order.get("id")))
     return payment_id
 
 
@@ -271,10 +280,8 @@ def order_lines(order: dict[str, Any], call: RefundCall) -> list[dict[str, Any]]
         if discount.minor or unit.minor * int(wanted["quantity"]) != int(wanted["amount"]):
             return None  # not the line's own price: Mollie could not work the amount out; refund the amount
         if line.get("status") not in REFUNDABLE_LINES:
-            raise ProviderError(
-                f"{LABEL} cannot refund \"{line.get('name')}\" yet: it is {line.get('status')}, not shipped or "
-                "captured. Cancel the line in Mollie instead (nothing was taken for it).",
-                provider_code="mollie_line_not_shipped")
+            raise ProviderError(LINE_NOT_SHIPPED, provider=LABEL, item=str(line.get("name")),
+                                line_status=str(line.get("status")))
         chosen.append({"id": line["id"], "quantity": int(wanted["quantity"])})
     return chosen
 
@@ -282,8 +289,8 @@ def order_lines(order: dict[str, Any], call: RefundCall) -> list[dict[str, Any]]
 # Mollie Payments for WooCommerce 7.8.2: gift cards, vouchers and paysafecard are not refundable
 # (src/PaymentMethods/Giftcard.php:46, Voucher.php:30, Paysafecard.php:10: supports only products; "mealvoucher"
 # is the gateway of older versions). Mollie: "Refunds are not available for ... paysafecard and gift cards".
-NOT_REFUNDABLE_METHODS = {"giftcard": "gift card", "voucher": "voucher", "mealvoucher": "meal voucher",
-                          "paysafecard": "paysafecard"}
+NOT_REFUNDABLE_METHODS = {"giftcard": "Mollie gift cards", "voucher": "Mollie vouchers",
+                          "mealvoucher": "Mollie meal vouchers", "paysafecard": "paysafecard"}
 
 
 def detect(facts: OrderFacts) -> Detection | None:
@@ -306,15 +313,10 @@ def detect(facts: OrderFacts) -> Detection | None:
         reference, data = payment_id or object_id or facts.transaction_id, {}
     rule = f"mollie: gateway {facts.gateway}, {'Orders' if is_order(reference) else 'Payments'} API"
     if method in NOT_REFUNDABLE_METHODS:
-        return not_refundable("mollie", reference, facts, Block(
-            METHOD_NOT_REFUNDABLE, f"Mollie cannot refund {NOT_REFUNDABLE_METHODS[method]} payments. Refund the "
-                                   "customer by bank transfer.", {"provider": LABEL, "method": method}),
-                              rule, mode, data)
-    if facts.get("_mollie_payment_status") == "authorized":
-        return not_refundable("mollie", reference, facts, Block(
-            NOT_CAPTURED, "The card payment is only authorized at Mollie (to be captured later): there is no money "
-                          "to refund. Capture it, or void the authorization in Mollie.", {"provider": LABEL}),
-                              rule, mode, data)
+        return not_refundable("mollie", reference, facts, Block(METHOD_NOT_REFUNDABLE, {
+            "provider": LABEL, "method": method, "method_name": NOT_REFUNDABLE_METHODS[method]}), rule, mode, data)
+    if facts.get("_mollie_payment_status") == "authorized":  # a card authorized, to be captured later
+        return not_refundable("mollie", reference, facts, Block(NOT_CAPTURED, {"provider": LABEL}), rule, mode, data)
     if not reference.startswith(("tr_", "ord_")):
         return not_refundable("mollie", reference, facts, no_reference(LABEL), rule, mode)
     return Detection("mollie", reference, data, mode, rule=rule)

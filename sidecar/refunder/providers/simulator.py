@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..messages import define
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
 from .base import (
@@ -35,6 +36,11 @@ from .base import (
 from .registry import ProviderSpec, register
 
 ASYNC_SECONDS = 2
+DECLINED = define("card_declined", "{provider} says the customer's card issuer declined the refund. Refund the "
+                                   "customer by bank transfer instead.", status=ProviderError.status,
+                  provider="Simulator", provider_code="card_declined")
+TOO_LARGE = define("amount_too_large", "{provider} says the amount is more than is left to refund on this payment.",
+                   status=ProviderError.status, provider="Simulator", provider_code="amount_too_large")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS payments (
@@ -108,16 +114,13 @@ class SimulatorProvider(Provider):
                 "SELECT currency, captured, paid_at FROM payments WHERE reference = ?", (claim.reference,)
             ).fetchone()
         if row is None:
-            raise PaymentNotAtProvider(f"The simulator has no payment with reference {claim.reference}.")
+            raise PaymentNotAtProvider(provider=self.label, reference=claim.reference)
         return PaymentFacts(captured=Money(row[1], row[0]), paid_at=datetime.fromisoformat(row[2]))
 
     def refund(self, call: RefundCall) -> ProviderResult:
         reference = call.payment_reference
         if reference.endswith("-decline"):
-            raise ProviderError(
-                "The customer's card issuer declined the refund (simulated). Refund by bank transfer instead.",
-                provider_code="card_declined",
-            )
+            raise ProviderError(DECLINED, provider=self.label, provider_code="card_declined")
         with self._db() as db:
             if db.execute("SELECT 1 FROM refunds WHERE idempotency_key = ?", (call.idempotency_key,)).fetchone():
                 pass  # replay: the refund exists already, answer as before
@@ -126,13 +129,10 @@ class SimulatorProvider(Provider):
                     "SELECT currency, captured, refunded FROM payments WHERE reference = ?", (reference,)
                 ).fetchone()
                 if row is None:
-                    raise PaymentNotAtProvider(f"The simulator has no payment with reference {reference}.")
+                    raise PaymentNotAtProvider(provider=self.label, reference=reference)
                 currency, captured, refunded = row
                 if call.amount.currency != currency or call.amount.minor > captured - refunded:
-                    raise ProviderError(
-                        "The provider says the amount is more than is left to refund on this payment.",
-                        provider_code="amount_too_large",
-                    )
+                    raise ProviderError(TOO_LARGE, provider=self.label, provider_code="amount_too_large")
                 settles = self.clock() + timedelta(seconds=ASYNC_SECONDS) if reference.endswith("-async") else None
                 db.execute("UPDATE payments SET refunded = refunded + ? WHERE reference = ?",
                            (call.amount.minor, reference))
@@ -142,7 +142,7 @@ class SimulatorProvider(Provider):
                      call.amount.currency, settles.isoformat() if settles else None),
                 )
         if reference.endswith("-timeout"):
-            raise ProviderUnreachable("The provider did not answer in time (simulated).", provider_code="timeout")
+            raise ProviderUnreachable(provider=self.label, provider_code="timeout", what="timed out (simulated)")
         return self.refund_status(call)
 
     def refund_status(self, call: RefundCall) -> ProviderResult:
@@ -151,7 +151,7 @@ class SimulatorProvider(Provider):
                 "SELECT id, settles_at FROM refunds WHERE idempotency_key = ?", (call.idempotency_key,)
             ).fetchone()
         if row is None:
-            raise RefundNotAtProvider(f"The simulator has no refund made with key {call.idempotency_key}.")
+            raise RefundNotAtProvider(provider=self.label, refund_id=call.idempotency_key)
         sim_id, settles_at = row
         if settles_at and self.clock() < datetime.fromisoformat(settles_at):
             return ProviderResult(RefundStatus.PROCESSING, provider_reference=sim_id, confirmed=True)

@@ -22,9 +22,13 @@ from ..detection import (
     recorded_mode,
 )
 from ..errors import ConfigurationError, InvalidRequest, NotFound
+from ..messages import define
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
 from .base import (
+    PROVIDER_AUTH_FAILED,
+    WEBHOOK_SECRET_MISSING,
+    WEBHOOK_STALE,
     PaymentClaim,
     PaymentFacts,
     PaymentNotAtProvider,
@@ -49,21 +53,38 @@ WEBHOOK_TOLERANCE = 300
 # ISO 4217 says no minor unit; Stripe counts them with two decimals (amounts divisible by 100).
 STRIPE_TWO_DECIMALS = frozenset({"ISK", "UGX"})
 
-ERRORS = {
-    "charge_already_refunded": "Stripe says this payment is already fully refunded.",
-    "charge_disputed": "The customer has disputed this payment; Stripe allows no refund while the dispute is open.",
-    "amount_too_large": "Stripe says the amount is more than is left to refund on this payment.",
-    "charge_expired_for_refund": "Stripe says this payment is too old to refund by card. Refund the customer by "
-                                 "bank transfer instead.",
-}
-FAILURE_REASONS = {
-    "lost_or_stolen_card": "the customer's card was reported lost or stolen",
-    "expired_or_canceled_card": "the customer's card has expired or was cancelled",
-    "insufficient_funds": "the Stripe balance was too low to cover the refund",
-    "declined": "the customer's bank declined the refund",
-    "merchant_request": "it was cancelled on request",
-    "charge_for_pending_refund_disputed": "the customer disputed the payment",
-}
+LABEL = "Stripe"
+# Stripe's error code -> our code (stripe_<code>) and what staff are told; other codes are provider_declined
+# with Stripe's own words.
+ERRORS = {code: define(f"stripe_{code}", template, status=ProviderError.status, provider=LABEL, provider_code=code)
+          for code, template in {
+              "charge_already_refunded": "{provider} says this payment is already fully refunded.",
+              "charge_disputed": "The customer has disputed this payment; {provider} allows no refund while the "
+                                 "dispute is open.",
+              "amount_too_large": "{provider} says the amount is more than is left to refund on this payment.",
+              "charge_expired_for_refund": "{provider} says this payment is too old to refund by card. Refund the "
+                                           "customer by bank transfer instead.",
+          }.items()}
+# A refund's failure_reason -> our code (stripe_<reason>); others are stripe_refund_failed.
+FAILURE_REASONS = {reason: define(f"stripe_{reason}", f"{{provider}} could not refund: {why}. Refund the customer "
+                                                      "by bank transfer instead.", provider=LABEL)
+                   for reason, why in {
+                       "lost_or_stolen_card": "the customer's card was reported lost or stolen",
+                       "expired_or_canceled_card": "the customer's card has expired or was cancelled",
+                       "insufficient_funds": "the Stripe balance was too low to cover the refund",
+                       "declined": "the customer's bank declined the refund",
+                       "merchant_request": "it was cancelled on request",
+                       "charge_for_pending_refund_disputed": "the customer disputed the payment",
+                   }.items()}
+REFUND_FAILED = define("stripe_refund_failed", "{provider} could not refund ({failure_reason}). Refund the customer "
+                                               "by bank transfer instead.", provider=LABEL, failure_reason="unknown")
+REFUND_CANCELED = define("stripe_canceled", "The refund was cancelled in {provider}; no money was sent.",
+                         provider=LABEL)
+REFERENCE_INVALID = define("stripe_reference_invalid", "A {provider} payment reference starts with pi_ "
+                                                       "(PaymentIntent) or ch_/py_ (Charge).",
+                           status=InvalidRequest.status, provider=LABEL, field="reference")
+WEBHOOK_ENDPOINT_UNKNOWN = define("webhook_endpoint_not_found", "{provider} has no webhook endpoint {endpoint}.",
+                                  status=NotFound.status, provider=LABEL, endpoint="accounts")
 
 
 @dataclass(frozen=True)
@@ -105,14 +126,13 @@ def refund_result(refund: dict[str, Any], *, confirmed: bool) -> ProviderResult:
     if status in ("pending", "requires_action"):
         return ProviderResult(RefundStatus.PROCESSING, provider_reference=refund["id"], confirmed=confirmed)
     if status == "canceled":
-        return ProviderResult(RefundStatus.FAILED, provider_reference=refund["id"], failure_code="stripe_canceled",
-                              failure_message="The refund was cancelled in Stripe; no money was sent.",
-                              confirmed=confirmed)
+        return ProviderResult(RefundStatus.FAILED, provider_reference=refund["id"], failure_code=REFUND_CANCELED,
+                              failure_params={"provider": LABEL}, confirmed=confirmed)
     reason = refund.get("failure_reason") or "unknown"
-    return ProviderResult(
-        RefundStatus.FAILED, provider_reference=refund["id"], failure_code=f"stripe_{reason}",
-        failure_message=f"Stripe could not refund: {FAILURE_REASONS.get(reason, 'no reason given')}. "
-                        "Refund the customer by bank transfer instead.", confirmed=confirmed)
+    code, params = (FAILURE_REASONS[reason], {"provider": LABEL}) if reason in FAILURE_REASONS else \
+        (REFUND_FAILED, {"provider": LABEL, "failure_reason": reason})
+    return ProviderResult(RefundStatus.FAILED, provider_reference=refund["id"], failure_code=code,
+                          failure_params=params, confirmed=confirmed)
 
 
 def signed_at(header: str | None) -> int | None:
@@ -151,7 +171,7 @@ class StripeProvider(Provider):
 
     # -- calls -----------------------------------------------------------------------------------
 
-    def _call(self, what: str, work: Callable[[], Any]) -> Any:
+    def _call(self, what: str, reference: str, work: Callable[[], Any]) -> Any:
         def judge(result: Any, error: Exception | None) -> tuple[Verdict, str, str]:
             if isinstance(error, stripe.RateLimitError):
                 return Verdict.BUSY, "rate limited", ""
@@ -165,19 +185,18 @@ class StripeProvider(Provider):
             return with_retries(work, judge, label=self.label, log_as=what, policy=self.retry_policy,
                                 sleep=self.sleep)
         except stripe.StripeError as exc:
-            raise self._refused(exc) from None
+            raise self._refused(exc, reference) from None
 
-    def _refused(self, exc: stripe.StripeError) -> ProviderError:
+    def _refused(self, exc: stripe.StripeError, reference: str) -> ProviderError:
         code = getattr(exc, "code", None) or ""
         if exc.http_status == 404 or code == "resource_missing":
-            return PaymentNotAtProvider(f"{self.label} does not know this payment.", provider_code="stripe_missing")
+            return PaymentNotAtProvider(provider=self.label, provider_code=code or "404", reference=reference)
         if code in ERRORS:
-            return ProviderError(ERRORS[code], provider_code=f"stripe_{code}")
+            return ProviderError(ERRORS[code], provider=self.label, provider_code=code)
         if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
-            return ProviderError(f"{self.label} refused the sidecar's API key. Check the Stripe settings.",
-                                 provider_code="auth_failed")
-        said = exc.user_message or (exc.error.message if exc.error else "") or "no reason given"
-        return ProviderError(f"{self.label} refused the refund: {said}", provider_code=f"stripe_{code or 'error'}")
+            return ProviderError(PROVIDER_AUTH_FAILED, provider=self.label, provider_code=str(exc.http_status))
+        said = exc.user_message or (exc.error.message if exc.error else "") or code or "-"
+        return ProviderError(provider=self.label, http_status=exc.http_status or 0, provider_code=code, said=said)
 
     @staticmethod
     def _target(reference: str) -> dict[str, str]:
@@ -185,18 +204,17 @@ class StripeProvider(Provider):
             return {"payment_intent": reference}
         if reference.startswith(("ch_", "py_")):
             return {"charge": reference}
-        raise InvalidRequest("A Stripe payment reference starts with pi_ (PaymentIntent) or ch_/py_ (Charge).",
-                             field="reference")
+        raise InvalidRequest(REFERENCE_INVALID, field="reference", provider=LABEL)
 
     def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
         target = self._target(claim.reference)
         options = self._options(claim.provider_data)
         if "payment_intent" in target:
-            intent = self._call("retrieve payment", lambda: self.client.v1.payment_intents.retrieve(
+            intent = self._call("retrieve payment", claim.reference, lambda: self.client.v1.payment_intents.retrieve(
                 claim.reference, options=options))
             captured, currency, created = intent["amount_received"], intent["currency"], intent["created"]
         else:
-            charge = self._call("retrieve charge", lambda: self.client.v1.charges.retrieve(
+            charge = self._call("retrieve charge", claim.reference, lambda: self.client.v1.charges.retrieve(
                 claim.reference, options=options))
             captured, currency, created = charge["amount_captured"], charge["currency"], charge["created"]
         return PaymentFacts(captured=from_stripe_amount(captured, currency),
@@ -209,7 +227,8 @@ class StripeProvider(Provider):
             "metadata": {METADATA_KEY: call.refund_id, "reason": call.reason[:500]},
         }
         options: Any = {**self._options(call.provider_data), "idempotency_key": call.idempotency_key}
-        refund = self._call("create refund", lambda: self.client.v1.refunds.create(params=params, options=options))
+        refund = self._call("create refund", call.payment_reference,
+                            lambda: self.client.v1.refunds.create(params=params, options=options))
         return refund_result(plain(refund), confirmed=True)
 
     def list_refunds(self, reference: str, provider_data: dict[str, Any]) -> list[ProviderRefund]:
@@ -222,31 +241,33 @@ class StripeProvider(Provider):
         for refund in self._refunds(call.payment_reference, self._options(call.provider_data)):
             if (refund.get("metadata") or {}).get(METADATA_KEY) == call.refund_id:
                 return refund_result(refund, confirmed=True)
-        raise RefundNotAtProvider(f"{self.label} has no refund for {call.refund_id}.")
+        raise RefundNotAtProvider(provider=self.label, refund_id=call.refund_id)
 
     def _refunds(self, reference: str, options: Any) -> list[dict[str, Any]]:
         params: Any = {**self._target(reference), "limit": 100}
-        page = self._call("list refunds", lambda: self.client.v1.refunds.list(params=params, options=options))
+        page = self._call("list refunds", reference,
+                          lambda: self.client.v1.refunds.list(params=params, options=options))
         return [plain(refund) for refund in page.auto_paging_iter()]
 
     def _webhook_secret(self, endpoint: str) -> str:
         """The signing secret of the webhook endpoint the event came to (Stripe Connect has two)."""
         if endpoint:
-            raise NotFound(f"{self.label} has no webhook endpoint '{endpoint}'.")
+            raise NotFound(WEBHOOK_ENDPOINT_UNKNOWN, provider=self.label, endpoint=endpoint)
         return self.settings.webhook_secret
 
     def _verified_event(self, request: WebhookRequest) -> Any:  # stripe.Event
         secret = self._webhook_secret(request.endpoint)
         if not secret:
-            raise WebhookRejected(f"No {self.label} webhook secret is configured for this endpoint.")
+            setting = f"[{self.name}] {request.endpoint + '_' if request.endpoint else ''}webhook_secret"
+            raise WebhookRejected(WEBHOOK_SECRET_MISSING, provider=self.label, setting=setting)
         header = {k.lower(): v for k, v in request.headers.items()}.get("stripe-signature")
         try:
             stripe.WebhookSignature.verify_header(request.body, header, secret, tolerance=0)  # age: below
-        except (stripe.SignatureVerificationError, ValueError) as exc:
-            raise WebhookRejected(f"The {self.label} webhook signature is not valid ({type(exc).__name__}).") from None
+        except (stripe.SignatureVerificationError, ValueError):
+            raise WebhookRejected(provider=self.label) from None
         sent = signed_at(header)
         if sent is None or abs(self.clock().timestamp() - sent) > WEBHOOK_TOLERANCE:
-            raise WebhookRejected(f"The {self.label} webhook was signed more than 5 minutes from the sidecar's clock.")
+            raise WebhookRejected(WEBHOOK_STALE, provider=self.label)
         return webhook_event(request.body, self.label)
 
     def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
@@ -254,11 +275,11 @@ class StripeProvider(Provider):
         kind, data = event.get("type"), event.get("data")
         obj = data.get("object") if isinstance(data, dict) else None
         if not isinstance(obj, dict):
-            raise WebhookMalformed(f"The {self.label} event carries no data.object.")
+            raise WebhookMalformed(provider=self.label, problem="no data.object")
         if kind not in REFUND_EVENTS and kind != "charge.refunded":
             return []
         if not isinstance(obj.get("id"), str):
-            raise WebhookMalformed(f"The {self.label} {kind} event names no object id.")
+            raise WebhookMalformed(provider=self.label, problem=f"{kind} without an object id")
         if kind in REFUND_EVENTS:
             refunds, confirmed = [obj], False  # the refund as it was when the event was made: news
         else:  # charge.refunded: the charge's refund list may be cut short, so ask Stripe
@@ -292,15 +313,10 @@ def detect(facts: OrderFacts) -> Detection | None:
     if facts.gateway.removeprefix("stripe_") in NOT_REFUNDABLE_METHODS:
         method = facts.gateway.removeprefix("stripe_")
     if method in NOT_REFUNDABLE_METHODS:
-        return not_refundable("stripe", reference, facts, Block(
-            METHOD_NOT_REFUNDABLE, f"Stripe cannot refund {NOT_REFUNDABLE_METHODS.get(method, method)} payments. "
-                                   "Refund the customer by bank transfer.", {"provider": "Stripe", "method": method}),
-            rule)
+        return not_refundable("stripe", reference, facts, Block(METHOD_NOT_REFUNDABLE, {
+            "provider": LABEL, "method": method, "method_name": NOT_REFUNDABLE_METHODS[method]}), rule)
     if facts.get("_stripe_charge_captured") == "no":
-        return not_refundable("stripe", reference, facts, Block(
-            NOT_CAPTURED, "The payment is only authorized at Stripe, not captured: there is no money to refund. "
-                          "Capture it, or cancel the order to release the authorization.",
-            {"provider": "Stripe"}), rule)
+        return not_refundable("stripe", reference, facts, Block(NOT_CAPTURED, {"provider": LABEL}), rule)
     if not reference.startswith(("pi_", "ch_", "py_")):
         return not_refundable("stripe", reference, facts, no_reference("Stripe"), rule)
     return Detection("stripe", reference, mode=recorded_mode(facts), rule=rule)

@@ -17,12 +17,21 @@ from typing import Any
 
 from ..detection import Mode
 from ..errors import InvalidRequest
-from .base import PaymentClaim, PaymentFacts, RefundCall, WebhookRejected, WebhookRequest
+from ..messages import define
+from .base import WEBHOOK_ACCOUNT_MISSING, PaymentClaim, PaymentFacts, RefundCall, WebhookRejected, WebhookRequest
 from .registry import ProviderSpec, register
 from .stripe_cards import StripeProvider, StripeSettings, check_key
 
 _ACCOUNT = re.compile(r"^acct_[A-Za-z0-9]+$")
 ACCOUNTS_ENDPOINT = "accounts"  # /webhooks/stripe_connect/accounts: events of connected accounts
+LABEL = "BT Pay (Stripe Connect)"
+CHARGE_TYPE_MISSING = define("stripe_connect_charge_type_missing", 'A {provider} payment needs '
+                                                                   'provider_data.charge_type "direct" or '
+                                                                   '"destination".',
+                             status=InvalidRequest.status, provider=LABEL, field="provider_data")
+ACCOUNT_MISSING = define("stripe_connect_account_missing", "A direct {provider} charge needs provider_data.account "
+                                                           "(acct_...).",
+                         status=InvalidRequest.status, provider=LABEL, field="provider_data")
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,7 @@ class StripeConnectSettings(StripeSettings):
 
 class StripeConnectProvider(StripeProvider):
     name = "stripe_connect"
-    label = "BT Pay (Stripe Connect)"
+    label = LABEL
     settings: StripeConnectSettings
 
     def _webhook_secret(self, endpoint: str) -> str:
@@ -43,18 +52,16 @@ class StripeConnectProvider(StripeProvider):
     def _verified_event(self, request: WebhookRequest) -> Any:
         event = super()._verified_event(request)
         if request.endpoint == ACCOUNTS_ENDPOINT and not isinstance(event.get("account"), str):
-            raise WebhookRejected("An event sent to the connected accounts' endpoint names its account.")
+            raise WebhookRejected(WEBHOOK_ACCOUNT_MISSING)
         return event
 
     @staticmethod
     def _charge_type(provider_data: dict[str, Any]) -> str:
         charge_type = provider_data.get("charge_type", "")
         if charge_type not in ("direct", "destination"):
-            raise InvalidRequest('A BT Pay payment needs provider_data.charge_type "direct" or "destination".',
-                                 field="provider_data")
+            raise InvalidRequest(CHARGE_TYPE_MISSING, field="provider_data", provider=LABEL)
         if charge_type == "direct" and not _ACCOUNT.match(provider_data.get("account", "")):
-            raise InvalidRequest("A direct BT Pay charge needs provider_data.account (acct_...).",
-                                 field="provider_data")
+            raise InvalidRequest(ACCOUNT_MISSING, field="provider_data", provider=LABEL)
         return charge_type
 
     def _options(self, provider_data: dict[str, Any]) -> Any:

@@ -12,7 +12,7 @@ import requests
 
 from .. import __version__
 from ..detection import Mode, OrderFacts
-from .base import ProviderError, ProviderUnreachable
+from .base import PROVIDER_AUTH_FAILED, ProviderError, ProviderUnreachable
 from .http import ProviderBusy, Transport
 
 BASE_URLS = {"test": "https://apitest.vipps.no", "production": "https://api.vipps.no"}
@@ -76,12 +76,9 @@ class AccessTokens:
                 **system_headers(),
             })
         except ProviderUnreachable:  # no money moves on a token call: say so
-            raise ProviderBusy(f"Could not reach {LABEL} to sign in. Nothing was refunded; try again.",
-                               provider_code="token_unreachable") from None
-        if response.status_code != 200:
-            raise ProviderError(
-                f"{LABEL} refused the sidecar's API keys (HTTP {response.status_code}). Check client id, "
-                "client secret, subscription key and merchant serial number.", provider_code="auth_failed")
+            raise ProviderBusy(provider=LABEL, provider_code="token_unreachable", what="sign-in") from None
+        if response.status_code != 200:  # client id, client secret, subscription key or merchant serial number
+            raise ProviderError(PROVIDER_AUTH_FAILED, provider=LABEL, provider_code=str(response.status_code))
         body = response.json()
         lifetime = int(body["expires_in"])  # Vipps sends numbers as strings
         return body["access_token"], self.clock() + timedelta(seconds=max(lifetime - 60, 0))

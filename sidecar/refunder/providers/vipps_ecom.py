@@ -10,6 +10,7 @@ from urllib.parse import quote
 import requests
 
 from ..detection import Detection, Mode, OrderFacts, no_reference, not_refundable, recorded_mode
+from ..messages import define
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
 from .base import (
@@ -27,12 +28,17 @@ from .http import Transport
 from .registry import ProviderSpec, register
 from .vipps_client import GATEWAYS, LABEL, VippsClient, VippsSettings, for_mode, parse_time, vipps_reference
 
-ERRORS = {
-    "71": "Vipps says the amount is more than is left to refund on this order.",
-    "93": "Vipps does not allow this refund on this order (it belongs to another sales unit or is not captured).",
-    "95": "Vipps refunds are possible only within 365 days of the payment. Refund the customer by bank "
-          "transfer instead.",
-}
+# errorCode -> our code (vipps_ecom_<errorCode>); codes not here are provider_declined with Vipps' own words.
+ERRORS = {code: define(f"vipps_ecom_{code}", template, status=ProviderError.status, provider=LABEL,
+                       provider_code=code)
+          for code, template in {
+              "71": "{provider} says the amount is more than is left to refund on this order.",
+              "93": "{provider} does not allow this refund on this order (it belongs to another sales unit or is not "
+                    "captured).",
+              "95": "{provider} refunds are possible only within 365 days of the payment. Refund the customer by "
+                    "bank transfer instead.",
+          }.items()}
+REFUND_FAILED = define("vipps_ecom_refund_failed", "{provider} reports the refund failed.", provider=LABEL)
 LOCKED = "94"  # "order locked and already processing": retried
 
 
@@ -53,17 +59,17 @@ def error_code(response: requests.Response) -> str:
 def refused(response: requests.Response) -> ProviderError:
     code = error_code(response)
     if code in ERRORS:
-        return ProviderError(ERRORS[code], provider_code=f"vipps_ecom_{code}")
+        return ProviderError(ERRORS[code], provider=LABEL, provider_code=code)
     said = next((str(e.get("errorMessage")) for e in errors(response)), "")
-    return ProviderError(f"{LABEL} refused the refund (HTTP {response.status_code}{', ' + said if said else ''}).",
-                         provider_code=f"vipps_ecom_{code or response.status_code}")
+    return ProviderError(provider=LABEL, http_status=response.status_code, provider_code=code,
+                         said=said or code or "-")
 
 
 class VippsEcomProvider(Provider):
     name = "vipps_ecom"
     label = f"{LABEL} (eCom, older orders)"
     policy = RefundPolicy(window=timedelta(days=365), max_per_minute=5, max_per_second=10)
-    permanent_failures = frozenset({"vipps_ecom_95"})  # refund period over
+    permanent_failures = frozenset({ERRORS["95"]})  # refund period over
 
     def __init__(self, settings: VippsSettings, clock: Callable[[], datetime], transport: Transport | None = None):
         self.settings = settings
@@ -83,7 +89,7 @@ class VippsEcomProvider(Provider):
     def _details(self, order_id: str) -> dict[str, Any]:
         response = self._send("GET", self._path(order_id, "details"))
         if response.status_code == 404:
-            raise PaymentNotAtProvider(f"{LABEL} has no eCom order {order_id}.", provider_code="vipps_ecom_404")
+            raise PaymentNotAtProvider(provider=LABEL, provider_code="404", reference=order_id)
         if response.status_code != 200:
             raise refused(response)
         return response.json()
@@ -121,7 +127,7 @@ class VippsEcomProvider(Provider):
         """Every log entry under the refund's request id, taken together: one success means it was refunded."""
         found = _outcomes(self._details(call.payment_reference).get("transactionLogHistory", []))
         if call.idempotency_key not in found:
-            raise RefundNotAtProvider(f"{LABEL} has no refund made with request id {call.idempotency_key}.")
+            raise RefundNotAtProvider(provider=LABEL, refund_id=call.idempotency_key)
         return found[call.idempotency_key][1]
 
 
@@ -129,8 +135,7 @@ def _entry_result(entry: dict[str, Any]) -> ProviderResult:
     """One attempt: a success is Vipps' word that the money was sent; a failure is news about one attempt."""
     if entry.get("operationSuccess"):
         return ProviderResult(RefundStatus.REFUNDED, provider_reference=entry.get("transactionId"), confirmed=True)
-    return ProviderResult(RefundStatus.FAILED, failure_code="vipps_ecom_refund_failed",
-                          failure_message=f"{LABEL} reports the refund failed.")
+    return ProviderResult(RefundStatus.FAILED, failure_code=REFUND_FAILED, failure_params={"provider": LABEL})
 
 
 def _outcomes(log: list[dict[str, Any]]) -> dict[str, tuple[dict[str, Any], ProviderResult]]:

@@ -20,10 +20,12 @@ from ..detection import (
     not_refundable,
     recorded_mode,
 )
+from ..messages import define
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
 from . import vipps_webhooks
 from .base import (
+    PROVIDER_AUTH_FAILED,
     PaymentClaim,
     PaymentFacts,
     PaymentNotAtProvider,
@@ -41,14 +43,17 @@ from .http import Transport
 from .registry import ProviderSpec, register
 from .vipps_client import GATEWAYS, LABEL, VippsClient, VippsSettings, for_mode, parse_time, vipps_reference
 
-# ErrorCode (in extraDetails) -> what staff are told. Codes not here show Vipps' own title and detail.
-ERRORS = {
-    "6150": "Vipps says the amount is more than is left to refund on this payment.",
-    "6180": "Vipps says this payment is already fully refunded.",
-    "6220": "Vipps refunds are possible only within 365 days of the payment. Refund the customer by bank "
-            "transfer instead.",
-    "5090": "Vipps does not know this payment reference.",
-}
+# ErrorCode (in extraDetails) -> our code (vipps_<ErrorCode>) and what staff are told. Codes not here are
+# provider_declined with Vipps' own title and detail.
+ERRORS = {code: define(f"vipps_{code}", template, status=ProviderError.status, provider=LABEL, provider_code=code)
+          for code, template in {
+              "6150": "{provider} says the amount is more than is left to refund on this payment.",
+              "6180": "{provider} says this payment is already fully refunded.",
+              "6220": "{provider} refunds are possible only within 365 days of the payment. Refund the customer by "
+                      "bank transfer instead.",
+              "5090": "{provider} does not know this payment reference.",
+          }.items()}
+REFUND_FAILED = define("vipps_refund_failed", "{provider} reports the refund failed.", provider=LABEL)
 LOCKED = "6160"  # another change to the payment is in progress: retried
 
 
@@ -67,24 +72,23 @@ def error_code(response: requests.Response) -> str:
 def refused(response: requests.Response) -> ProviderError:
     code = error_code(response)
     if code in ERRORS:
-        return ProviderError(ERRORS[code], provider_code=f"vipps_{code}")
+        return ProviderError(ERRORS[code], provider=LABEL, provider_code=code)
     if response.status_code in (401, 403):
-        return ProviderError(f"{LABEL} refused the sidecar's API keys. Check the Vipps settings.",
-                             provider_code="auth_failed")
+        return ProviderError(PROVIDER_AUTH_FAILED, provider=LABEL, provider_code=str(response.status_code))
     try:
         body = response.json()
         said = ": ".join(str(body[k]) for k in ("title", "detail") if body.get(k))
     except ValueError:
         said = ""
-    return ProviderError(f"{LABEL} refused the refund (HTTP {response.status_code}{', ' + said if said else ''}).",
-                         provider_code=f"vipps_{code or response.status_code}")
+    return ProviderError(provider=LABEL, http_status=response.status_code, provider_code=code,
+                         said=said or code or "-")
 
 
 class VippsEPaymentProvider(Provider):
     name = "vipps"
     label = LABEL
     policy = RefundPolicy(window=timedelta(days=365), max_per_minute=5, max_per_second=10)
-    permanent_failures = frozenset({"vipps_6220"})  # refund period over
+    permanent_failures = frozenset({ERRORS["6220"]})  # refund period over
 
     def __init__(self, settings: VippsSettings, clock: Callable[[], datetime], transport: Transport | None = None):
         self.settings, self.clock = settings, clock
@@ -102,8 +106,7 @@ class VippsEPaymentProvider(Provider):
         """Captured from the aggregate; the payment time (the refund window's start) from its event log."""
         response = self._send("GET", self._path(claim.reference))
         if response.status_code == 404:
-            raise PaymentNotAtProvider(f"{LABEL} has no payment with reference {claim.reference}.",
-                                       provider_code="vipps_5090")
+            raise PaymentNotAtProvider(provider=LABEL, provider_code="5090", reference=claim.reference)
         if response.status_code != 200:
             raise refused(response)
         captured = response.json()["aggregate"]["capturedAmount"]
@@ -140,7 +143,7 @@ class VippsEPaymentProvider(Provider):
         """Every event logged under the refund's key, taken together: one success means it was refunded."""
         found = _outcomes(self._events(call.payment_reference)).get(call.idempotency_key)
         if found is None:
-            raise RefundNotAtProvider(f"{LABEL} has no refund made with key {call.idempotency_key}.")
+            raise RefundNotAtProvider(provider=LABEL, refund_id=call.idempotency_key)
         return found[1]
 
     def webhook_updates(self, request: WebhookRequest) -> list[RefundUpdate]:
@@ -160,7 +163,7 @@ def _event_result(event: dict[str, Any]) -> ProviderResult:
     if event.get("success"):
         return ProviderResult(RefundStatus.REFUNDED, provider_reference=event.get("pspReference"), confirmed=True)
     return ProviderResult(RefundStatus.FAILED, provider_reference=event.get("pspReference"),
-                          failure_code="vipps_refund_failed", failure_message=f"{LABEL} reports the refund failed.")
+                          failure_code=REFUND_FAILED, failure_params={"provider": LABEL})
 
 
 def _outcomes(events: list[dict[str, Any]]) -> dict[str, tuple[dict[str, Any], ProviderResult]]:
@@ -206,15 +209,11 @@ def detect(facts: OrderFacts) -> Detection | None:
     if facts.gateway == "vipps_card" and mode is Mode.UNKNOWN:
         mode = Mode.LIVE
     if api == "banktransfer":
-        return not_refundable("vipps", reference, facts, Block(
-            PAID_BY_BANK_TRANSFER, "The customer paid by bank transfer in Vipps Checkout; Vipps MobilePay cannot "
-                                   "refund a bank transfer. Refund the customer by bank transfer.",
-            {"provider": LABEL}), rule, mode)
+        return not_refundable("vipps", reference, facts, Block(PAID_BY_BANK_TRANSFER, {"provider": LABEL}), rule,
+                              mode)
     if api != "epayment":
-        return not_refundable("vipps", reference, facts, Block(
-            UNKNOWN_PAYMENT_API, f"The order says Vipps MobilePay took it through an API Refunder does not know "
-                                   f"({api}). Refund the customer by bank transfer.",
-            {"provider": LABEL, "api": api}), rule, mode)
+        return not_refundable("vipps", reference, facts, Block(UNKNOWN_PAYMENT_API, {"provider": LABEL, "api": api}),
+                              rule, mode)
     if not reference:
         return not_refundable("vipps", reference, facts, no_reference(LABEL), rule, mode)
     return Detection("vipps", reference, mode=mode, rule=rule)

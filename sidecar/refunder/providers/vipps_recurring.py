@@ -21,9 +21,7 @@ def detect(facts: OrderFacts) -> Detection | None:
     agreement = facts.get("_agreement_id")
     return not_refundable(
         "vipps_recurring", facts.get("_charge_id") or facts.transaction_id, facts,
-        Block(PROVIDER_NOT_SUPPORTED, f"{LABEL} payments (subscriptions) cannot be refunded through Refunder. "
-                                      "Refund the customer by bank transfer, or in the Vipps MobilePay portal.",
-              {"provider": LABEL}),
+        Block(PROVIDER_NOT_SUPPORTED, {"provider": LABEL}),
         "vipps_recurring: gateway vipps_recurring", provider_data={"agreement_id": agreement} if agreement else {})
 
 

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from .base import WebhookRejected
+from .base import WEBHOOK_SECRET_MISSING, WEBHOOK_STALE, WEBHOOK_UNSIGNED, WebhookRejected
+from .vipps_client import LABEL
 
 MAX_AGE = timedelta(minutes=5)
 
@@ -41,17 +42,17 @@ def verify(secret: str, *, method: str, path_and_query: str, host: str, headers:
     lower = {k.lower(): v for k, v in headers.items()}
     date, claimed_hash, auth = lower.get("x-ms-date"), lower.get("x-ms-content-sha256"), lower.get("authorization")
     if not secret:
-        raise WebhookRejected("No Vipps webhook secret is configured (REFUNDER_VIPPS_WEBHOOK_SECRET).")
-    if not date or not claimed_hash or not auth:
-        raise WebhookRejected("The Vipps webhook is missing x-ms-date, x-ms-content-sha256 or Authorization.")
-    if not hmac.compare_digest(claimed_hash.encode(), content_hash(body).encode()):
-        raise WebhookRejected("The Vipps webhook body does not match its x-ms-content-sha256.")
+        raise WebhookRejected(WEBHOOK_SECRET_MISSING, provider=LABEL, setting="REFUNDER_VIPPS_WEBHOOK_SECRET")
+    if not date or not claimed_hash or not auth:  # x-ms-date, x-ms-content-sha256 and Authorization
+        raise WebhookRejected(WEBHOOK_UNSIGNED, provider=LABEL)
+    if not hmac.compare_digest(claimed_hash.encode(), content_hash(body).encode()):  # the body was changed
+        raise WebhookRejected(provider=LABEL)
     expected = authorization(secret, method, path_and_query, date, host, body)
     if not hmac.compare_digest(expected.encode(), auth.encode()):
-        raise WebhookRejected("The Vipps webhook signature does not match.")
+        raise WebhookRejected(provider=LABEL)
     try:
         sent = parsedate_to_datetime(date)
     except (TypeError, ValueError):
-        raise WebhookRejected("The Vipps webhook's x-ms-date is not a date.") from None
+        raise WebhookRejected(WEBHOOK_STALE, provider=LABEL) from None
     if sent.tzinfo is None or abs(now - sent) > MAX_AGE:
-        raise WebhookRejected(f"The Vipps webhook is dated {date}, more than 5 minutes from the sidecar's clock.")
+        raise WebhookRejected(WEBHOOK_STALE, provider=LABEL)

@@ -89,12 +89,17 @@ class BooksTest extends Refunder_TestCase {
 		$this->assertCount( 1, array_filter( $this->notes( $order->get_id() ), fn( $n ) => false !== strpos( $n, 'did not record it' ) ), 'one note, not one per attempt' );
 
 		self::due( $id );
+		wp_set_current_user( 0 ); // Action Scheduler: no one is logged in
 		do_action( Refunder_Follow_Up::RECORD, $id );
+		wp_set_current_user( 1 );
 		$entry   = Refunder_Store::get( $id );
 		$refunds = $this->refunds( $order->get_id() );
 		$this->assertSame( array( 'recorded', 1 ), array( $entry['record_state'], count( $refunds ) ) );
 		$this->assertSame( array( $id, $entry['wc_refund_id'] ), array( $refunds[0]->get_meta( '_refunder_refund_id' ), $refunds[0]->get_id() ) );
-		$this->assertContains( 'Refunder: 100,00 kr refunded through Bank transfer (manual) by admin (reference NO-' . $order->get_id() . '). Reason: Cancelled WooCommerce has now recorded it.', $this->notes( $order->get_id() ) );
+		$recorded = 'Refunder: 100,00 kr refunded through Bank transfer (manual) by admin (reference NO-' . $order->get_id() . '). Reason: Cancelled WooCommerce has now recorded it.';
+		$this->assertContains( $recorded, $this->notes( $order->get_id() ) );
+		$note = current( array_filter( wc_get_order_notes( array( 'order_id' => $order->get_id() ) ), fn( $n ) => self::plain( $n->content ) === $recorded ) );
+		$this->assertSame( '1', get_comment( $note->id )->user_id, 'the note is by the staff member who refunded' );
 		$this->assertSame( array(), Refunder_Notices::unrecorded( $order->get_id() ) );
 	}
 

@@ -20,6 +20,11 @@ add_action( 'init', 'wc_double_register_types' );
 register_activation_hook( __FILE__, function () {
 	$editor = get_role( 'editor' );
 	if ( ! get_role( 'shop_manager' ) ) {
-		add_role( 'shop_manager', 'Shop manager', $editor ? $editor->capabilities : array( 'read' => true ) );
+		add_role( 'shop_manager', 'Shop manager', ( $editor ? $editor->capabilities : array( 'read' => true ) ) + array( 'edit_shop_orders' => true, 'manage_woocommerce' => true ) );
+	}
+	$admin = get_role( 'administrator' );
+	if ( $admin ) {
+		$admin->add_cap( 'edit_shop_orders' );
+		$admin->add_cap( 'manage_woocommerce' );
 	}
 } );

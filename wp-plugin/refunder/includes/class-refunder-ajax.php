@@ -49,7 +49,7 @@ final class Refunder_Ajax {
 	private static function client() {
 		$client = Refunder_Client::configured();
 		if ( is_wp_error( $client ) ) {
-			self::fail( $client->get_error_message(), 503 );
+			self::fail( $client->get_error_message(), Refunder_Client::status( $client ) );
 		}
 		return $client;
 	}
@@ -67,7 +67,7 @@ final class Refunder_Ajax {
 		$client  = self::client();
 		$summary = Refunder_Payments::summary( $order, $client );
 		if ( is_wp_error( $summary ) ) {
-			self::fail( $summary->get_error_message(), 502 );
+			self::fail( $summary->get_error_message(), Refunder_Client::status( $summary ) );
 		}
 		$currency   = $order->get_currency();
 		$refundable = min( (int) $summary['refundable']['value'], Refunder_Books::woocommerce_left( $order ) );
@@ -182,7 +182,7 @@ final class Refunder_Ajax {
 			if ( 'refunder_unreachable' === $refund->get_error_code() ) {
 				$message .= ' ' . __( 'Nothing is known yet. Press Refund again: it cannot refund twice.', 'refunder' );
 			}
-			self::fail( $message, 502 );
+			self::fail( $message, Refunder_Client::status( $refund ) );
 		}
 		wp_send_json_success( self::present( Refunder_Books::remember( $order, $refund, $review['provider_label'] ) ) );
 	}
@@ -212,7 +212,7 @@ final class Refunder_Ajax {
 		$provider = $entry['provider_label'] ?? __( 'the payment provider', 'refunder' );
 		switch ( $entry['status'] ) {
 			case 'refunded':
-				$message = Refunder_Store::FAILED === $entry['record_state']
+				$message = Refunder_Store::FAILED === ( $entry['record_state'] ?? '' )
 					/* translators: 1: amount, 2: provider, 3: why WooCommerce did not record it */
 					? sprintf( __( '%1$s refunded through %2$s. WooCommerce has not recorded it yet (%3$s); Refunder tries again in the background. Do not refund it again.', 'refunder' ), $amount, $provider, rtrim( $entry['last_error'], '.' ) )
 					/* translators: 1: amount, 2: provider */
@@ -221,7 +221,7 @@ final class Refunder_Ajax {
 				break;
 			case 'failed':
 				$reason  = $entry['failure'] ?: __( 'no reason given.', 'refunder' );
-				$message = Refunder_Store::REVERSED === $entry['record_state']
+				$message = Refunder_Store::REVERSED === ( $entry['record_state'] ?? '' )
 					/* translators: %s: the provider's reason in plain words */
 					? sprintf( __( 'The refund failed after it had been refunded: %s Its WooCommerce refund was removed; the customer did not get this money back.', 'refunder' ), rtrim( $reason, '.' ) . '.' )
 					/* translators: %s: the provider's reason in plain words */

@@ -143,16 +143,19 @@ final class Refunder_Books {
 		wc_get_logger()->warning( sprintf( 'Refunder: refund %s (order %d) not recorded in WooCommerce, attempt %d, next in %d s: %s', $entry['id'], $entry['order_id'], $attempts, $delay, $error ), array( 'source' => 'refunder' ) );
 		$order = wc_get_order( $entry['order_id'] );
 		if ( $order && 1 === $attempts ) {
-			$order->add_order_note(
+			Refunder_Order_Notes::add(
+				$order,
 				/* translators: 1: amount, 2: provider, 3: error */
-				sprintf( __( 'Refunder: %1$s was refunded through %2$s, but WooCommerce did not record it: %3$s Refunder tries again in the background until it is recorded.', 'refunder' ), Refunder_Money::text( $entry['amount'], $entry['currency'] ), self::provider( $entry ), rtrim( $error, '.' ) . '.' )
+				sprintf( __( 'Refunder: %1$s was refunded through %2$s, but WooCommerce did not record it: %3$s Refunder tries again in the background until it is recorded.', 'refunder' ), Refunder_Money::text( $entry['amount'], $entry['currency'] ), self::provider( $entry ), rtrim( $error, '.' ) . '.' ),
+				$entry['actor_id']
 			);
 		}
 	}
 
 	/** The order note of a recorded refund: who, why and the provider's reference (and when it took retries). */
 	private static function note( WC_Order $order, array $entry, $retried ) {
-		$order->add_order_note(
+		Refunder_Order_Notes::add(
+			$order,
 			sprintf(
 				/* translators: 1: amount, 2: provider, 3: person, 4: provider's reference, 5: reason */
 				__( 'Refunder: %1$s refunded through %2$s by %3$s (reference %4$s). Reason: %5$s', 'refunder' ),
@@ -161,7 +164,8 @@ final class Refunder_Books {
 				$entry['actor'],
 				$entry['provider_reference'] ?: '–',
 				$entry['reason']
-			) . ( $retried ? ' ' . __( 'WooCommerce has now recorded it.', 'refunder' ) : '' )
+			) . ( $retried ? ' ' . __( 'WooCommerce has now recorded it.', 'refunder' ) : '' ),
+			$entry['actor_id']
 		);
 	}
 
@@ -262,14 +266,16 @@ final class Refunder_Books {
 		wc_get_logger()->warning( sprintf( 'Refunder: refund %s (order %d) failed after it was refunded; WooCommerce refund %d removed.', $entry['id'], $entry['order_id'], $entry['wc_refund_id'] ), array( 'source' => 'refunder' ) );
 		$order = wc_get_order( $entry['order_id'] );
 		if ( $order ) {
-			$order->add_order_note(
+			Refunder_Order_Notes::add(
+				$order,
 				sprintf(
 					/* translators: 1: amount, 2: provider, 3: the provider's reason */
 					__( 'Refunder: the refund of %1$s through %2$s failed after it had been refunded (%3$s). Its WooCommerce refund was removed: the customer did not get this money back. Refund again, or by bank transfer.', 'refunder' ),
 					Refunder_Money::text( $entry['amount'], $entry['currency'] ),
 					self::provider( $entry ),
 					rtrim( $entry['failure'] ?: __( 'no reason given', 'refunder' ), '.' )
-				)
+				),
+				$entry['actor_id']
 			);
 		}
 	}
@@ -292,7 +298,8 @@ final class Refunder_Books {
 		}
 		$order = wc_get_order( $refund->get_parent_id() );
 		if ( $order ) {
-			$order->add_order_note(
+			Refunder_Order_Notes::add(
+				$order,
 				/* translators: 1: WooCommerce refund number, 2: amount, 3: provider */
 				sprintf( __( 'Refunder kept WooCommerce refund #%1$d: it records %2$s that Refunder refunded through %3$s, and that money has gone back to the customer. Should that refund fail, Refunder removes it.', 'refunder' ), $refund->get_id(), Refunder_Money::text( $entry['amount'], $entry['currency'] ), self::provider( $entry ) )
 			);

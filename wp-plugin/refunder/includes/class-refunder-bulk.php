@@ -184,7 +184,7 @@ final class Refunder_Bulk {
 			array( 'Idempotency-Key' => 'wp-bulk-' . $selection ) // a second click starts nothing new.
 		);
 		if ( is_wp_error( $job ) ) {
-			wp_die( esc_html( $job->get_error_message() ), 502 );
+			wp_die( esc_html( $job->get_error_message() ), Refunder_Client::status( $job ) );
 		}
 		wp_safe_redirect( admin_url( 'admin.php?page=' . self::PAGE . '&job=' . rawurlencode( $job['id'] ) ) );
 		exit;
@@ -223,7 +223,7 @@ final class Refunder_Bulk {
 		$client = Refunder_Client::configured();
 		$view   = is_wp_error( $client ) ? $client : $client->call( 'GET', '/v1/bulk-refunds/' . rawurlencode( $job ) );
 		if ( is_wp_error( $view ) ) {
-			wp_send_json_error( array( 'message' => $view->get_error_message() ), 502 );
+			wp_send_json_error( array( 'message' => $view->get_error_message() ), Refunder_Client::status( $view ) );
 		}
 		self::record( $view, $client );
 		$counts = $view['counts'];
@@ -263,7 +263,7 @@ final class Refunder_Bulk {
 		$client = Refunder_Client::configured();
 		$csv    = is_wp_error( $client ) ? $client : $client->call_raw( 'GET', '/v1/bulk-refunds/' . rawurlencode( $job ) . '/report.csv' );
 		if ( is_wp_error( $csv ) ) {
-			wp_die( esc_html( $csv->get_error_message() ), 502 );
+			wp_die( esc_html( $csv->get_error_message() ), Refunder_Client::status( $csv ) );
 		}
 		nocache_headers();
 		header( 'Content-Type: text/csv; charset=utf-8' );

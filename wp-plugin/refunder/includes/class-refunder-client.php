@@ -1,6 +1,7 @@
 <?php
 /**
- * Signed calls to the Refunder service. Every failure comes back as a WP_Error in plain words.
+ * Signed calls to the Refunder service. Every failure comes back as a WP_Error in the admin's language
+ * (Refunder_Messages), with the service's code, HTTP status and problem document in its data.
  *
  * @package Refunder
  */
@@ -65,20 +66,34 @@ final class Refunder_Client {
 			)
 		);
 		if ( is_wp_error( $response ) ) {
+			$timed_out = false !== strpos( $response->get_error_message(), 'cURL error 28' ); // the service did not answer in time.
 			/* translators: 1: service URL, 2: the network error */
-			return new WP_Error( 'refunder_unreachable', sprintf( __( 'The Refunder service at %1$s could not be reached (%2$s).', 'refunder' ), $this->url, $response->get_error_message() ) );
+			return new WP_Error( 'refunder_unreachable', sprintf( __( 'The Refunder service at %1$s could not be reached (%2$s).', 'refunder' ), $this->url, $response->get_error_message() ), array( 'status' => $timed_out ? 504 : 502 ) );
 		}
 		$status = (int) wp_remote_retrieve_response_code( $response );
 		$raw    = wp_remote_retrieve_body( $response );
 		if ( $status >= 400 ) {
-			$data   = json_decode( $raw, true );
-			$detail = is_array( $data ) && ! empty( $data['detail'] )
-				? $data['detail']
+			$data = json_decode( $raw, true );
+			if ( ! is_array( $data ) || empty( $data['code'] ) ) {
 				/* translators: %d: HTTP status code */
-				: sprintf( __( 'The Refunder service answered with HTTP %d.', 'refunder' ), $status );
-			$code = is_array( $data ) && ! empty( $data['code'] ) ? $data['code'] : 'refunder_http_' . $status;
-			return new WP_Error( $code, $detail, array( 'status' => $status, 'problem' => $data ) );
+				return new WP_Error( 'refunder_http_' . $status, sprintf( __( 'The Refunder service answered with HTTP %d.', 'refunder' ), $status ), array( 'status' => $status, 'problem' => $data ) );
+			}
+			return new WP_Error( (string) $data['code'], Refunder_Messages::of( $data ), array( 'status' => $status, 'problem' => $data ) );
 		}
 		return $raw;
+	}
+
+	/**
+	 * The HTTP status an admin screen answers with for a failed call: the service's own for a refusal (422,
+	 * 409, 404 ...), 502/503/504 only when the service or a provider is down or WordPress and the service
+	 * disagree (a signature refused).
+	 */
+	public static function status( WP_Error $error ) {
+		if ( 'refunder_not_configured' === $error->get_error_code() ) {
+			return 503;
+		}
+		$data   = $error->get_error_data();
+		$status = (int) ( is_array( $data ) ? ( $data['status'] ?? 502 ) : 502 );
+		return in_array( $status, array( 401, 403 ), true ) || $status < 400 ? 502 : $status;
 	}
 }

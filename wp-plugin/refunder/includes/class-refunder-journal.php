@@ -153,7 +153,7 @@ final class Refunder_Journal {
 		$client            = Refunder_Client::configured();
 		$csv               = is_wp_error( $client ) ? $client : $client->call_raw( 'GET', self::target( $from, $to, 'csv', $lang ) );
 		if ( is_wp_error( $csv ) ) {
-			wp_die( esc_html( $csv->get_error_message() ), 502 );
+			wp_die( esc_html( $csv->get_error_message() ), Refunder_Client::status( $csv ) );
 		}
 		nocache_headers();
 		header( 'Content-Type: text/csv; charset=utf-8' );

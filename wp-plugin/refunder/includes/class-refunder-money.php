@@ -64,9 +64,13 @@ final class Refunder_Money {
 		return intdiv( 2 * $minor * $part + $whole, 2 * $whole );
 	}
 
-	/** 123450 NOK -> "1234.50" (what wc_create_refund and the sidecar's decimal form expect). */
-	public static function to_decimal( $minor, $currency ) {
-		$digits = self::exponent( $currency );
+	/**
+	 * 123450 NOK -> "1234.50" (what wc_create_refund and the sidecar's decimal form expect).
+	 *
+	 * @param int|null $exponent The currency's minor-unit digits as the sidecar said them (its money objects).
+	 */
+	public static function to_decimal( $minor, $currency, $exponent = null ) {
+		$digits = null === $exponent ? self::exponent( $currency ) : (int) $exponent;
 		$sign   = $minor < 0 ? '-' : '';
 		$minor  = abs( (int) $minor );
 		if ( 0 === $digits ) {
@@ -76,13 +80,18 @@ final class Refunder_Money {
 		return $sign . intdiv( $minor, $base ) . '.' . str_pad( (string) ( $minor % $base ), $digits, '0', STR_PAD_LEFT );
 	}
 
-	/** For people, as HTML: "1 234,50 kr" through WooCommerce's own formatting. */
-	public static function format( $minor, $currency ) {
-		return wc_price( self::to_decimal( $minor, $currency ), array( 'currency' => $currency ) );
+	/**
+	 * For people, as HTML: "1 234,50 kr" through WooCommerce's own formatting.
+	 *
+	 * @param int|null $exponent As the sidecar's money objects say it: shown with exactly that many decimals.
+	 */
+	public static function format( $minor, $currency, $exponent = null ) {
+		$args = array( 'currency' => $currency ) + ( null === $exponent ? array() : array( 'decimals' => (int) $exponent ) );
+		return wc_price( self::to_decimal( $minor, $currency, $exponent ), $args );
 	}
 
 	/** The same as plain text (messages, order notes, JSON for the panel). */
-	public static function text( $minor, $currency ) {
-		return html_entity_decode( wp_strip_all_tags( self::format( $minor, $currency ) ), ENT_QUOTES, 'UTF-8' );
+	public static function text( $minor, $currency, $exponent = null ) {
+		return html_entity_decode( wp_strip_all_tags( self::format( $minor, $currency, $exponent ) ), ENT_QUOTES, 'UTF-8' );
 	}
 }

@@ -29,9 +29,13 @@ final class Refunder_Plugin {
 		Refunder_Journal::register();
 	}
 
-	/** The catalogue for the current user's language (Norwegian: languages/refunder-nb_NO.mo). */
+	/**
+	 * The catalogue for the current user's language (Norwegian: languages/refunder-nb_NO.mo), loaded when first
+	 * used. Unloaded as reloadable: unloaded for good, a later language change (switching users, or locales)
+	 * would leave the plugin in English.
+	 */
 	public static function load_textdomain() {
-		unload_textdomain( 'refunder' );
+		unload_textdomain( 'refunder', true );
 		load_plugin_textdomain( 'refunder', false, dirname( plugin_basename( REFUNDER_FILE ) ) . '/languages' );
 	}
 

@@ -17,6 +17,16 @@ final class Refunder_Settings {
 		add_action( 'admin_post_refunder_save_settings', array( __CLASS__, 'save' ) );
 		add_action( 'admin_post_refunder_test_connection', array( __CLASS__, 'test_connection' ) );
 		add_action( 'admin_notices', array( __CLASS__, 'notices' ) );
+		add_filter( 'plugin_action_links_' . plugin_basename( REFUNDER_FILE ), array( __CLASS__, 'action_links' ) );
+	}
+
+	/** Settings first on the Plugins screen's row, for those who may change them. */
+	public static function action_links( $links ) {
+		if ( ! current_user_can( 'manage_options' ) ) {
+			return $links;
+		}
+		$settings = sprintf( '<a href="%1$s">%2$s</a>', esc_url( admin_url( 'options-general.php?page=' . self::PAGE ) ), esc_html__( 'Settings', 'refunder' ) );
+		return array_merge( array( 'settings' => $settings ), (array) $links );
 	}
 
 	public static function url() {
@@ -36,11 +46,27 @@ final class Refunder_Settings {
 		add_options_page( __( 'Refunder', 'refunder' ), __( 'Refunder', 'refunder' ), 'manage_options', self::PAGE, array( __CLASS__, 'render' ) );
 	}
 
-	/** Roles an administrator may give the refund capability to (administrators always have it). */
-	private static function grantable_roles() {
-		$roles = wp_roles()->get_names();
-		unset( $roles['administrator'] );
-		return $roles;
+	/**
+	 * Roles an administrator may give the refund capability to: those that manage WooCommerce orders
+	 * (edit_shop_orders, e.g. Shop manager), never Customer or Subscriber; administrators always have it.
+	 *
+	 * @return array<string, string> role => name
+	 */
+	public static function grantable_roles() {
+		$roles = array();
+		foreach ( wp_roles()->roles as $role => $details ) {
+			if ( 'administrator' !== $role && ! empty( $details['capabilities']['edit_shop_orders'] ) ) {
+				$roles[ $role ] = $details['name'];
+			}
+		}
+		/**
+		 * Filters the roles the Refunder settings offer the refund permission to.
+		 *
+		 * @since 0.2.0
+		 *
+		 * @param array $roles Role => name: the roles that can edit WooCommerce orders, administrators left out.
+		 */
+		return apply_filters( 'refunder_grantable_roles', $roles );
 	}
 
 	public static function render() {
@@ -114,6 +140,9 @@ final class Refunder_Settings {
 		$allowed = isset( $_POST['refunder_roles'] ) ? array_map( 'sanitize_key', (array) wp_unslash( $_POST['refunder_roles'] ) ) : array();
 		foreach ( array_keys( self::grantable_roles() ) as $role ) {
 			$object = get_role( $role );
+			if ( ! $object ) {
+				continue;
+			}
 			if ( in_array( $role, $allowed, true ) ) {
 				$object->add_cap( REFUNDER_CAPABILITY );
 			} else {

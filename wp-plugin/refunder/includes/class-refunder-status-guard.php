@@ -87,7 +87,7 @@ final class Refunder_Status_Guard {
 		);
 		$order = wc_get_order( $order_id );
 		if ( $order ) {
-			$order->add_order_note( $message );
+			Refunder_Order_Notes::add( $order, $message );
 		}
 		Refunder_Notices::flash( $message );
 		wc_get_logger()->warning( "Refunder: automatic refund of order $order_id refused during a status change: $why", array( 'source' => 'refunder' ) );

@@ -15,7 +15,7 @@ defined( 'ABSPATH' ) || exit;
 
 final class Refunder_Store {
 
-	const DB_VERSION = '1';
+	const DB_VERSION = '2';
 	const FINAL      = array( 'refunded', 'failed' );
 	const STALE      = 600; // seconds after which a claim whose process died is taken over
 
@@ -50,6 +50,7 @@ final class Refunder_Store {
 				reason text NOT NULL,
 				reason_internal tinyint(1) NOT NULL DEFAULT 0,
 				actor varchar(200) NOT NULL DEFAULT '',
+				actor_id bigint(20) unsigned NOT NULL DEFAULT 0,
 				provider_reference varchar(100) NOT NULL DEFAULT '',
 				failure text NOT NULL,
 				refund_lines longtext NOT NULL,
@@ -172,15 +173,15 @@ final class Refunder_Store {
 		global $wpdb;
 		$table = self::table();
 		$newer = 'VALUES(updated_at) >= updated_at';
-		$facts = array( 'payment_id', 'status', 'kind', 'via', 'amount_minor', 'currency', 'reason', 'reason_internal', 'actor', 'failure', 'refund_lines' );
+		$facts = array( 'payment_id', 'status', 'kind', 'via', 'amount_minor', 'currency', 'reason', 'reason_internal', 'actor', 'actor_id', 'failure', 'refund_lines' );
 		$set   = array_map( fn( $c ) => "$c = IF($newer, VALUES($c), $c)", $facts );
 		$set[] = "provider_reference = IF(VALUES(provider_reference) <> '', VALUES(provider_reference), provider_reference)";
 		$set[] = "provider_label = IF(VALUES(provider_label) <> '', VALUES(provider_label), provider_label)";
 		$set[] = 'updated_at = GREATEST(updated_at, VALUES(updated_at))'; // last: the conditions above read the old one.
 		$wpdb->query( // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 			$wpdb->prepare(
-				"INSERT INTO $table (refund_id, order_id, payment_id, provider_label, status, kind, via, amount_minor, currency, reason, reason_internal, actor, provider_reference, failure, refund_lines, created_at, updated_at, last_error)
-				VALUES (%s, %d, %s, %s, %s, %s, %s, %d, %s, %s, %d, %s, %s, %s, %s, %s, %s, '')
+				"INSERT INTO $table (refund_id, order_id, payment_id, provider_label, status, kind, via, amount_minor, currency, reason, reason_internal, actor, actor_id, provider_reference, failure, refund_lines, created_at, updated_at, last_error)
+				VALUES (%s, %d, %s, %s, %s, %s, %s, %d, %s, %s, %d, %s, %d, %s, %s, %s, %s, %s, '')
 				ON DUPLICATE KEY UPDATE " . implode( ', ', $set ), // phpcs:ignore WordPress.DB.PreparedSQL
 				$refund['id'],
 				$order_id,
@@ -194,8 +195,9 @@ final class Refunder_Store {
 				(string) $refund['reason'],
 				empty( $refund['reason_internal'] ) ? 0 : 1,
 				(string) ( $refund['actor']['name'] ?? '' ),
+				absint( $refund['actor']['id'] ?? 0 ), // a WordPress user's id; 'system' and the like are 0.
 				(string) ( $refund['provider_reference'] ?? '' ),
-				(string) ( $refund['failure']['message'] ?? '' ),
+				empty( $refund['failure'] ) ? '' : wp_json_encode( $refund['failure'] ), // code, params, English: shown translated.
 				wp_json_encode( $refund['lines'] ?? array() ),
 				self::utc( $refund['created_at'] ?? '' ),
 				self::utc( $refund['updated_at'] ?? ( $refund['created_at'] ?? '' ) )
@@ -269,9 +271,10 @@ final class Refunder_Store {
 			'reason'             => $row['reason'],
 			'reason_internal'    => (bool) $row['reason_internal'],
 			'actor'              => $row['actor'],
+			'actor_id'           => (int) $row['actor_id'],
 			'provider_reference' => $row['provider_reference'],
 			'provider_label'     => $row['provider_label'] ?: null,
-			'failure'            => $row['failure'],
+			'failure'            => self::failure( $row['failure'] ),
 			'lines'              => json_decode( $row['refund_lines'], true ) ?: array(),
 			'created_at'         => $row['created_at'] . ' UTC',
 			'wc_refund_id'       => (int) $row['wc_refund_id'],
@@ -280,6 +283,12 @@ final class Refunder_Store {
 			'attempts'           => (int) $row['attempts'],
 			'last_error'         => $row['last_error'],
 		);
+	}
+
+	/** The failure in the admin's language (stored as the service said it; rows migrated from meta hold text). */
+	private static function failure( $stored ) {
+		$said = json_decode( (string) $stored, true );
+		return is_array( $said ) ? Refunder_Messages::of( $said ) : (string) $stored;
 	}
 
 	/**

@@ -97,12 +97,12 @@ final class Refunder_Stripe {
 		if ( Refunder_Store::adopt( $entry['id'], $refund->get_id() ) ) {
 			$refund->update_meta_data( Refunder_Books::REFUND_KEY, $entry['id'] );
 			/* translators: 1: Stripe refund id, 2: amount */
-			$order->add_order_note( sprintf( __( 'Refunder: Stripe\'s record of refund %1$s (%2$s) is Refunder\'s refund; WooCommerce has it once.', 'refunder' ), $stripe_id, Refunder_Money::text( $entry['amount'], $entry['currency'] ) ) );
+			Refunder_Order_Notes::add( $order, sprintf( __( 'Refunder: Stripe\'s record of refund %1$s (%2$s) is Refunder\'s refund; WooCommerce has it once.', 'refunder' ), $stripe_id, Refunder_Money::text( $entry['amount'], $entry['currency'] ) ) );
 			return;
 		}
 		/* translators: %s: Stripe refund id */
 		$message = sprintf( __( 'Refunder: Stripe refund %s is already in WooCommerce\'s books as Refunder\'s refund; it is not recorded twice.', 'refunder' ), $stripe_id );
-		$order->add_order_note( $message );
+		Refunder_Order_Notes::add( $order, $message );
 		throw new Exception( $message ); // phpcs:ignore WordPress.Security.EscapeOutput -- WooCommerce returns it as a WP_Error.
 	}
 
@@ -141,7 +141,7 @@ final class Refunder_Stripe {
 		$order = wc_get_order( $refund->get_parent_id() );
 		if ( $order ) {
 			/* translators: 1: WooCommerce refund number, 2: Stripe refund id */
-			$order->add_order_note( sprintf( __( 'Refunder kept WooCommerce refund #%1$d: Stripe\'s notice that refund %2$s failed is about another refund.', 'refunder' ), $refund->get_id(), self::event_refund_id( 'charge.refund.updated' ) ) );
+			Refunder_Order_Notes::add( $order, sprintf( __( 'Refunder kept WooCommerce refund #%1$d: Stripe\'s notice that refund %2$s failed is about another refund.', 'refunder' ), $refund->get_id(), self::event_refund_id( 'charge.refund.updated' ) ) );
 		}
 		return false;
 	}

@@ -125,18 +125,23 @@ class WC_Order {
 		return $items;
 	}
 
+	/** Like WooCommerce: by the current user when added by one who may edit orders, else by "WooCommerce". */
 	public function add_order_note( $note, $is_customer_note = 0, $added_by_user = false ) {
-		$id = wp_insert_comment(
+		$user = is_user_logged_in() && current_user_can( 'edit_shop_orders', $this->id ) && $added_by_user ? wp_get_current_user() : null;
+		$data = apply_filters(
+			'woocommerce_new_order_note_data',
 			array(
-				'comment_post_ID' => $this->id,
-				'comment_content' => $note,
-				'comment_type'    => 'order_note',
-				'comment_agent'   => 'WooCommerce',
-				'comment_author'  => 'WooCommerce',
-				'comment_approved' => 1,
-			)
+				'comment_post_ID'      => $this->id,
+				'comment_author'       => $user ? $user->display_name : 'WooCommerce',
+				'comment_author_email' => $user ? $user->user_email : 'woocommerce@localhost',
+				'comment_content'      => $note,
+				'comment_type'         => 'order_note',
+				'comment_agent'        => 'WooCommerce',
+				'comment_approved'     => 1,
+			),
+			array( 'order_id' => $this->id, 'is_customer_note' => $is_customer_note )
 		);
-		return $id;
+		return wp_insert_comment( $data );
 	}
 
 	/** @return WC_Order_Refund[] */

@@ -72,7 +72,8 @@ function get_woocommerce_currency_symbol( $currency = '' ) {
 
 function wc_price( $price, $args = array() ) {
 	$currency = $args['currency'] ?? 'NOK';
-	return '<span class="woocommerce-Price-amount amount">' . number_format( (float) $price, 2, ',', ' ' ) . '&nbsp;' . esc_html( get_woocommerce_currency_symbol( $currency ) ) . '</span>';
+	$decimals = (int) ( $args['decimals'] ?? 2 ); // WooCommerce: the store's setting unless given.
+	return '<span class="woocommerce-Price-amount amount">' . number_format( (float) $price, $decimals, ',', ' ' ) . '&nbsp;' . esc_html( get_woocommerce_currency_symbol( $currency ) ) . '</span>';
 }
 
 /**

@@ -1,14 +1,14 @@
 """refunds made in WooCommerce itself, reported by the plugin (kind "woocommerce"); refunds read by change
 
-Revision ID: 0020
-Revises: 0015
+Revision ID: 0021
+Revises: 0020
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0020'
-down_revision = '0015'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
