@@ -324,6 +324,73 @@ def test_refunder_never_records_on_a_mollie_authorization_so_mollie_voids_nothin
     assert wp.php_problems() == []
 
 
+def mollie_payment(order_id: int, payment_id: str, refunded: str) -> str:
+    """Mollie's answer to GET /v2/payments/{id}: a paid Payments API card payment of 100,50 NOK."""
+    money = lambda v: {"value": v, "currency": "NOK"}  # noqa: E731
+    return json.dumps({
+        "resource": "payment", "id": payment_id, "mode": "live", "status": "paid", "method": "creditcard",
+        "amount": money("100.50"), "amountRefunded": money(refunded), "amountCaptured": money("100.50"),
+        "amountRemaining": money(f"{100.50 - float(refunded):.2f}"), "description": f"Order {order_id}",
+        "metadata": {"order_id": str(order_id)}, "createdAt": "2026-11-29T10:00:00+00:00",
+        "paidAt": "2026-11-29T10:00:05+00:00", "profileId": "pfl_refunder", "sequenceType": "oneoff",
+        "redirectUrl": "https://shop.example/return", "webhookUrl": "https://shop.example/webhook",
+        "_links": {"self": {"href": MOLLIE + f"payments/{payment_id}", "type": "application/hal+json"},
+                   "refunds": {"href": MOLLIE + f"payments/{payment_id}/refunds", "type": "application/hal+json"}}})
+
+
+def mollie_refunds(payment_id: str, refunds: list[tuple[str, str]]) -> str:
+    """Mollie's answer to GET /v2/payments/{id}/refunds."""
+    listed = [{"resource": "refund", "id": refund_id, "amount": {"value": value, "currency": "NOK"},
+               "status": "refunded", "paymentId": payment_id, "description": "",
+               "createdAt": "2026-11-29T11:00:00+00:00",
+               "_links": {"self": {"href": MOLLIE + f"payments/{payment_id}/refunds/{refund_id}"}}}
+              for refund_id, value in refunds]
+    return json.dumps({"count": len(listed), "_embedded": {"refunds": listed},
+                       "_links": {"self": {"href": MOLLIE + f"payments/{payment_id}/refunds"}, "previous": None,
+                                  "next": None}})
+
+
+def test_mollie_shows_the_payment_refunded_and_woocommerce_books_only_what_refunder_has_not(mollie: WordPress) -> None:
+    """Refunder refunded 30,00 (WordPress has not heard yet) and 70,50 was refunded in Mollie's dashboard. The
+    Mollie webhook sees the payment fully refunded and sets the order to Refunded, whereupon WooCommerce books the
+    rest as "Order fully refunded.": Refunder's 30,00 is recorded first, so that rest is 70,50, not 100,50, and
+    the service counts 100,50 in all, once."""
+    wp = mollie
+    payment_id = "tr_paid1"
+    order_id = int(php(wp, f"""
+      $id = refunder_test_create_order(array('total' => '100.50', 'payment_method' => 'mollie_wc_gateway_creditcard',
+        'transaction_id' => '{payment_id}', 'email' => 'mollie-webhook@example.com',
+        'meta' => array('_test_simulated_reference' => 'wp-books-0015', '_mollie_payment_id' => '{payment_id}',
+          '_mollie_order_id' => '{payment_id}', '_mollie_payment_mode' => 'live', '_mollie_paid_and_processed' => '1'),
+        'items' => array(array('Booking', 1, '100.50'))));
+      echo json_encode($id);"""))
+    ours = php(wp, f"echo json_encode(t_refund_at_service({order_id}, 3000));")
+    assert ours["status"] == "refunded" and books(wp, order_id)["refunds"] == []
+    wp.answer_http(MOLLIE + f"payments/{payment_id}/refunds", 200, mollie_refunds(
+        payment_id, [(ours["provider_reference"], "30.00"), ("re_dashboard2", "70.50")]))
+    wp.answer_http(MOLLIE + f"payments/{payment_id}", 200, mollie_payment(order_id, payment_id, "100.50"))
+    key = wp.eval(f"echo wc_get_order({order_id})->get_order_key();")
+    before = len(wp.outbound())
+
+    answer = requests.post(f"{wp.url}/?wc-api=mollie_wc_gateway_creditcard&order_id={order_id}&key={key}",
+                           data={"id": payment_id}, timeout=60)
+
+    assert answer.status_code < 300, answer.text[:500]
+    recorded = books(wp, order_id)
+    assert recorded["status"] == "refunded" and recorded["refunded"] == "100.50"
+    assert sorted((r["amount"], r["refunder"]) for r in recorded["refunds"]) == [
+        ("30.00", ours["id"]), ("70.50", "")]
+    assert "New refund re_dashboard2 processed in Mollie Dashboard" in notes(wp, order_id)
+    at_service = sidecar(wp, "GET", f"/v1/refunds?order_id={order_id}")["refunds"]
+    assert sorted((r["kind"], r["status"], r["amount"]["value"]) for r in at_service) == [
+        ("requested", "refunded", 3000), ("woocommerce", "refunded", 7050)]
+    assert sidecar(wp, "GET", f"/v1/payments/{ours['payment_id']}")["refunded"]["value"] == 10050
+    assert [c for c in provider_calls(wp, before, "api.mollie.com") if c[0] != "GET"] == []  # nothing moved money
+    wp.eval("$a = get_option('refunder_test_http_answers'); unset($a['" + MOLLIE + f"payments/{payment_id}/refunds'],"
+            " $a['" + MOLLIE + f"payments/{payment_id}']); update_option('refunder_test_http_answers', $a);")
+    assert wp.php_problems() == []
+
+
 def test_a_refund_via_vipps_counts_at_the_service(vipps: WordPress) -> None:
     """Staff's "Refund via Vipps" in WooCommerce: Vipps gives no refund id; the service counts it (a gateway moved
     money) and Refunder offers only what is left."""
