@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import requests
 
 from tests.wp.books import ajax, books, panel_nonce, sidecar, simulated_order
@@ -20,7 +19,6 @@ PENDING_FOLLOW_UPS = """echo count(as_get_scheduled_actions(array('hook' => 'ref
   'status' => ActionScheduler_Store::STATUS_PENDING), 'ids'));"""
 
 
-@pytest.mark.any_storage
 def test_a_refund_the_service_settles_is_final_in_wordpress_with_no_one_on_the_page(wordpress: WordPress) -> None:
     admin = login(wordpress, "admin")
     order_id = simulated_order(wordpress, "wp-books-0029-async", "follow-up@example.com")
