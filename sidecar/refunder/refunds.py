@@ -59,6 +59,7 @@ from .errors import (
 )
 from .ledger.database import Database, once_more_on_conflict
 from .ledger.models import AuditEvent, IdempotencyKey, Payment, Refund
+from .messages import define, render
 from .money import Money
 from .providers import label as provider_label
 from .providers import specs
@@ -67,6 +68,7 @@ from .providers.base import (
     PaymentFacts,
     Provider,
     ProviderError,
+    ProviderRefund,
     ProviderResult,
     ProviderUnreachable,
     RefundCall,
@@ -77,6 +79,9 @@ from .providers.budget import DEFAULT_SECONDS, provider_budget
 from .providers.http import NotAsked, ProviderBusy
 from .providers.manual import ManualProvider
 from .rules import Balance, RefundStatus
+
+SAME_AS_REFUNDER_REFUND = define("same_as_refunder_refund", "The same money as Refunder's refund {refund_id}: it "
+                                 "counts once.", refund_id="rf_1")
 
 log = logging.getLogger(__name__)
 
@@ -300,6 +305,7 @@ class RefundService:
                 if item.refund_id in ours:
                     if item.result.confirmed:  # the provider's record of it: repairs a wrong final status
                         _transition(s, ours[item.refund_id], item.result, SYSTEM, now)
+                    _same_as(s, ours[item.refund_id], item.provider_id, now)
                     continue
                 known = s.scalars(select(Refund).where(Refund.payment_id == payment_id,
                                                        Refund.external_id == item.provider_id)).one_or_none()
@@ -307,6 +313,8 @@ class RefundService:
                     _transition(s, known, item.result, SYSTEM, now)
                     continue
                 if item.status is RefundStatus.FAILED:
+                    continue
+                if _link_woocommerce(s, payment_id, item, now):  # a gateway's refund WooCommerce reported
                     continue
                 refund = Refund(
                     id=new_id("rf"), payment_id=payment_id, kind="external", external_id=item.provider_id,
@@ -690,6 +698,39 @@ def _transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor
         _audit(s, at, f"refund.{status}", actor, payment_id=refund.payment_id, refund=refund,
                amount=refund.amount, provider_reference=refund.provider_reference, detail=detail)
         issue_documents(s, refund, at)  # refunded: its credit note; failed after that: the cancelling document
+
+
+def _link_woocommerce(s: Session, payment_id: str, item: ProviderRefund, at: datetime) -> bool:
+    """A provider's refund that WooCommerce reported without its id (Vipps gives none): the oldest unlinked
+    gateway-made WooCommerce record of the same amount is that refund; it gets the provider's id."""
+    record = s.scalars(select(Refund).where(
+        Refund.payment_id == payment_id, Refund.kind == "woocommerce", Refund.wc_gateway.is_(True),
+        Refund.external_id.is_(None), Refund.status == RefundStatus.REFUNDED,
+        Refund.amount_minor == item.amount.minor, Refund.currency == item.amount.currency,
+    ).order_by(Refund.created_at, Refund.id).limit(1)).one_or_none()
+    if record is None:
+        return False
+    record.external_id = item.provider_id
+    record.provider_reference = record.provider_reference or item.provider_id
+    _audit(s, at, "refund.linked", SYSTEM, payment_id=payment_id, refund=record, amount=record.amount,
+           provider_reference=item.provider_id, detail={"wc_refund_id": record.wc_refund_id})
+    return True
+
+
+def _same_as(s: Session, ours: Refund, provider_id: str, at: datetime) -> None:
+    """A WooCommerce record that carries our refund's provider id (reported before we knew the id) is the same
+    money: it stops counting."""
+    twin = s.scalars(select(Refund).where(Refund.payment_id == ours.payment_id, Refund.kind == "woocommerce",
+                                          Refund.external_id == provider_id,
+                                          Refund.status == RefundStatus.REFUNDED)).one_or_none()
+    if twin is None:
+        return
+    twin.status = RefundStatus.FAILED
+    twin.failure_code, twin.failure_params = SAME_AS_REFUNDER_REFUND, {"refund_id": ours.id}
+    twin.failure_message = render(SAME_AS_REFUNDER_REFUND, twin.failure_params)
+    twin.updated_at = twin.finalized_at = at
+    _audit(s, at, "refund.linked", SYSTEM, payment_id=ours.payment_id, refund=twin, amount=twin.amount,
+           provider_reference=provider_id, detail={"same_as": ours.id, "wc_refund_id": twin.wc_refund_id})
 
 
 def _block_out(block: Block | None) -> dict[str, Any] | None:

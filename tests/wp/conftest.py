@@ -31,6 +31,10 @@ SIMULATED = {**{f"wp-sim-{i:04d}": 150000 for i in range(40)}, "wp-async-0001-as
              "wp-browser-legacy-async": 150000, "wp-browser-hpos-async": 150000,
              "wp-credit-note-0001": 150000, "wp-credit-note-0002": 150000,
              **{f"wp-msg-{i:04d}": 150000 for i in range(4)},
+             **{f"wp-race-{i:04d}": 150000 for i in range(20)},
+             **{f"wp-race-{i:04d}-async": 150000 for i in range(20)},
+             **{f"wp-books-{i:04d}": 150000 for i in range(30)},
+             **{f"wp-books-{i:04d}-async": 150000 for i in range(30)},
              "wp-bulk-nb-0001": 150000, "wp-bulk-browser-0001": 150000}
 
 

@@ -24,6 +24,7 @@ from ..providers.base import PaymentClaim, PaymentNotAtProvider, WebhookRequest
 from ..quote import Item, Proposal, quote
 from ..refunds import Actor, PaymentView, RefundRequest, RefundService, Registration
 from ..rules import RefundPolicy
+from ..woocommerce import WooCommerceBooks, WooCommerceRefund
 from . import schemas as s
 from .auth import signed_target
 from .inputs import StrictParser
@@ -103,7 +104,7 @@ def refund_out(r: Refund) -> dict[str, Any]:
         "lines": r.lines, "bank_reference": r.bank_reference, "provider_reference": r.provider_reference,
         "failure": {"code": r.failure_code, "message": r.failure_message, "params": r.failure_params or {}}
         if r.failure_code else None,
-        "via": r.via, "kind": r.kind,
+        "via": r.via, "kind": r.kind, "wc_refund_id": r.wc_refund_id,
         "created_at": r.created_at, "updated_at": r.updated_at, "finalized_at": r.finalized_at,
     }
 
@@ -296,6 +297,48 @@ class PaymentQuote(MethodView):
             "needs_bank_reference": found.needs_bank_reference,
             "allowed": not found.problems, "problems": [problem_out(problem) for problem in found.problems],
         }
+
+
+def woocommerce() -> WooCommerceBooks:
+    return current_app.extensions["refunder_woocommerce"]
+
+
+@v1.route("/payments/<string:payment_id>/woocommerce-refunds")
+class WooCommerceRefunds(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.arguments(s.WooCommerceRefundSchema)
+    @v1.response(201, s.RefundSchema)
+    @v1.alt_response(200, schema=s.RefundSchema, description="Known already: the record of this WooCommerce refund, "
+                                                             "or the Refunder refund its provider id belongs to.")
+    def post(self, data: dict[str, Any], payment_id: str) -> Any:
+        """A refund WooCommerce recorded by itself: counted once (idempotent per WooCommerce refund), linked to
+        the provider's refund where there is one."""
+        report = WooCommerceRefund(
+            wc_refund_id=data["wc_refund_id"], amount=data["amount"], reason=data["reason"].strip(),
+            actor=_actor(data["actor"]), gateway_refund=data["gateway_refund"], source=data["source"],
+            provider_refund_id=data["provider_refund_id"])
+        refund, created = woocommerce().record(payment_id, report)
+        return refund_out(refund), (201 if created else 200)
+
+
+@v1.route("/payments/<string:payment_id>/woocommerce-refunds/<string:wc_refund_id>/deleted")
+class WooCommerceRefundDeleted(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.response(200, s.RefundSchema)
+    def post(self, payment_id: str, wc_refund_id: str) -> dict[str, Any]:
+        """WooCommerce deleted its refund: a booking no gateway paid no longer counts."""
+        return refund_out(woocommerce().deleted(payment_id, wc_refund_id, Actor("wordpress", "WordPress")))
+
+
+@v1.route("/refund-changes")
+class RefundChanges(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.arguments(s.ChangesQuerySchema, location="query")
+    @v1.response(200, s.RefundChangesSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Refunds changed since a time, with their orders: how WordPress follows the ledger in one call."""
+        changed, until = woocommerce().changes(query["since"], query["limit"])
+        return {"refunds": [{**refund_out(r), "order_id": order_id} for r, order_id in changed], "until": until}
 
 
 @v1.route("/payments/<string:payment_id>/events")

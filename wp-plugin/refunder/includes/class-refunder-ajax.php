@@ -65,12 +65,12 @@ final class Refunder_Ajax {
 	public static function review() {
 		$order   = self::guard();
 		$client  = self::client();
-		$summary = Refunder_Ledger::payment_summary( $order, $client );
+		$summary = Refunder_Payments::summary( $order, $client );
 		if ( is_wp_error( $summary ) ) {
 			self::fail( $summary->get_error_message(), Refunder_Client::status( $summary ) );
 		}
 		$currency   = $order->get_currency();
-		$refundable = (int) $summary['refundable']['value'];
+		$refundable = min( (int) $summary['refundable']['value'], Refunder_Books::woocommerce_left( $order ) );
 		if ( $refundable <= 0 ) {
 			self::fail( __( 'Nothing is left to refund on this order.', 'refunder' ) );
 		}
@@ -107,7 +107,7 @@ final class Refunder_Ajax {
 						'amount'         => array( 'value' => $amount, 'currency' => $currency ),
 						'reason'         => $reason,
 						'reason_internal' => '1' === self::posted( 'reason_internal' ),
-						'actor'          => Refunder_Ledger::actor( wp_get_current_user() ),
+						'actor'          => Refunder_Payments::actor( wp_get_current_user() ),
 						'lines'          => $lines,
 						'bank_reference' => $bank_reference ?: null,
 					),
@@ -184,21 +184,24 @@ final class Refunder_Ajax {
 			}
 			self::fail( $message, Refunder_Client::status( $refund ) );
 		}
-		wp_send_json_success( self::present( Refunder_Ledger::remember( $order, $refund, $review['provider_label'] ) ) );
+		wp_send_json_success( self::present( Refunder_Books::remember( $order, $refund, $review['provider_label'] ) ) );
 	}
 
 	public static function status() {
-		$order  = self::guard();
-		$id     = sanitize_text_field( self::posted( 'refund_id' ) );
-		$known  = Refunder_Ledger::refunds( $order )[ $id ] ?? null;
-		if ( ! $known ) {
+		$order = self::guard();
+		$id    = sanitize_text_field( self::posted( 'refund_id' ) );
+		$known = Refunder_Store::get( $id );
+		if ( ! $known || $known['order_id'] !== $order->get_id() ) {
 			self::fail( __( 'Refund not found on this order.', 'refunder' ), 404 );
 		}
-		if ( ! in_array( $known['status'], Refunder_Ledger::FINAL, true ) ) {
+		if ( ! in_array( $known['status'], Refunder_Store::FINAL, true ) ) {
 			$refund = self::client()->call( 'POST', '/v1/refunds/' . rawurlencode( $id ) . '/refresh' );
 			if ( ! is_wp_error( $refund ) ) {
-				$known = Refunder_Ledger::remember( $order, $refund );
+				$known = Refunder_Books::remember( $order, $refund );
 			}
+		} elseif ( Refunder_Books::unsettled( $known ) ) {
+			Refunder_Books::settle( $known );
+			$known = Refunder_Store::get( $id );
 		}
 		wp_send_json_success( self::present( $known ) );
 	}
@@ -209,13 +212,20 @@ final class Refunder_Ajax {
 		$provider = $entry['provider_label'] ?? __( 'the payment provider', 'refunder' );
 		switch ( $entry['status'] ) {
 			case 'refunded':
-				/* translators: 1: amount, 2: provider */
-				$message = sprintf( __( '%1$s refunded through %2$s. WooCommerce has recorded it and e-mailed the customer that the money is on its way.', 'refunder' ), $amount, $provider );
+				$message = Refunder_Store::FAILED === ( $entry['record_state'] ?? '' )
+					/* translators: 1: amount, 2: provider, 3: why WooCommerce did not record it */
+					? sprintf( __( '%1$s refunded through %2$s. WooCommerce has not recorded it yet (%3$s); Refunder tries again in the background. Do not refund it again.', 'refunder' ), $amount, $provider, rtrim( $entry['last_error'], '.' ) )
+					/* translators: 1: amount, 2: provider */
+					: sprintf( __( '%1$s refunded through %2$s. WooCommerce has recorded it and e-mailed the customer that the money is on its way.', 'refunder' ), $amount, $provider );
 				$label   = __( 'Refunded', 'refunder' );
 				break;
 			case 'failed':
-				/* translators: %s: the provider's reason in plain words */
-				$message = sprintf( __( 'The refund failed: %s', 'refunder' ), $entry['failure'] ?: __( 'no reason given.', 'refunder' ) );
+				$reason  = $entry['failure'] ?: __( 'no reason given.', 'refunder' );
+				$message = Refunder_Store::REVERSED === ( $entry['record_state'] ?? '' )
+					/* translators: %s: the provider's reason in plain words */
+					? sprintf( __( 'The refund failed after it had been refunded: %s Its WooCommerce refund was removed; the customer did not get this money back.', 'refunder' ), rtrim( $reason, '.' ) . '.' )
+					/* translators: %s: the provider's reason in plain words */
+					: sprintf( __( 'The refund failed: %s', 'refunder' ), $reason );
 				$label   = __( 'Failed', 'refunder' );
 				break;
 			case 'unknown':
@@ -228,6 +238,6 @@ final class Refunder_Ajax {
 				$message = sprintf( __( '%1$s is being refunded through %2$s. This page updates when the provider confirms it.', 'refunder' ), $amount, $provider );
 				$label   = __( 'Processing', 'refunder' );
 		}
-		return array( 'id' => $entry['id'], 'status' => $entry['status'], 'label' => $label, 'message' => $message, 'amount' => $amount, 'final' => in_array( $entry['status'], Refunder_Ledger::FINAL, true ) );
+		return array( 'id' => $entry['id'], 'status' => $entry['status'], 'label' => $label, 'message' => $message, 'amount' => $amount, 'final' => in_array( $entry['status'], Refunder_Store::FINAL, true ) );
 	}
 }

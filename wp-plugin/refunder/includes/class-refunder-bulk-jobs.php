@@ -38,7 +38,7 @@ final class Refunder_Bulk_Jobs {
 		$job = $client->call(
 			'POST',
 			'/v1/bulk-refunds',
-			array( 'lines' => self::lines( $ids, $client ), 'reason' => $reason, 'actor' => Refunder_Ledger::actor( wp_get_current_user() ) ),
+			array( 'lines' => self::lines( $ids, $client ), 'reason' => $reason, 'actor' => Refunder_Payments::actor( wp_get_current_user() ) ),
 			array( 'Idempotency-Key' => 'wp-bulk-' . $selection )
 		);
 		return self::logged( $job, 'start ' . $selection );
@@ -75,7 +75,7 @@ final class Refunder_Bulk_Jobs {
 		$lines = array();
 		foreach ( $ids as $id ) {
 			$order   = wc_get_order( $id );
-			$summary = $order ? Refunder_Ledger::payment_summary( $order, $client ) : null;
+			$summary = $order ? Refunder_Payments::summary( $order, $client ) : null;
 			if ( is_wp_error( $summary ) ) {
 				self::logged( $summary, 'order ' . $id . ': payment not registered' );
 			}
@@ -91,8 +91,8 @@ final class Refunder_Bulk_Jobs {
 				continue;
 			}
 			$order = wc_get_order( (int) $item['order_id'] );
-			$known = $order ? ( Refunder_Ledger::refunds( $order )[ $item['refund_id'] ] ?? null ) : null;
-			if ( ! $order || ( $known && in_array( $known['status'], Refunder_Ledger::FINAL, true ) ) ) {
+			$known = Refunder_Store::get( $item['refund_id'] );
+			if ( ! $order || ( $known && ! Refunder_Books::unsettled( $known ) ) ) {
 				continue;
 			}
 			$refund = $client->call( 'GET', '/v1/refunds/' . rawurlencode( $item['refund_id'] ) );
@@ -100,7 +100,7 @@ final class Refunder_Bulk_Jobs {
 				self::logged( $refund, 'refund ' . $item['refund_id'] . ' of order ' . $item['order_id'] . ' not read back (the next poll or the follow-up records it)' );
 				continue;
 			}
-			Refunder_Ledger::remember( $order, $refund );
+			Refunder_Books::remember( $order, $refund );
 		}
 	}
 

@@ -76,6 +76,10 @@ final class Refunder_Messages {
 				__( 'The payment is in %1$s, the refund was asked in %2$s.', 'refunder' ),
 				array( 'payment_currency', 'currency' ),
 			),
+			'deleted_in_woocommerce' => array(
+				__( 'The refund was deleted in WooCommerce; it no longer counts.', 'refunder' ),
+				array(),
+			),
 			'duplicate_header' => array(
 				/* translators: 1: field name */
 				__( 'Send exactly one %1$s header (a key holds no commas).', 'refunder' ),
@@ -369,6 +373,11 @@ final class Refunder_Messages {
 				__( 'The request body is larger than the sidecar accepts (%1$s bytes).', 'refunder' ),
 				array( 'max_bytes' ),
 			),
+			'same_as_refunder_refund' => array(
+				/* translators: 1: Refunder refund id */
+				__( 'The same money as Refunder\'s refund %1$s: it counts once.', 'refunder' ),
+				array( 'refund_id' ),
+			),
 			'server_misconfigured' => array(
 				__( 'The sidecar\'s HTTP server is not configured correctly.', 'refunder' ),
 				array(),
@@ -376,6 +385,11 @@ final class Refunder_Messages {
 			'service_unavailable' => array(
 				__( 'The Refunder service did not answer in time. Nothing is known about this request yet; try again in a moment.', 'refunder' ),
 				array(),
+			),
+			'since_invalid' => array(
+				/* translators: 1: field name */
+				__( '%1$s is not a time the ledger can compare.', 'refunder' ),
+				array( 'field' ),
 			),
 			'signature_expired' => array(
 				/* translators: 1: number of seconds */
@@ -583,6 +597,11 @@ final class Refunder_Messages {
 				/* translators: 1: payment provider */
 				__( 'The %1$s webhook carries no signature, or not all of it.', 'refunder' ),
 				array( 'provider' ),
+			),
+			'woocommerce_refund_not_found' => array(
+				/* translators: 1: WooCommerce refund id, 2: payment id */
+				__( 'No WooCommerce refund %1$s is recorded for payment %2$s.', 'refunder' ),
+				array( 'wc_refund_id', 'payment_id' ),
 			),
 		);
 		/**

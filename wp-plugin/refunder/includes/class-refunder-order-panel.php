@@ -66,15 +66,16 @@ final class Refunder_Order_Panel {
 			self::notice( $client->get_error_message() );
 			return;
 		}
-		Refunder_Ledger::refresh_pending( $order, $client );
-		$summary = Refunder_Ledger::payment_summary( $order, $client );
+		Refunder_Books::refresh( $order->get_id(), $client );
+		$summary = Refunder_Payments::summary( $order, $client );
 		if ( is_wp_error( $summary ) ) {
 			self::notice( $summary->get_error_message() );
 			self::history( wc_get_order( $order->get_id() ) );
 			return;
 		}
-		$currency = $order->get_currency();
-		$money    = fn( $key ) => Refunder_Money::format( (int) $summary[ $key ]['value'], $currency );
+		$currency   = $order->get_currency();
+		$money      = fn( $key ) => Refunder_Money::format( (int) $summary[ $key ]['value'], $currency );
+		$refundable = min( (int) $summary['refundable']['value'], Refunder_Books::woocommerce_left( $order ) ); // never more than WooCommerce shows left
 		?>
 		<div class="refunder-panel" data-order-id="<?php echo esc_attr( $order->get_id() ); ?>" data-nonce="<?php echo esc_attr( wp_create_nonce( Refunder_Ajax::nonce_action( $order->get_id() ) ) ); ?>">
 			<p class="refunder-summary">
@@ -85,14 +86,14 @@ final class Refunder_Order_Panel {
 					'<strong>' . esc_html( $summary['provider_label'] ) . '</strong>',
 					wp_kses_post( $money( 'captured' ) ),
 					wp_kses_post( $money( 'refunded' ) ),
-					'<strong class="refunder-refundable">' . wp_kses_post( $money( 'refundable' ) ) . '</strong>'
+					'<strong class="refunder-refundable">' . wp_kses_post( Refunder_Money::format( $refundable, $currency ) ) . '</strong>'
 				);
 				?>
 			</p>
 			<?php if ( ! $summary['refund_window_open'] ) : ?>
 				<p class="refunder-warning"><?php esc_html_e( "The provider's refund period for this payment has ended. Refund the customer by bank transfer instead.", 'refunder' ); ?></p>
 			<?php endif; ?>
-			<?php if ( (int) $summary['refundable']['value'] > 0 ) : ?>
+			<?php if ( $refundable > 0 ) : ?>
 				<button type="button" class="button button-primary refunder-open"><?php esc_html_e( 'Refund', 'refunder' ); ?></button>
 				<?php self::form( $order, 'manual' === $summary['provider'] ); ?>
 			<?php endif; ?>
@@ -146,7 +147,7 @@ final class Refunder_Order_Panel {
 	}
 
 	private static function history( $order ) {
-		$refunds = Refunder_Ledger::refunds( $order );
+		$refunds = Refunder_Store::for_order( $order->get_id() );
 		if ( ! $refunds ) {
 			return;
 		}

@@ -1,14 +1,14 @@
 """when the provider last gave a payment's facts and refunds (the order screen shows the ledger's figures with it)
 
 Revision ID: 0025
-Revises: 0020
+Revises: 0021
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0025'
-down_revision = '0020'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 
