@@ -1,26 +1,37 @@
-"""Sidecar overhead: a refund through the sidecar (gunicorn, 2 workers) vs the same Stripe call made directly.
+"""Sidecar overhead: a refund through the sidecar (gunicorn, 2 workers × 4 threads) vs the same Stripe call made
+directly, both to one loopback fake of Stripe (in its own process).
 
-Both hit one loopback fake of Stripe (in its own process), at concurrency 1 and 50. Prints p50/p99 of each,
-the overhead (sidecar minus direct) and its ratio to the targets (< 5 ms p50, < 15 ms p99), the throughput
-of each, and the floor every signed call pays: a signed /v1/ping through the same sidecar.
-A script, not a test:
-    .venv/bin/python -m bench.overhead [--requests 400] [--database sqlite|postgresql|<url>]
+Prints, from one run:
+- at concurrency 1, provider answering at once: p50/p99 of each, the overhead (sidecar minus direct) and its
+  ratio to the targets (p50 ≤ 5 ms, p99 ≤ 15 ms on SQLite; p50 ≤ 7 ms on PostgreSQL), and the floor every
+  signed call pays (a signed /v1/ping);
+- the sidecar's own CPU milliseconds per refund: its processes' CPU time (gunicorn's master, workers and
+  follow-up, from /proc) over those refunds, divided by their number;
+- open loop: refunds arriving at a fixed rate (not waiting for each other) for a few seconds at each of rising
+  rates, with the provider answering in 0 and in 100 ms; the highest rate whose p99 (arrival to answer) is
+  at most 1 s.
+A script, not a test; the machine's load (uptime) is printed with it, as it moves the figures:
+    .venv/bin/python -m bench.overhead [--requests 400] [--database sqlite|postgresql|<url>] [--seconds 8]
 ("postgresql" starts the private server of scripts/postgres.sh.)
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import multiprocessing
+import os
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import requests
@@ -34,11 +45,14 @@ from tests.conftest import signed
 from tests.fakes.server import serving
 from tests.fakes.sidecar import serving_sidecar
 from tests.fakes.stripe import FakeStripe
+from tests.fakes.timing import Latency
 
 SECRET = "bench-secret-0123456789-abcdefghijklmnop"
 KEY, HOOK = "sk_test_bench", "whsec_bench"
 PAYMENTS = [f"pi_bench{i:03d}" for i in range(50)]
 ROOT = Path(__file__).resolve().parents[1]
+RATES = (10, 20, 40, 60, 80, 100, 120, 150, 200)  # refunds a second, tried in turn until p99 is over 1 s
+OPEN_LOOP_CALLERS = 256  # caller threads: enough that arrivals never wait for one below the rates tried
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -46,40 +60,96 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def timed(work: list[Callable[[], object]], concurrency: int) -> tuple[list[float], float]:
-    """Milliseconds per call, and calls per second over the whole run."""
-    def one(job: Callable[[], object]) -> float:
+def timed(work: list[Callable[[], object]]) -> list[float]:
+    """Milliseconds per call, one after another (concurrency 1)."""
+    times = []
+    for job in work:
         start = time.perf_counter()
         job()
-        return (time.perf_counter() - start) * 1000
+        times.append((time.perf_counter() - start) * 1000)
+    return times
 
+
+def open_loop(work: Callable[[int], Callable[[], object]], rate: float, seconds: float) -> list[float]:
+    """Calls arriving every 1/rate s whether or not earlier ones were answered: milliseconds from each call's
+    arrival to its answer (time waiting for a free caller thread included, as a queue in front would)."""
+    count = max(1, int(rate * seconds))
     began = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        times = list(pool.map(one, work))
-    return times, len(work) / (time.perf_counter() - began)
+
+    def one(i: int) -> float:
+        due = began + i / rate
+        time.sleep(max(0.0, due - time.perf_counter()))
+        work(i)()
+        return (time.perf_counter() - due) * 1000
+
+    with ThreadPoolExecutor(OPEN_LOOP_CALLERS) as pool:
+        return list(pool.map(one, range(count)))
 
 
-def _serve_fake(pipe: multiprocessing.connection.Connection) -> None:
+def _serve_fake(pipe: Connection) -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the fake's access log
     fake = FakeStripe(KEY, HOOK, per_second=10**9)
     for pid in PAYMENTS:
         fake.add_payment(pid, 10**12)
     with serving(fake) as url:
         pipe.send(url)
-        pipe.recv()  # until the benchmark is done
+        while (latency := pipe.recv()) != "stop":  # seconds each call takes from now on
+            fake.timing.latency = Latency.fixed(latency)
+            pipe.send("ok")
 
 
 @contextmanager
-def fake_stripe() -> Iterator[str]:
-    """The fake in a process of its own: it must not share the driver's interpreter lock."""
+def fake_stripe() -> Iterator[tuple[str, Callable[[float], None]]]:
+    """The fake in a process of its own (it must not share the driver's interpreter lock): its URL, and a
+    function that sets its latency."""
     ours, theirs = multiprocessing.Pipe()
     process = multiprocessing.get_context("fork").Process(target=_serve_fake, args=(theirs,), daemon=True)
     process.start()
+
+    def set_latency(seconds: float) -> None:
+        ours.send(seconds)
+        ours.recv()
+
     try:
-        yield ours.recv()
+        yield ours.recv(), set_latency
     finally:
         ours.send("stop")
         process.join(10)
+
+
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) of a process and all its descendants, those that ended included (/proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = sum(int(f) for f in fields[11:15]) / ticks  # utime stime cutime cstime
+    tree, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in tree} - tree
+        tree |= more
+        grew = bool(more)
+    return sum(used.get(pid, 0.0) for pid in tree)
+
+
+def sidecar_pid() -> int:
+    """The `refunder serve` process this script started (gunicorn's master)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat, cmdline = (entry / "stat").read_text(), (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"refunder.cli\0serve" in cmdline:
+                return int(entry.name)
+    raise RuntimeError("no sidecar process found")
 
 
 def database_url(choice: str, tmp: str) -> str:
@@ -101,19 +171,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--database", default="sqlite", help="sqlite, postgresql, or a database URL")
+    parser.add_argument("--seconds", type=float, default=8.0, help="how long each open-loop rate is kept up")
     args = parser.parse_args()
-    with fake_stripe() as stripe_url, tempfile.TemporaryDirectory() as tmp:
+    with fake_stripe() as (stripe_url, set_latency), tempfile.TemporaryDirectory() as tmp:
         url_db = database_url(args.database, tmp)
         settings = {"REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": url_db,
                     "REFUNDER_PROVIDERS": "stripe", "REFUNDER_STRIPE_TEST_API_KEY": KEY,
                     "REFUNDER_STRIPE_TEST_API_BASE": stripe_url, "REFUNDER_WORKERS": "2"}
         with serving_sidecar(settings, Path(tmp) / "sidecar.log") as (url, _):
-            session = requests.Session()
+            local, session, main_thread = threading.local(), requests.Session(), threading.current_thread()
 
             def call(method: str, target: str, body: dict | None = None, headers: dict | None = None) -> dict:
+                """One call; on a connection kept by this thread (concurrency 1), else a new one (open loop: the
+                sidecar closes connections idle for 2 s, which callers that come and go would race)."""
+                if not hasattr(local, "session"):
+                    local.session = session if threading.current_thread() is main_thread else requests
                 data = json.dumps(body).encode() if body is not None else b""
-                answer = session.request(method, url + target, data=data, timeout=30,
-                                         headers=signed(SECRET, method, target, data, datetime.now(UTC), headers))
+                answer = local.session.request(method, url + target, data=data, timeout=60,
+                                               headers=signed(SECRET, method, target, data, datetime.now(UTC),
+                                                              headers))
                 answer.raise_for_status()
                 return answer.json()
 
@@ -123,35 +199,52 @@ def main() -> None:
                 "captured": {"value": 10**12, "currency": "NOK"}, "actor": {"id": "1", "name": "bench"}})["id"]
                 for pid in PAYMENTS]
             direct = StripeProvider(StripeSettings(api_key=KEY, api_base=stripe_url), lambda: None)  # type: ignore
-            counter = iter(range(10**9))
+            counter = itertools.count()
 
             def through_sidecar(i: int) -> Callable[[], object]:
-                return lambda: call("POST", f"/v1/payments/{ids[i % 50]}/refunds", {
+                return lambda: call("POST", f"/v1/payments/{ids[i % len(ids)]}/refunds", {
                     "amount": {"value": 100, "currency": "NOK"}, "reason": "bench",
                     "actor": {"id": "1", "name": "bench"}}, {"Idempotency-Key": f"bench-{next(counter)}-key"})
 
             def straight(i: int) -> Callable[[], object]:
-                return lambda: direct.refund(RefundCall(f"rf_d{next(counter)}", f"rf_d{next(counter)}",
-                                                        PAYMENTS[i % 50], Money(100, "NOK"), "bench"))
+                key = f"rf_d{next(counter)}"
+                return lambda: direct.refund(RefundCall(key, key, PAYMENTS[i % len(PAYMENTS)], Money(100, "NOK"),
+                                                        "bench"))
 
             backend = url_db.split(":", 1)[0].split("+", 1)[0]
-            print(f"{args.requests} refunds per run; Stripe fake on loopback (own process); "
-                  f"sidecar: gunicorn, 2 workers × 4 threads, {backend}")
-            print(f"{'concurrency':>11} {'direct p50':>11} {'p99':>8} {'sidecar p50':>12} {'p99':>8} "
-                  f"{'overhead p50':>13} {'p99':>8}  {'vs target p50 5 ms / p99 15 ms':<32} refunds/s direct, sidecar")
-            for concurrency in (1, 50):
-                timed([straight(i) for i in range(50)], concurrency)  # warm up
-                timed([through_sidecar(i) for i in range(50)], concurrency)
-                d, d_rate = timed([straight(i) for i in range(args.requests)], concurrency)
-                s, s_rate = timed([through_sidecar(i) for i in range(args.requests)], concurrency)
-                o50 = percentile(s, 50) - percentile(d, 50)
-                o99 = percentile(s, 99) - percentile(d, 99)
-                print(f"{concurrency:>11} {percentile(d, 50):>9.2f}ms {percentile(d, 99):>6.2f}ms "
-                      f"{percentile(s, 50):>10.2f}ms {percentile(s, 99):>6.2f}ms {o50:>11.2f}ms {o99:>6.2f}ms"
-                      f"  {f'×{o50 / 5:.2f} / ×{o99 / 15:.2f} of target':<32} {d_rate:.0f}, {s_rate:.0f}")
-            ping, _ = timed([lambda: call("GET", "/v1/ping") for _ in range(args.requests)], 1)
+            target50 = 7.0 if backend == "postgresql" else 5.0
+            print(f"sidecar: gunicorn, 2 workers × 4 threads, {backend}; Stripe fake on loopback (own process); "
+                  f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
+            timed([straight(i) for i in range(50)])  # warm up
+            timed([through_sidecar(i) for i in range(50)])
+            d = timed([straight(i) for i in range(args.requests)])
+            pid = sidecar_pid()
+            cpu_before = cpu_seconds(pid)
+            s = timed([through_sidecar(i) for i in range(args.requests)])
+            cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / args.requests
+            o50, o99 = percentile(s, 50) - percentile(d, 50), percentile(s, 99) - percentile(d, 99)
+            print(f"concurrency 1, {args.requests} refunds each: direct p50 {percentile(d, 50):.2f} ms, p99 "
+                  f"{percentile(d, 99):.2f} ms; through the sidecar p50 {percentile(s, 50):.2f} ms, p99 "
+                  f"{percentile(s, 99):.2f} ms")
+            print(f"overhead p50 {o50:.2f} ms (target {target50:g} ms: ×{o50 / target50:.2f}), p99 {o99:.2f} ms"
+                  + ("" if backend == "postgresql" else f" (target 15 ms: ×{o99 / 15:.2f})"))
+            print(f"sidecar CPU per refund: {cpu_ms:.2f} ms (its processes' CPU time over those {args.requests})")
+            ping = timed([lambda: call("GET", "/v1/ping") for _ in range(args.requests)])
             print(f"floor: a signed /v1/ping through the sidecar (HTTP hop, signature, nonce) "
                   f"p50 {percentile(ping, 50):.2f} ms, p99 {percentile(ping, 99):.2f} ms")
+            for latency in (0.0, 0.1):
+                set_latency(latency)
+                best = None
+                for rate in RATES:
+                    took = open_loop(through_sidecar, rate, args.seconds)
+                    p50, p99 = percentile(took, 50), percentile(took, 99)
+                    print(f"  provider at {latency * 1000:g} ms, {rate} refunds/s for {args.seconds:g} s: "
+                          f"p50 {p50:.0f} ms, p99 {p99:.0f} ms (load {os.getloadavg()[0]:.2f})", flush=True)
+                    if p99 > 1000:
+                        break
+                    best = rate
+                print(f"open loop, provider at {latency * 1000:g} ms: sustains {best or '< ' + str(RATES[0])} "
+                      f"refunds/s with p99 ≤ 1 s")
 
 
 if __name__ == "__main__":

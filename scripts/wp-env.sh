@@ -2,7 +2,7 @@
 # A real WordPress + MariaDB under `php -S` for the plugin's tests (Debian's packages installed if missing).
 #   scripts/wp-env.sh up     W=/tmp/refunder-wp PORT=8089 DBPORT=3399 [WP_TREE=/path/to/wordpress]
 #                            [WC_SRC=/path/to/woocommerce STORAGE=hpos|legacy] [GATEWAYS="/path/woo-vipps-6.0.5 ..."]
-#                            [PLUGIN_ZIP=dist/refunder-0.1.0.zip]
+#                            [PLUGIN_ZIP=dist/refunder-0.1.0.zip] [WORKERS=12]
 #   scripts/wp-env.sh down
 # Installs WordPress (WP_TREE, default Debian's), admin / admin-Pass-123, activates WooCommerce (a copy of the real
 # tree in WC_SRC with its tables and order storage set as STORAGE says, HPOS sync off; otherwise the project's
@@ -147,7 +147,7 @@ echo 'WooCommerce ' . WC()->version . ($storage ? " ($storage order storage)" : 
 PHP
 php "$W/bin/wp-eval.php" "$W/bin/setup.php"
 
-PHP_CLI_SERVER_WORKERS=4 setsid php -S "127.0.0.1:$PORT" -t "$W/docroot" "$W/router.php" </dev/null >"$W/php-server.log" 2>&1 &
+PHP_CLI_SERVER_WORKERS=${WORKERS:-12} setsid php -S "127.0.0.1:$PORT" -t "$W/docroot" "$W/router.php" </dev/null >"$W/php-server.log" 2>&1 &
 echo $! > "$W/run/php-server.pid"
 for _ in $(seq 1 50); do curl -fs -o /dev/null "$URL/wp-login.php" && break; sleep 0.1; done
 echo "wp-env: $URL (admin / admin-Pass-123) in $W"

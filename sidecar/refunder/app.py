@@ -32,6 +32,7 @@ from .providers import build_providers
 from .providers.base import Provider
 from .refunds import RefundService
 from .signing import NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from .woocommerce import WooCommerceBooks
 
 
 def utcnow() -> datetime:
@@ -76,9 +77,11 @@ def create_app(
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    service = RefundService(db, providers if providers is not None else build_providers(settings, clock), clock)
+    service = RefundService(db, providers if providers is not None else build_providers(settings, clock), clock,
+                            settings.provider_budget)
     app.extensions["refunder"] = service
     app.extensions["refunder_bulk"] = BulkRefunds(service)
+    app.extensions["refunder_woocommerce"] = WooCommerceBooks(service)
     app.extensions["refunder_notes"] = CreditNotes(db, {n: p.label for n, p in service.providers.items()},
                                                    settings.shared_secret, clock)
     verify = make_verifier(settings.shared_secret, db, clock)

@@ -1,9 +1,13 @@
-"""Bulk refunds: every booking of a cancelled event, refunded one by one at each provider's pace.
+"""Bulk refunds: every booking of a cancelled event, refunded at each provider's pace, all providers at once.
 
 A job is planned (what can be refunded, and why not), recorded with its items, then worked through by
-`refunder worker`. Each item has its own idempotency key (job id + position) and its amount is stored
-before it is sent, so a worker that dies anywhere resumes without refunding twice. Only a sending the
-provider refused as busy (nothing happened) is tried again, later and under a new key.
+`refunder worker`: one pacer thread per provider claims its next item and hands it to a sender thread;
+once the sender has recorded the refund, the pacer books its slot in the provider's schedule (ledger.pace,
+shared by every worker) and, at the slot, lets it ask the provider. Up to the provider's window (in_flight:
+rate × latency) are under way at once, so the limit, not the latency, sets the pace. Each item has its own
+idempotency key (job id + position) and its amount is stored before it is sent, so a worker that dies
+anywhere resumes without refunding twice. Only a sending the provider refused as busy (nothing happened) is
+tried again, later and under a new key.
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,12 +26,14 @@ from sqlalchemy import select
 
 from . import rules
 from .capabilities import VIA_PROVIDER
-from .detection import REFUND_WINDOW_EXPIRED
+from .detection import REFUND_WINDOW_EXPIRED, Block, Mode
 from .errors import IdempotencyConflict, NotFound, RefunderError, TooManyRefunds
+from .in_flight import InFlight
 from .ledger.models import BulkItem, BulkJob, Payment, Refund
 from .ledger.pace import book_slot
 from .messages import define
 from .money import Money
+from .providers.budget import provider_budget
 from .providers.http import ProviderBusy
 from .refunds import Actor, RefundRequest, RefundService, new_id
 
@@ -35,8 +43,10 @@ LEASE = timedelta(minutes=5)  # a claimed item is retried after this if its work
 RETRY_LATER = timedelta(seconds=61)  # a payment's per-minute limit was reached
 BUSY_RETRY = timedelta(seconds=30)  # the provider refused as busy (after its own quick retries)
 BUSY_ATTEMPTS = 5  # sendings of one item before "busy" is its outcome
+IN_FLIGHT = 32  # refunds one worker keeps under way, all providers together (REFUNDER_BULK_IN_FLIGHT)
 BULK_NOT_FOUND = define("bulk_refund_not_found", "No bulk refund {job_id} is recorded.", status=NotFound.status,
                         job_id="bulk_0123456789abcdef01234567")
+NO_PAYMENT = Block(define("bulk_no_payment", "Refunder has no payment for this order yet: open the order once."))
 
 
 @dataclass(frozen=True)
@@ -51,7 +61,22 @@ class PlanLine:
     line: BulkLine
     provider: str | None
     amount: Money | None
-    problem: str | None  # why it cannot be refunded; None when it can
+    problem: Block | None  # why it cannot be refunded (a code and its params); None when it can
+
+
+class _Turn:
+    """A sender's turn at the provider: it says when its refund is recorded; its pacer says go at its slot."""
+
+    def __init__(self) -> None:
+        self.ready, self.go = threading.Event(), threading.Event()
+        self.sending = False
+        self.went = 0.0  # time.monotonic() when it went: the provider's answer time starts here
+
+    def at_slot(self) -> None:
+        self.sending = True
+        self.ready.set()
+        self.go.wait()
+        self.went = time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -61,34 +86,36 @@ class JobView:
 
 
 class BulkRefunds:
-    def __init__(self, service: RefundService, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, service: RefundService, sleep: Callable[[float], None] = time.sleep,
+                 in_flight: int = IN_FLIGHT) -> None:
         self.service = service
         self.db = service.db
         self.clock = service.clock
         self.sleep = sleep
+        self.in_flight = in_flight
 
     # --- planning and starting ------------------------------------------------------------------
 
     def plan(self, lines: list[BulkLine]) -> list[PlanLine]:
-        """What each line would refund, or in plain words why it cannot."""
+        """What each line would refund, or why it cannot (a code, its params and the English sentence)."""
         return [self._plan_line(line) for line in lines]
 
     def _plan_line(self, line: BulkLine) -> PlanLine:
         if line.payment_id is None:
-            return PlanLine(line, None, None, "Refunder has no payment for this order yet: open the order once.")
+            return PlanLine(line, None, None, NO_PAYMENT)
         try:
             view = self.service.payment_view(line.payment_id)
             blocked = view.capabilities.blocked
             if blocked is not None and blocked.code != REFUND_WINDOW_EXPIRED:  # the rules explain an expired window
-                return PlanLine(line, view.payment.provider, None, blocked.message)
+                return PlanLine(line, view.payment.provider, None, blocked)
             provider = self.service.provider(view.payment.provider)
             amount = line.amount or view.balance.refundable
             rules.check_refund(balance=view.balance, amount=amount, paid_at=view.payment.paid_at,
                                now=self.clock(), policy=provider.policy)
         except NotFound:
-            return PlanLine(line, None, None, "Refunder has no payment for this order yet: open the order once.")
+            return PlanLine(line, None, None, NO_PAYMENT)
         except RefunderError as exc:
-            return PlanLine(line, view.payment.provider, None, exc.message)
+            return PlanLine(line, view.payment.provider, None, Block(exc.code, exc.params))
         return PlanLine(line, view.payment.provider, amount, None)
 
     def start(self, lines: list[BulkLine], reason: str, actor: Actor, idempotency_key: str,
@@ -113,7 +140,8 @@ class BulkRefunds:
                     job_id=job.id, position=position, order_id=planned.line.order_id,
                     payment_id=planned.line.payment_id if planned.provider else None,
                     amount_minor=planned.line.amount.minor if planned.line.amount else None,
-                    status="skipped" if planned.problem else "queued", message=planned.problem, due_at=now))
+                    status="skipped" if planned.problem else "queued",
+                    message=planned.problem.message if planned.problem else None, due_at=now))
             if all(p.problem for p in plan):
                 job.status, job.finished_at = "done", now
         return job, True
@@ -121,59 +149,131 @@ class BulkRefunds:
     # --- working ----------------------------------------------------------------------------------
 
     def work(self, limit: int | None = None) -> int:
-        """Send due items until none is left (or limit); returns how many were sent or settled."""
-        done = 0
-        while limit is None or done < limit:
-            claimed = self._claim()
-            if claimed is None:
-                break
-            self._send(*claimed)
-            done += 1
-        return done
+        """Send due items until none is left (or `limit` were started); returns how many were sent or settled.
 
-    def _claim(self) -> tuple[int, str, Money | None] | None:
+        An error (the ledger gone, a bug) stops the run: nothing more starts, what is under way finishes,
+        an item claimed but not sent is given back, and the error is raised.
+        """
+        run = InFlight(self.in_flight, limit)
+        with ThreadPoolExecutor(self.in_flight, thread_name_prefix="refunder-bulk") as senders:
+            pacers = [threading.Thread(target=self._pacer, args=(name, run, senders), name=f"refunder-pace-{name}")
+                      for name in self._due_providers()]
+            for pacer in pacers:
+                pacer.start()
+            for pacer in pacers:
+                pacer.join()
+        if run.error is not None:
+            raise run.error
+        return run.finished
+
+    def _due_providers(self) -> list[str]:
+        with self.db.reading() as s:
+            return list(s.scalars(
+                select(Payment.provider).join(BulkItem, BulkItem.payment_id == Payment.id)
+                .where(BulkItem.status == "queued", BulkItem.due_at <= self.clock()).distinct()
+                .order_by(Payment.provider)))
+
+    def _pacer(self, provider_name: str, run: InFlight, senders: Executor) -> None:
+        """Claim the provider's due items one by one, each sent at its slot, while its window has room."""
+        provider = self.service.providers.get(provider_name)
+        rate = provider.policy.max_per_second if provider is not None else None
+        while run.take(provider_name, rate):
+            claimed: tuple[int, Money | None] | None = None
+            try:
+                claimed = self._claim(provider_name)
+            except BaseException as exc:  # the run stops; the error is raised by work()
+                run.fail(provider_name, exc)
+                return
+            if claimed is None or run.stopped:
+                self._give_back(claimed)
+                run.give_back(provider_name)
+                return
+            turn = _Turn()
+            senders.submit(self._sending, claimed, provider_name, run, turn)
+            turn.ready.wait()
+            if turn.sending:
+                try:
+                    wait = self._book_slot(provider_name, rate)
+                except BaseException as exc:  # the ledger failed: this one goes unpaced, nothing more starts
+                    run.fail(None, exc)
+                    wait = 0.0
+                if wait > 0:
+                    self.sleep(wait)
+                turn.go.set()
+
+    def _sending(self, claimed: tuple[int, Money | None], provider_name: str, run: InFlight, turn: _Turn) -> None:
+        try:
+            self._send(claimed[0], claimed[1], turn.at_slot)
+        except BaseException as exc:
+            run.fail(provider_name, exc)
+        else:
+            run.done(provider_name, time.monotonic() - turn.went if turn.sending else 0.0)
+        finally:
+            turn.ready.set()  # it never asked for a slot (a replay, a refusal, an error)
+
+    def _claim(self, provider_name: str) -> tuple[int, Money | None] | None:
+        """The provider's next due item, leased to this worker; its amount if fixed already."""
         now = self.clock()
         with self.db.transaction() as s:
-            item = s.scalars(
-                select(BulkItem).join(BulkJob)
-                .where(BulkItem.status == "queued", BulkItem.due_at <= now)
+            found = s.execute(
+                select(BulkItem, Payment.currency).join(BulkJob)
+                .join(Payment, BulkItem.payment_id == Payment.id)
+                .where(BulkItem.status == "queued", BulkItem.due_at <= now, Payment.provider == provider_name)
                 .order_by(BulkJob.created_at, BulkItem.job_id, BulkItem.position)
-                .limit(1).with_for_update(skip_locked=True)
+                .limit(1).with_for_update(skip_locked=True, of=BulkItem)
             ).one_or_none()
-            if item is None:
+            if found is None:
                 return None
+            item, currency = found
             item.due_at = now + LEASE
             job = s.get_one(BulkJob, item.job_id)
-            job.status, job.updated_at = "running", now
-            payment = s.get_one(Payment, item.payment_id)
-            return item.id, payment.provider, (Money(item.amount_minor, payment.currency)
-                                               if item.amount_minor is not None else None)
+            if job.status != "running":
+                job.status, job.updated_at = "running", now
+            return item.id, Money(item.amount_minor, currency) if item.amount_minor is not None else None
 
-    def _pace(self, provider_name: str) -> None:
-        """Wait for this call's slot in the provider's schedule, which every worker shares."""
-        rate = self.service.provider(provider_name).policy.max_per_second
-        if rate:
-            wait = (book_slot(self.db, provider_name, rate, self.clock()) - self.clock()).total_seconds()
-            if wait > 0:
-                self.sleep(wait)
+    def _give_back(self, claimed: tuple[int, Money | None] | None) -> None:
+        """An item claimed but not sent is due again at once (not after its lease); never raises."""
+        if claimed is None:
+            return
+        try:
+            with self.db.transaction() as s:
+                s.get_one(BulkItem, claimed[0]).due_at = self.clock()
+        except Exception:
+            log.warning("bulk item %s: could not give it back; it is due again when its lease ends", claimed[0])
 
-    def _send(self, item_id: int, provider_name: str, amount: Money | None) -> None:
+    def _warm_up(self, provider_name: str, mode: Mode) -> None:
+        """What the provider call needs (Vipps' access token), got before the slot: an hourly sign-in must not
+        hold a paced call back until the calls after it catch up. Best effort: the call itself says what fails."""
+        try:
+            with provider_budget(self.service.budget):
+                self.service.provider(provider_name).for_mode(mode).warm_up()
+        except RefunderError as exc:
+            log.info("%s: could not warm up (%s); the refund call will say", provider_name, exc.message)
+
+    def _book_slot(self, provider_name: str, rate: float | None) -> float:
+        """Seconds until this call's slot in the provider's schedule, which every worker shares."""
+        if not rate:
+            return 0.0
+        return (book_slot(self.db, provider_name, rate, self.clock()) - self.clock()).total_seconds()
+
+    def _send(self, item_id: int, amount: Money | None, at_slot: Callable[[], object]) -> None:
         with self.db.transaction() as s:
             item = s.get_one(BulkItem, item_id)
             job = s.get_one(BulkJob, item.job_id)
-            payment_id, attempt, reason = item.payment_id, item.attempt, job.reason
+            payment = s.get_one(Payment, item.payment_id)
+            payment_id, attempt, reason = payment.id, item.attempt, job.reason
             key = f"{job.id}:{item.position}" + (f":{attempt}" if attempt else "")
             actor = Actor(job.actor_id, job.actor_name)
-        assert payment_id is not None
+            provider_name, mode = payment.provider, Mode(payment.mode)
         if amount is None:  # "everything": fixed now, before sending, so a resumed worker sends the same
             amount = self.service.payment_view(payment_id).balance.refundable
             with self.db.transaction() as s:
                 s.get_one(BulkItem, item_id).amount_minor = amount.minor
-        self._pace(provider_name)
+        self._warm_up(provider_name, mode)
         status, refund_id, message, due = "sent", None, None, None
         try:
             request = RefundRequest(amount, reason, actor, via=VIA_PROVIDER)
-            refund, _ = self.service.create_refund(payment_id, request, key, key)
+            refund, _ = self.service.create_refund(payment_id, request, key, key, before_sending=at_slot)
             refund_id, message = refund.id, refund.failure_message
             if refund.failure_code == ProviderBusy.code and attempt + 1 < BUSY_ATTEMPTS:
                 # refused before anything happened: a new key is safe, and the busy refund stays documented
@@ -182,12 +282,12 @@ class BulkRefunds:
             status, due = "queued", self.clock() + RETRY_LATER
         except RefunderError as exc:
             status, message = "failed", exc.message
-        with self.db.transaction() as s:
+        with self.db.transaction() as s:  # the job's lock: its last items, finishing at once, see each other
             item = s.get_one(BulkItem, item_id)
+            job = s.get_one(BulkJob, item.job_id, with_for_update=True)
             item.status, item.refund_id, item.message, item.attempt = status, refund_id, message, attempt
             if due is not None:
                 item.due_at = due
-            job = s.get_one(BulkJob, item.job_id)
             job.updated_at = self.clock()
             left = s.scalar(select(BulkItem.id).where(BulkItem.job_id == job.id, BulkItem.status == "queued")
                             .limit(1))

@@ -75,7 +75,8 @@ class _Arbiter(Arbiter):  # type: ignore[misc]
 
 
 def _service(settings: Settings, db: Database | None = None) -> RefundService:
-    return RefundService(db or Database.from_url(settings.database_url), build_providers(settings, utcnow), utcnow)
+    return RefundService(db or Database.from_url(settings.database_url), build_providers(settings, utcnow), utcnow,
+                         settings.provider_budget)
 
 
 def serve(settings: Settings) -> None:
@@ -191,9 +192,13 @@ def follow_up(settings: Settings, every: float) -> None:
 
 
 def worker(settings: Settings, once: bool) -> None:
-    """Work through bulk refunds; with --once, stop when nothing is due (several workers share the pace)."""
-    service = _service(settings)
-    runner = BulkRefunds(service)
+    """Work through bulk refunds; with --once, stop when nothing is due (several workers share the pace).
+
+    Its senders and pacers (one per provider) may each hold a ledger connection; on PostgreSQL each refund
+    under way also holds its refund lock's connection (ledger.locks)."""
+    threads = settings.bulk_in_flight + len(settings.providers)
+    service = _service(settings, Database.from_url(settings.database_url, connections=threads))
+    runner = BulkRefunds(service, in_flight=settings.bulk_in_flight)
     while True:
         sent = runner.work()
         if sent:

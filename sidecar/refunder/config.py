@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError
+from .providers import budget
 from .providers import sections as provider_sections
 
 DEFAULT_PROVIDERS = ("manual",)
@@ -23,6 +24,7 @@ DEFAULT_PROVIDERS = ("manual",)
 NOT_SETTINGS = frozenset({"REFUNDER_CONFIG", "REFUNDER_DEMO_DIR", "REFUNDER_SIDECAR_URL", "REFUNDER_VIPPS_SPECS",
                           "REFUNDER_SHARED_WORDPRESS", "REFUNDER_WP_DIR"})
 NOT_SETTINGS_PREFIX = "REFUNDER_TEST_"
+MIN_BUDGET, MAX_BUDGET = 1.0, 50.0  # seconds; the answer must come before gunicorn's and nginx's 60 s
 
 
 @dataclass(frozen=True)
@@ -36,11 +38,18 @@ class Settings:
     max_request_bytes: int = 64 * 1024
     trusted_proxies: int = 0  # reverse proxies in front: their X-Forwarded-Host/Proto are believed
     follow_up_every: float = 5.0  # seconds between the follow-up's rounds in `refunder serve` (0: none)
+    provider_budget: float = budget.DEFAULT_SECONDS  # seconds one provider interaction may take, retries included
+    bulk_in_flight: int = 32  # most bulk refunds one `refunder worker` keeps in flight, all providers together
     sections: Mapping[str, Mapping[str, str]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.shared_secret) < 32:
             raise ConfigurationError("REFUNDER_SHARED_SECRET must be at least 32 characters.")
+        if not MIN_BUDGET <= self.provider_budget <= MAX_BUDGET:
+            raise ConfigurationError(f"REFUNDER_PROVIDER_BUDGET must be {MIN_BUDGET:g} to {MAX_BUDGET:g} seconds: "
+                                     "gunicorn and nginx give a request 60 s.")
+        if self.bulk_in_flight < 1:
+            raise ConfigurationError("REFUNDER_BULK_IN_FLIGHT must be at least 1.")
 
     def section(self, name: str) -> Mapping[str, str]:
         return self.sections.get(name, {})
@@ -87,11 +96,12 @@ class Settings:
             values["providers"] = tuple(p.strip() for p in values["providers"].split(",") if p.strip())
         elif "providers" in values:
             values["providers"] = tuple(values["providers"])
-        for name in ("workers", "threads", "max_request_bytes", "trusted_proxies"):
+        for name in ("workers", "threads", "max_request_bytes", "trusted_proxies", "bulk_in_flight"):
             if name in values:
                 values[name] = int(values[name])
-        if "follow_up_every" in values:
-            values["follow_up_every"] = float(values["follow_up_every"])
+        for name in ("follow_up_every", "provider_budget"):
+            if name in values:
+                values[name] = float(values[name])
         unknown = set(values) - top
         if unknown:
             raise ConfigurationError(f"Unknown settings: {', '.join(sorted(unknown))}.")

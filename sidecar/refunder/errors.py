@@ -160,6 +160,20 @@ class ProviderUnknown(ProviderUnavailable):
     example = {"provider": "paypal"}
 
 
+class ProviderNotAnswering(RefunderError):
+    """The provider gave no answer within the time budget: nothing was changed, the ledger's figures stand."""
+
+    code, status, title = "provider_not_answering", 504, "The payment provider did not answer"
+    template = ("{provider} did not answer within {budget_seconds} seconds, so nothing was changed. Try again in a "
+                "minute.")
+    example = {"provider": "Vipps MobilePay", "provider_code": "no_answer", "budget_seconds": 15.0}
+
+    def __init__(self, *, payment_id: str | None, checked_at: str | None, **params: Any) -> None:
+        """payment_id and checked_at (when the provider last gave the ledger's figures): left out when none."""
+        known = {"payment_id": payment_id, "checked_at": checked_at}
+        super().__init__(members={k: v for k, v in known.items() if v is not None}, **params)
+
+
 class TooManyRefunds(RefunderError):
     code, status, title = "too_many_refunds", 429, "Too many refunds on this payment right now"
     template = ("The provider accepts at most {max_per_minute} changes a minute to one payment. Wait a minute and "

@@ -67,6 +67,8 @@ def _english(value: Any) -> str:
         return render(value["code"], value.get("params") or {})
     if isinstance(value, list):
         return ", ".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:g}"  # 15.0 seconds as 15, as PHP prints it
     if isinstance(value, str) and _ISO_TIME.match(value):
         return value[:10]
     return str(value)

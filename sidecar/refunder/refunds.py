@@ -8,13 +8,18 @@ The sender holds the refund's own lock (ledger.locks) throughout. A refund in fl
 provider by the follow-up (`follow_up`, backing off as it ages), `reconcile` and `refresh`, each holding
 that lock, so no refund is worked on twice at once; one whose lock is free and that the provider never
 got was abandoned by a sender that died, and is sent again with the same key at once.
+
+Every interaction with a provider (a refund, a read-back, a registration, a check) has one time budget
+(providers.budget, REFUNDER_PROVIDER_BUDGET): a refund the provider has not answered within it is `unknown`
+and read back later. Reads of payments and refunds answer from the ledger and never call a provider.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +30,15 @@ from sqlalchemy.orm import Session
 from . import rules
 from .bookkeeping.issue import issue_documents
 from .capabilities import VIA_BANK_TRANSFER, VIA_PROVIDER, Capabilities, LastFailure, ProviderTraits, capabilities
-from .detection import NOT_CAPTURED, REFUND_WINDOW_EXPIRED, Block, Mode
+from .detection import (
+    MODE_AMBIGUOUS,
+    MODE_NOT_CONFIGURED,
+    MODE_UNKNOWN,
+    NOT_CAPTURED,
+    REFUND_WINDOW_EXPIRED,
+    Block,
+    Mode,
+)
 from .errors import (
     CURRENCY_CONFLICT,
     LINES_DO_NOT_ADD_UP,
@@ -37,6 +50,7 @@ from .errors import (
     PaymentConflict,
     PaymentNotFound,
     ProviderCannotRefund,
+    ProviderNotAnswering,
     ProviderUnavailable,
     ProviderUnknown,
     RefunderError,
@@ -45,6 +59,7 @@ from .errors import (
 )
 from .ledger.database import Database, once_more_on_conflict
 from .ledger.models import AuditEvent, IdempotencyKey, Payment, Refund
+from .messages import define, render
 from .money import Money
 from .providers import label as provider_label
 from .providers import specs
@@ -53,15 +68,20 @@ from .providers.base import (
     PaymentFacts,
     Provider,
     ProviderError,
+    ProviderRefund,
     ProviderResult,
     ProviderUnreachable,
     RefundCall,
     RefundNotAtProvider,
     RefundUpdate,
 )
-from .providers.http import ProviderBusy
+from .providers.budget import DEFAULT_SECONDS, provider_budget
+from .providers.http import NotAsked, ProviderBusy
 from .providers.manual import ManualProvider
 from .rules import Balance, RefundStatus
+
+SAME_AS_REFUNDER_REFUND = define("same_as_refunder_refund", "The same money as Refunder's refund {refund_id}: it "
+                                 "counts once.", refund_id="rf_1")
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +130,8 @@ class Registration:
 
 
 RECONCILE_HISTORY = timedelta(days=400)  # longer than any provider's refund window
+# Blocks the provider's credentials caused (not the order): checking with the provider again may lift them.
+CREDENTIAL_BLOCKS = frozenset({MODE_UNKNOWN, MODE_AMBIGUOUS, MODE_NOT_CONFIGURED})
 
 
 @dataclass(frozen=True)
@@ -126,10 +148,12 @@ def new_id(prefix: str) -> str:
 
 
 class RefundService:
-    def __init__(self, db: Database, providers: Mapping[str, Provider], clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, providers: Mapping[str, Provider], clock: Callable[[], datetime],
+                 budget: float = DEFAULT_SECONDS) -> None:
         self.db = db
         self.providers = providers
         self.clock = clock
+        self.budget = budget  # seconds one interaction with a provider may take (providers.budget)
 
     def provider(self, name: str) -> Provider:
         try:
@@ -140,14 +164,17 @@ class RefundService:
     # --- payments ---------------------------------------------------------------------------------
 
     def register_payment(self, provider_name: str, claim: PaymentClaim, actor: Actor,
-                         registration: Registration = Registration()) -> PaymentView:
+                         registration: Registration = Registration(), *, strict: bool = False) -> PaymentView:
         """Record a payment (or refresh it) from what the provider says, with the credentials of its mode:
-        captured amount and payment time. Everything is checked before anything is written.
+        captured amount and payment time, then the refunds it holds. Everything is checked before anything is
+        written; the provider's part has one time budget, and no answer within it is ProviderNotAnswering.
 
         When the provider cannot refund it (the order shows why, the provider is not enabled, or its mode is
         unknown or has no credentials), it is recorded all the same, with the reason, so that a bank
         transfer can be recorded against it; its captured amount is then the order's (nothing when only
-        authorized), and a known payment keeps the captured amount its provider gave before.
+        authorized), and a known payment keeps the captured amount its provider gave before. The refunds the
+        provider holds are listed after (a failure there is logged, or raised when `strict`); `checked_at`
+        says when the provider last gave both.
         """
         if provider_name not in self.providers and provider_name not in specs():
             raise ProviderUnknown(provider=provider_name)
@@ -160,35 +187,73 @@ class RefundService:
         facts: PaymentFacts | None = None
         provider = self.providers.get(provider_name)
         asked = False
-        if provider is not None and (block is None or not provider.sends_money):  # bank transfers: the order's word
+        with provider_budget(self.budget), self._answering(provider_name, claim.reference):
+            if provider is not None and (block is None or not provider.sends_money):  # bank transfers: the order's word
+                try:
+                    if mode is Mode.UNKNOWN:
+                        mode, facts = provider.probe(claim)
+                    else:
+                        facts = provider.for_mode(mode).payment_facts(claim)
+                    asked = True
+                except ProviderCannotRefund as exc:
+                    block = exc.block
+            if facts is not None:
+                rules.check_paid_at(facts.paid_at, self.clock(), provider=provider_label(provider_name))
+            if facts is not None and facts.captured.currency != claim.captured.currency:
+                raise PaymentConflict(CURRENCY_CONFLICT, order_currency=claim.captured.currency,
+                                      provider=provider_label(provider_name),
+                                      provider_currency=facts.captured.currency)
+            if facts is None:  # the order's word, or nothing for an authorization
+                captured = Money.zero(claim.captured.currency) if block and block.code == NOT_CAPTURED \
+                    else claim.captured
+                facts = PaymentFacts(captured=captured, paid_at=claim.paid_at)
+            found = replace(registration, mode=mode, block=block)
+
+            def upsert() -> str:
+                with self.db.transaction() as s:
+                    return self._upsert_payment(s, provider_name, claim, facts, found, actor, verified=asked)
+
+            payment_id = once_more_on_conflict(upsert)
             try:
-                if mode is Mode.UNKNOWN:
-                    mode, facts = provider.probe(claim)
-                else:
-                    facts = provider.for_mode(mode).payment_facts(claim)
-                asked = True
-            except ProviderCannotRefund as exc:
-                block = exc.block
-        if facts is not None:
-            rules.check_paid_at(facts.paid_at, self.clock(), provider=provider_label(provider_name))
-        if facts is not None and facts.captured.currency != claim.captured.currency:
-            raise PaymentConflict(CURRENCY_CONFLICT, order_currency=claim.captured.currency,
-                                  provider=provider_label(provider_name), provider_currency=facts.captured.currency)
-        if facts is None:  # the order's word, or nothing for an authorization
-            captured = Money.zero(claim.captured.currency) if block and block.code == NOT_CAPTURED else claim.captured
-            facts = PaymentFacts(captured=captured, paid_at=claim.paid_at)
-        found = replace(registration, mode=mode, block=block)
-
-        def upsert() -> str:
-            with self.db.transaction() as s:
-                return self._upsert_payment(s, provider_name, claim, facts, found, actor, verified=asked)
-
-        payment_id = once_more_on_conflict(upsert)
-        try:
-            self.sync_payment(payment_id)
-        except RefunderError as exc:  # the payment is registered; the next sync or reconcile tries again
-            log.warning("payment %s: could not list refunds at %s: %s", payment_id, provider_name, exc.message)
+                self._sync(payment_id, checked=asked and provider is not None and provider.sends_money)
+            except RefunderError as exc:  # the payment is registered; the next sync or reconcile tries again
+                if strict:
+                    raise
+                log.warning("payment %s: could not list refunds at %s: %s", payment_id, provider_name, exc.message)
         return self.payment_view(payment_id)
+
+    def refresh_payment(self, payment_id: str) -> PaymentView:
+        """Check with the provider now ("Check with provider"): its facts and its refunds (made elsewhere too).
+
+        Within the time budget; no answer in time is ProviderNotAnswering and the ledger stays as it was. A
+        payment no provider can be asked about (bank transfer, not enabled, the order shows why) is answered
+        as the ledger has it.
+        """
+        with self.db.reading() as s:
+            payment = self._payment(s, payment_id)
+        provider, block = self.providers.get(payment.provider), _block_in(payment)
+        if provider is None or not provider.sends_money or (block is not None and block.code not in CREDENTIAL_BLOCKS):
+            return self.payment_view(payment_id)
+        claim = PaymentClaim(payment.reference, payment.order_id, payment.captured, payment.paid_at,
+                             payment.provider_data)
+        return self.register_payment(payment.provider, claim, SYSTEM, strict=True, registration=Registration(
+            mode=Mode(payment.mode), gateway=payment.gateway, rule="checked with the provider"))
+
+    @contextmanager
+    def _answering(self, provider_name: str, reference: str) -> Iterator[None]:
+        """A provider that gives no answer within the budget (or was not asked for lack of time) is
+        ProviderNotAnswering: it names the provider and, for a known payment, its id and when the ledger's
+        figures were last checked with the provider (checked_at, left out when never)."""
+        try:
+            yield
+        except (ProviderUnreachable, NotAsked) as exc:
+            with self.db.reading() as s:
+                known = s.execute(select(Payment.id, Payment.checked_at).where(
+                    Payment.provider == provider_name, Payment.reference == reference)).one_or_none()
+            raise ProviderNotAnswering(
+                provider=provider_label(provider_name), provider_code=exc.provider_code, budget_seconds=self.budget,
+                payment_id=known.id if known else None,
+                checked_at=known.checked_at.isoformat() if known and known.checked_at else None) from exc
 
     def _with_credentials(self, payment: Payment) -> Provider:
         """The provider as the payment's mode; a payment recorded before modes were kept is looked up once."""
@@ -217,6 +282,11 @@ class RefundService:
 
         They count as refunded (or in flight) like any other, so they are never refunded a second time.
         """
+        with provider_budget(self.budget):
+            return self._sync(payment_id, checked=False)
+
+    def _sync(self, payment_id: str, *, checked: bool) -> list[Refund]:
+        """sync_payment inside the caller's budget; `checked`: the provider's facts were read just before."""
         with self.db.reading() as s:
             payment = self._payment(s, payment_id)
         if payment.refund_block or payment.provider not in self.providers:
@@ -229,10 +299,13 @@ class RefundService:
             ours = {r.id: r for r in s.scalars(select(Refund).where(Refund.payment_id == payment_id,
                                                                      Refund.kind == "requested"))}
             now = self.clock()
+            if checked:
+                locked.checked_at = now
             for item in found:
                 if item.refund_id in ours:
                     if item.result.confirmed:  # the provider's record of it: repairs a wrong final status
                         _transition(s, ours[item.refund_id], item.result, SYSTEM, now)
+                    _same_as(s, ours[item.refund_id], item.provider_id, now)
                     continue
                 known = s.scalars(select(Refund).where(Refund.payment_id == payment_id,
                                                        Refund.external_id == item.provider_id)).one_or_none()
@@ -240,6 +313,8 @@ class RefundService:
                     _transition(s, known, item.result, SYSTEM, now)
                     continue
                 if item.status is RefundStatus.FAILED:
+                    continue
+                if _link_woocommerce(s, payment_id, item, now):  # a gateway's refund WooCommerce reported
                     continue
                 refund = Refund(
                     id=new_id("rf"), payment_id=payment_id, kind="external", external_id=item.provider_id,
@@ -300,14 +375,18 @@ class RefundService:
 
     def payment_view(self, payment_id: str) -> PaymentView:
         with self.db.reading() as s:
-            payment = self._payment(s, payment_id)
-            balance, _ = _standing(s, payment, self.clock())
-            last = s.execute(
-                select(Refund.status, Refund.failure_code, Refund.failure_params)
-                .where(Refund.payment_id == payment_id, Refund.kind == "requested", Refund.via == VIA_PROVIDER,
-                       Refund.status.in_(list(rules.FINAL)))
-                .order_by(Refund.created_at.desc(), Refund.id.desc()).limit(1)
-            ).one_or_none()
+            view, _ = self._view(s, self._payment(s, payment_id), self.clock())
+        return view
+
+    def _view(self, s: Session, payment: Payment, since: datetime) -> tuple[PaymentView, int]:
+        """The payment's balance, deadline and capabilities, and how many refunds were created after `since`."""
+        balance, recent = _standing(s, payment, since)
+        last = s.execute(
+            select(Refund.status, Refund.failure_code, Refund.failure_params)
+            .where(Refund.payment_id == payment.id, Refund.kind == "requested", Refund.via == VIA_PROVIDER,
+                   Refund.status.in_(list(rules.FINAL)))
+            .order_by(Refund.created_at.desc(), Refund.id.desc()).limit(1)
+        ).one_or_none()
         provider = self.providers.get(payment.provider)
         policy = provider.policy if provider else rules.RefundPolicy()
         deadline = rules.refund_deadline(payment.paid_at, policy)
@@ -319,7 +398,7 @@ class RefundService:
                                 provider.line_refunds) if provider else None
         can = capabilities(provider_name=payment.provider, provider=traits, payment_block=_block_in(payment),
                            mode=Mode(payment.mode), deadline=deadline, now=self.clock(), permanent_failure=failure)
-        return PaymentView(payment, balance, deadline, deadline is None or self.clock() <= deadline, can)
+        return PaymentView(payment, balance, deadline, deadline is None or self.clock() <= deadline, can), recent
 
     def events(self, payment_id: str) -> list[AuditEvent]:
         with self.db.reading() as s:
@@ -330,12 +409,15 @@ class RefundService:
     # --- refunds ----------------------------------------------------------------------------------
 
     def create_refund(
-        self, payment_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str
+        self, payment_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str,
+        before_sending: Callable[[], object] | None = None,
     ) -> tuple[Refund, bool]:
         """Returns the refund and whether this call created it (False: idempotent replay).
 
-        Once the provider was called, a ledger that fails to record its answer is RefundOutcomePending: the
-        refund stays recorded (as pending) and the follow-up reads it back from the provider.
+        `before_sending` is called once the refund is recorded, just before the provider is asked (bulk
+        refunds: wait for its slot in the provider's pace). Once the provider was called, a ledger that fails
+        to record its answer is RefundOutcomePending: the refund stays recorded (as pending) and the follow-up
+        reads it back from the provider.
         """
         refund_id = new_id("rf")
         with self.db.refund_lock(refund_id):  # a fresh id: taken (PostgreSQL: unless its hash collides)
@@ -348,7 +430,10 @@ class RefundService:
             if isinstance(recorded, Refund):
                 return recorded, False
             provider, call = recorded
-            result = _send(provider, call)
+            if before_sending is not None:
+                before_sending()
+            with provider_budget(self.budget):
+                result = _send(provider, call)
             try:
                 return self._apply(call.refund_id, result, SYSTEM), True
             except Exception as exc:
@@ -376,17 +461,10 @@ class RefundService:
     ) -> Refund | tuple[Provider, RefundCall]:
         """The refund an idempotency key already made, or the provider call for a newly recorded one.
 
-        The payment's capabilities are read before its lock is taken (they involve no balance); a bank
-        transfer is never sent anywhere and keeps only the balance rules.
+        All in one transaction holding the payment's lock: the replay check, the payment's capabilities and
+        balance, and recording the refund. A bank transfer is never sent anywhere and keeps only the balance
+        rules.
         """
-        view = self.payment_view(payment_id)
-        via = request.via or view.capabilities.default_via
-        sender: Provider = BANK_TRANSFER
-        policy = rules.RefundPolicy()
-        blocked = view.capabilities.blocked if via == VIA_PROVIDER else None
-        if via == VIA_PROVIDER and (blocked is None or blocked.code == REFUND_WINDOW_EXPIRED):  # rules explain it
-            provider = self.provider(view.payment.provider)
-            sender, policy, blocked = provider.for_mode(Mode(view.payment.mode)), provider.policy, None
         with self.db.locked_payment(payment_id) as (s, payment):
             if payment is None:
                 raise PaymentNotFound(payment_id=payment_id)
@@ -396,14 +474,21 @@ class RefundService:
                 if known.fingerprint != fingerprint or prior.payment_id != payment.id:
                     raise IdempotencyConflict()
                 return prior
+            now = self.clock()
+            view, recent = self._view(s, payment, now - timedelta(minutes=1))
+            via = request.via or view.capabilities.default_via
+            sender: Provider = BANK_TRANSFER
+            policy = rules.RefundPolicy()
+            blocked = view.capabilities.blocked if via == VIA_PROVIDER else None
+            if via == VIA_PROVIDER and (blocked is None or blocked.code == REFUND_WINDOW_EXPIRED):  # rules explain
+                provider = self.provider(payment.provider)
+                sender, policy, blocked = provider.for_mode(Mode(payment.mode)), provider.policy, None
             if blocked is not None:  # after the replay check: a key that already refunded still answers
                 raise ProviderCannotRefund(blocked)
             call = _call(payment, refund_id, request.amount, request.reason, request.bank_reference, request.lines)
             sender.check_request(call)
             _check_lines(request)
-            now = self.clock()
-            balance, recent = _standing(s, payment, now - timedelta(minutes=1))
-            rules.check_refund(balance=balance, amount=request.amount, paid_at=payment.paid_at,
+            rules.check_refund(balance=view.balance, amount=request.amount, paid_at=payment.paid_at,
                                now=now, policy=policy, refunds_last_minute=recent, provider=sender.label)
             refund = Refund(
                 id=call.refund_id, payment_id=payment.id, amount_minor=request.amount.minor,
@@ -477,15 +562,16 @@ class RefundService:
             return refund  # settled, or read back by someone else since the list was made
         call = _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference, refund.lines)
         try:
-            provider = BANK_TRANSFER if refund.via == VIA_BANK_TRANSFER else self._with_credentials(payment)
-            try:
-                result: ProviderResult | None = provider.refund_status(call)
-            except RefundNotAtProvider:
-                log.warning("refund %s: %s never got it and no one is sending it; sending it again with the same "
-                            "key", refund_id, provider.name)
-                result = _send(provider, call)
-                if result.failure_code == ProviderBusy.code:  # nothing happened: stays in flight, tried again later
-                    result = None
+            with provider_budget(self.budget):
+                provider = BANK_TRANSFER if refund.via == VIA_BANK_TRANSFER else self._with_credentials(payment)
+                try:
+                    result: ProviderResult | None = provider.refund_status(call)
+                except RefundNotAtProvider:
+                    log.warning("refund %s: %s never got it and no one is sending it; sending it again with the "
+                                "same key", refund_id, provider.name)
+                    result = _send(provider, call)
+                    if result.failure_code == ProviderBusy.code:  # nothing happened: stays in flight, tried later
+                        result = None
         except (ProviderError, ProviderUnavailable, ProviderCannotRefund) as exc:
             log.warning("refund %s: read-back failed: %s", refund_id, exc.message)
             result = None
@@ -516,9 +602,10 @@ class RefundService:
                     if not mine:
                         continue  # its sender records the provider's own answer; the follow-up checks after
                     try:
-                        result = self._with_credentials(payment).refund_status(
-                            _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference,
-                                  refund.lines))
+                        with provider_budget(self.budget):
+                            result = self._with_credentials(payment).refund_status(
+                                _call(payment, refund.id, refund.amount, refund.reason, refund.bank_reference,
+                                      refund.lines))
                     except RefundNotAtProvider:
                         log.warning("%s webhook names refund %s, which %s does not have", provider_name, refund.id,
                                     provider.label)
@@ -611,6 +698,39 @@ def _transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor
         _audit(s, at, f"refund.{status}", actor, payment_id=refund.payment_id, refund=refund,
                amount=refund.amount, provider_reference=refund.provider_reference, detail=detail)
         issue_documents(s, refund, at)  # refunded: its credit note; failed after that: the cancelling document
+
+
+def _link_woocommerce(s: Session, payment_id: str, item: ProviderRefund, at: datetime) -> bool:
+    """A provider's refund that WooCommerce reported without its id (Vipps gives none): the oldest unlinked
+    gateway-made WooCommerce record of the same amount is that refund; it gets the provider's id."""
+    record = s.scalars(select(Refund).where(
+        Refund.payment_id == payment_id, Refund.kind == "woocommerce", Refund.wc_gateway.is_(True),
+        Refund.external_id.is_(None), Refund.status == RefundStatus.REFUNDED,
+        Refund.amount_minor == item.amount.minor, Refund.currency == item.amount.currency,
+    ).order_by(Refund.created_at, Refund.id).limit(1)).one_or_none()
+    if record is None:
+        return False
+    record.external_id = item.provider_id
+    record.provider_reference = record.provider_reference or item.provider_id
+    _audit(s, at, "refund.linked", SYSTEM, payment_id=payment_id, refund=record, amount=record.amount,
+           provider_reference=item.provider_id, detail={"wc_refund_id": record.wc_refund_id})
+    return True
+
+
+def _same_as(s: Session, ours: Refund, provider_id: str, at: datetime) -> None:
+    """A WooCommerce record that carries our refund's provider id (reported before we knew the id) is the same
+    money: it stops counting."""
+    twin = s.scalars(select(Refund).where(Refund.payment_id == ours.payment_id, Refund.kind == "woocommerce",
+                                          Refund.external_id == provider_id,
+                                          Refund.status == RefundStatus.REFUNDED)).one_or_none()
+    if twin is None:
+        return
+    twin.status = RefundStatus.FAILED
+    twin.failure_code, twin.failure_params = SAME_AS_REFUNDER_REFUND, {"refund_id": ours.id}
+    twin.failure_message = render(SAME_AS_REFUNDER_REFUND, twin.failure_params)
+    twin.updated_at = twin.finalized_at = at
+    _audit(s, at, "refund.linked", SYSTEM, payment_id=ours.payment_id, refund=twin, amount=twin.amount,
+           provider_reference=provider_id, detail={"same_as": ours.id, "wc_refund_id": twin.wc_refund_id})
 
 
 def _block_out(block: Block | None) -> dict[str, Any] | None:

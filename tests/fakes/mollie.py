@@ -13,6 +13,8 @@ documents (checked here in our own words: fields, types, required and unknown me
 them gets a 422 and is kept in .violations, so tests fail on it.
 
 Like Mollie, every object lives in one mode: a live_ key sees only live objects, a test_ key only test ones.
+Time: .timing (tests/fakes/timing.py) gives every call a latency and hangs calls by kind ("refund": creating
+one, "read": everything else).
 """
 
 from __future__ import annotations

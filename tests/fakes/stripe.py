@@ -7,6 +7,8 @@ than .per_second requests in a second get 429 rate_limit, and signed webhooks ar
 .fail(refund id) makes a refund that succeeded fail later, as a card refund can.
 Like Stripe, every object lives in one mode: a key sees only the objects of its own mode (sk_test_... test,
 others live); .requests logs (method, path, mode).
+Time: .timing (tests/fakes/timing.py) gives every call a latency and hangs calls by kind ("refund": creating
+one, "read": everything else).
 """
 
 from __future__ import annotations

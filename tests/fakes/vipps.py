@@ -16,12 +16,15 @@ codes 71 (more than captured), 95 (365 days), 94 (order locked).
 Faults for tests: .faults is a list of "lock" (one 409/6160 answer), "error500", "lose_answer" (apply
 the refund, then answer 504, as if the answer were lost), or "failed_attempt" (log a failed REFUNDED
 event under the key, move no money, answer 500: the retry with the same key then succeeds).
+Time: .timing (tests/fakes/timing.py) gives every call a latency and hangs calls by kind ("token", "refund",
+"read"); .per_second (if set) answers 429 to refunds beyond that many in any second, merchant-wide.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,8 +55,11 @@ class FakePayment:
 
 class FakeVipps(FakeApp):
     def __init__(self, *, msn: str = "123456", client_id: str = "cid-public", client_secret: str = "",
-                 subscription_key: str = "", webhook_secret: str = "", clock: Any = None) -> None:
+                 subscription_key: str = "", webhook_secret: str = "", clock: Any = None,
+                 per_second: int | None = None) -> None:
         super().__init__()
+        self.per_second, self.throttled = per_second, 0
+        self._recent: list[float] = []
         self.msn, self.client_id, self.client_secret = msn, client_id, client_secret
         self.subscription_key, self.webhook_secret = subscription_key, webhook_secret
         self.clock = clock or (lambda: datetime.now(UTC))
@@ -90,6 +96,9 @@ class FakeVipps(FakeApp):
                       "Authorization": authorization(self.webhook_secret, "POST", path, date, parts.netloc, body)}
 
     # --- WSGI ------------------------------------------------------------------------------------
+
+    def kind(self, request: Request) -> str:
+        return "token" if request.path == "/accesstoken/get" else super().kind(request)
 
     def handle(self, request: Request) -> Response:
         body = request.get_data()
@@ -172,6 +181,12 @@ class FakeVipps(FakeApp):
 
     def _refund(self, payment: FakePayment, key: str, body: bytes) -> Response:
         self.refund_calls += 1
+        if self.per_second is not None:
+            now_s = time.monotonic()
+            self._recent = [t for t in self._recent if now_s - t < 1.0] + [now_s]
+            if len(self._recent) > self.per_second:
+                self.throttled += 1
+                return problem(429, "", "Too many requests")
         fingerprint = f"{payment.reference}|{body.decode()}"
         if key in self.idempotency:
             seen, status, answer = self.idempotency[key]

@@ -308,7 +308,8 @@ def test_request_size_is_limited(api: Any, paid: dict[str, Any]) -> None:
 
 def test_health_and_openapi_are_public(app: Any) -> None:
     client = app.test_client()
-    assert client.get("/health").json == {"status": "ok", "version": "0.1.0", "providers": ["manual", "simulator"]}
+    assert client.get("/health").json == {"status": "ok", "version": "0.1.0", "providers": ["manual", "simulator"],
+                                          "provider_budget": 15.0}
     spec = client.get("/openapi.json").json
     assert spec["openapi"].startswith("3.")
     create = spec["paths"]["/v1/payments/{payment_id}/refunds"]["post"]
@@ -356,3 +357,27 @@ def test_registering_again_finds_dashboard_refunds(app: Any, api: Any, paid: dic
     simulator.refund_outside("sim-1001", Money(100000, "NOK"))
     again = register(api, "simulator", "sim-1001", 100000)
     assert again["refunded"]["value"] == 100000 and again["refundable"]["value"] == 0
+
+
+def test_check_with_provider_updates_the_facts_and_says_when(api: Any, paid: dict[str, Any], simulator: Any,
+                                                             clock: Any) -> None:
+    assert paid["checked_at"] == clock().isoformat()
+    clock.advance(hours=2)
+    simulator.refund_outside("sim-1001", Money(40000, "NOK"))
+    simulator.add_payment("sim-1001", Money(90000, "NOK"), clock() - timedelta(days=2))  # captured less after all
+    assert api.get(f"/v1/payments/{paid['id']}").json == {k: v for k, v in paid.items() if k != "detection"}
+    checked = api.post(f"/v1/payments/{paid['id']}/refresh").json
+    assert checked["checked_at"] == clock().isoformat()
+    assert checked["captured"]["value"] == 90000 and checked["refunded"]["value"] == 40000
+    events = api.get(f"/v1/payments/{paid['id']}/events").json["events"]
+    assert [e["action"] for e in events] == ["payment.registered", "payment.updated", "refund.external"]
+    assert events[1]["actor"]["name"] == "Refunder" and events[1]["detail"]["rule"] == "checked with the provider"
+
+
+def test_a_bank_transfer_payment_is_never_checked_with_a_provider(api: Any, clock: Any) -> None:
+    manual = register(api, "manual", "bank-77", 30000, order_id="77")
+    assert manual["checked_at"] is None
+    clock.advance(hours=1)
+    assert api.post(f"/v1/payments/{manual['id']}/refresh").json == {k: v for k, v in manual.items()
+                                                                      if k != "detection"}
+    assert api.post("/v1/payments/pay_nope/refresh").status_code == 404

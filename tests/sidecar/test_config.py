@@ -123,3 +123,14 @@ def test_a_new_provider_is_one_module(monkeypatch: pytest.MonkeyPatch) -> None:
     assert detect(OrderFacts("1", "paynow", transaction_id="pn_1")).provider == "paynow"
     with pytest.raises(ConfigurationError, match="REFUNDER_PAYNOW_TOKN"):
         Settings.load(env(REFUNDER_PAYNOW_TOKN="t"))
+
+
+def test_the_provider_budget_and_bulk_in_flight() -> None:
+    default = Settings.load(env())
+    assert default.provider_budget == 15.0 and default.bulk_in_flight == 32
+    chosen = Settings.load(env(REFUNDER_PROVIDER_BUDGET="8.5", REFUNDER_BULK_IN_FLIGHT="12"))
+    assert chosen.provider_budget == 8.5 and chosen.bulk_in_flight == 12
+    with pytest.raises(ConfigurationError, match="REFUNDER_PROVIDER_BUDGET must be 1 to 50 seconds"):
+        Settings.load(env(REFUNDER_PROVIDER_BUDGET="90"))
+    with pytest.raises(ConfigurationError, match="REFUNDER_BULK_IN_FLIGHT"):
+        Settings.load(env(REFUNDER_BULK_IN_FLIGHT="0"))

@@ -23,13 +23,15 @@ CHECKS = [status_code_conformance, content_type_conformance, response_schema_con
 
 # The operations, read once from a throw-away app (the spec does not depend on the database).
 SPEC_PATHS = ["/health", "/health/ready", "/v1/ping", "/v1/payments", "/v1/payments/{payment_id}",
-              "/v1/payments/{payment_id}/refunds", "/v1/payments/{payment_id}/quote",
-              "/v1/payments/{payment_id}/events", "/v1/refunds",
+              "/v1/payments/{payment_id}/refresh", "/v1/payments/{payment_id}/refunds",
+              "/v1/payments/{payment_id}/quote", "/v1/payments/{payment_id}/events", "/v1/refunds",
               "/v1/refunds/{refund_id}", "/v1/refunds/{refund_id}/refresh", "/webhooks/{provider}",
               "/webhooks/{provider}/{endpoint}", "/v1/bulk-refunds/plan", "/v1/bulk-refunds",
               "/v1/bulk-refunds/{job_id}", "/v1/bulk-refunds/{job_id}/report.csv",
               "/v1/refunds/{refund_id}/credit-notes", "/v1/refunds/{refund_id}/credit-note.pdf",
-              "/v1/credit-notes/{note_id}.pdf", "/v1/customer-credit-note", "/v1/journal"]
+              "/v1/credit-notes/{note_id}.pdf", "/v1/customer-credit-note", "/v1/journal",
+              "/v1/payments/{payment_id}/woocommerce-refunds",
+              "/v1/payments/{payment_id}/woocommerce-refunds/{wc_refund_id}/deleted", "/v1/refund-changes"]
 
 
 def operations(app: Any) -> dict[str, Any]:
@@ -43,6 +45,7 @@ def test_the_spec_lists_every_route(app: Any) -> None:
 
 @pytest.mark.parametrize("label", [
     "GET /health", "GET /health/ready", "GET /v1/ping", "POST /v1/payments", "GET /v1/payments/{payment_id}",
+    "POST /v1/payments/{payment_id}/refresh",
     "GET /v1/payments/{payment_id}/refunds", "POST /v1/payments/{payment_id}/refunds",
     "POST /v1/payments/{payment_id}/quote", "GET /v1/payments/{payment_id}/events", "GET /v1/refunds",
     "GET /v1/refunds/{refund_id}",
@@ -51,6 +54,8 @@ def test_the_spec_lists_every_route(app: Any) -> None:
     "POST /v1/bulk-refunds", "GET /v1/bulk-refunds/{job_id}", "GET /v1/bulk-refunds/{job_id}/report.csv",
     "GET /v1/refunds/{refund_id}/credit-notes", "GET /v1/refunds/{refund_id}/credit-note.pdf",
     "GET /v1/credit-notes/{note_id}.pdf", "GET /v1/customer-credit-note", "GET /v1/journal",
+    "POST /v1/payments/{payment_id}/woocommerce-refunds",
+    "POST /v1/payments/{payment_id}/woocommerce-refunds/{wc_refund_id}/deleted", "GET /v1/refund-changes",
 ])
 def test_signed_fuzzing_never_breaks_the_sidecar(app: Any, clock: Any, label: str) -> None:
     operation = operations(app)[label]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -126,3 +127,61 @@ def test_partial_refund_in_the_order_screen(wordpress: WordPress, browser: webdr
         shot(browser, screen, "5-journal")
     assert wordpress.php_problems() == []
     assert [e for e in browser.get_log("browser") if "refunder" in e["message"]] == []
+
+
+def test_bulk_refund_of_one_event_from_woocommerces_menu(wordpress: WordPress, browser: webdriver.Chrome,
+                                                         sidecar_env: dict[str, str]) -> None:
+    """WooCommerce → Bulk refund: the product found with WooCommerce's own search, a date, the review, the
+    progress bar until the report. Screenshots browser-<storage>-bulk-1… in tests/artifacts/."""
+    if wordpress.eval("echo WC()->version;").endswith("-double"):
+        pytest.skip("WooCommerce's product search (wc-enhanced-select, selectWoo) is WooCommerce's own: "
+                    "it runs on a real WooCommerce (../shared/wordpress)")
+    product = int(wordpress.eval("$p = new WC_Product_Simple(); $p->set_name('Yoga by the fjord');"
+                                 " $p->set_regular_price('1500'); echo $p->save();"))
+    order_id = int(wordpress.eval(
+        "echo refunder_test_create_order(array('total' => '1500.00', 'meta' => array("
+        f"'_test_simulated_reference' => 'wp-bulk-browser-0001', '_test_event' => '{product}@2026-12-24'),"
+        " 'items' => array(array('Yoga by the fjord', 1, '1500.00'))));"))
+    wait = WebDriverWait(browser, 30)
+    browser.get(wordpress.order_list()[0])
+    if browser.find_elements(By.ID, "user_login"):  # not logged in yet in this browser
+        browser.find_element(By.ID, "user_login").send_keys("admin")
+        browser.find_element(By.ID, "user_pass").send_keys("admin-Pass-123")
+        browser.find_element(By.ID, "wp-submit").click()
+    menu = wait.until(ec.element_to_be_clickable(
+        (By.CSS_SELECTOR, "#toplevel_page_woocommerce .wp-submenu a[href$='page=refunder-bulk']")))
+    assert menu.text == "Bulk refund"
+    menu.click()
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".refunder-bulk-event")))
+    browser.find_element(By.CSS_SELECTOR, "#refunder-bulk-product + .select2 .select2-selection").click()
+    wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, ".select2-search__field"))).send_keys("fjord")
+    found = wait.until(ec.element_to_be_clickable(
+        (By.XPATH, "//li[contains(@class, 'select2-results__option') and contains(., 'Yoga by the fjord')]")))
+    shot(browser, wordpress.storage, "bulk-1-product-search")
+    found.click()
+    date = browser.find_element(By.ID, "refunder-bulk-date")
+    assert date.get_attribute("type") == "date"
+    browser.execute_script("arguments[0].value = '2026-12-24';", date)  # the browser's own date picker
+    shot(browser, wordpress.storage, "bulk-2-event")
+    browser.find_element(By.CSS_SELECTOR, ".refunder-bulk-event [name=find]").click()
+
+    count = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".refunder-bulk-count")))
+    assert count.text == "1 orders chosen, 1 can be refunded."
+    totals = browser.find_element(By.CSS_SELECTOR, ".refunder-bulk-totals").text.replace("\u00a0", " ")
+    assert "simulator 1 1 500,00 kr" in totals
+    browser.find_element(By.NAME, "reason").send_keys("The fjord froze")
+    shot(browser, wordpress.storage, "bulk-3-review")
+    browser.find_element(By.ID, "submit").click()
+
+    text = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".refunder-bulk-text")))
+    subprocess.run([sys.executable, "-m", "refunder.cli", "worker", "--once"], env=sidecar_env, timeout=120,
+                   check=True, capture_output=True)
+    WebDriverWait(browser, 45).until(
+        ec.visibility_of_element_located((By.CSS_SELECTOR, ".refunder-bulk-report .button")))
+    assert text.text == "1 of 1 done: 1 refunded, 0 failed, 0 skipped."
+    assert browser.execute_script("return document.querySelector('.refunder-bulk-progress progress').value") == 1
+    shot(browser, wordpress.storage, "bulk-4-done")
+    assert wordpress.eval(f"echo number_format(wc_get_order({order_id})->get_total_refunded(), 2);") == "1,500.00"
+    assert wordpress.php_problems() == []
+    # no script error on the page (resources the sandbox cannot reach, e.g. Gravatar, aside)
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE" and e["source"] != "network"] == []

@@ -13,7 +13,7 @@ import time
 import requests
 
 from tests.wp.conftest import WordPress
-from tests.wp.test_admin_http import login
+from tests.wp.test_admin_http import login, new_order
 
 SIMULATED = ["wp-sim-0030", "wp-sim-0031", "wp-sim-0032"]
 
@@ -82,6 +82,103 @@ def poll(session: requests.Session, wp: WordPress, job: str, nonce: str) -> dict
             return answer["data"]
         time.sleep(0.5)
     raise AssertionError(f"the bulk refund did not finish: {answer}")
+
+
+def choose(session: requests.Session, wp: WordPress, ids: list[int]) -> str:
+    """The review page's URL for these orders, chosen with the order list's bulk action "Refunder"."""
+    list_url, chosen_ids = wp.order_list()
+    listing = session.get(list_url, timeout=30).text
+    nonce = re.search(r'name="_wpnonce" value="([0-9a-f]+)"', listing).group(1)
+    chosen = session.get(list_url, params=[("action", "refunder_bulk"), ("_wpnonce", nonce),
+                                           *[(chosen_ids, str(i)) for i in ids]], allow_redirects=False, timeout=30)
+    assert chosen.status_code == 302, chosen.status_code
+    return chosen.headers["Location"]
+
+
+def test_bulk_page_is_under_woocommerces_menu_with_its_product_search(wordpress: WordPress) -> None:
+    admin = login(wordpress, "admin")
+    log = wordpress.directory / "debug.log"
+    before = log.stat().st_size if log.exists() else 0
+    page = admin.get(f"{wordpress.url}/wp-admin/admin.php?page=refunder-bulk", timeout=30)
+    logged = log.read_bytes()[before:].decode(errors="replace") if log.exists() else ""
+    assert page.status_code == 200
+    # WordPress 6.8 said "strip_tags(): Passing null to parameter #1" on every visit of a page in no menu
+    assert [line for line in logged.splitlines() if "PHP " in line] == []
+    menu = re.search(r'id="toplevel_page_woocommerce".*?</ul>', page.text, re.S)
+    assert menu and re.search(r"""<a href=['"]admin.php\?page=refunder-bulk['"][^>]*>Bulk refund</a>""", menu.group(0))
+    assert re.search(r"<title>Bulk refund\b", page.text)
+    form = re.search(r'<form[^>]*class="refunder-bulk-event".*?</form>', page.text, re.S).group(0)
+    assert re.search(r'<select[^>]*class="wc-product-search"[^>]*name="product_id"', form)
+    assert 'data-action="woocommerce_json_search_products_and_variations"' in form
+    assert re.search(r'<input type="date"[^>]*name="date"', form)
+    assert "assets/refunder-bulk.js" in page.text and "RefunderBulk" in page.text
+    assert "refunder_bulk_status" not in page.text  # the page's script is an asset, not inline
+    if not wordpress.eval("echo WC()->version;").endswith("-double"):  # WooCommerce's own enhanced select
+        scripts = re.findall(r"<(?:script|link)[^>]*id=['\"]([^'\"]+)['\"]", page.text)
+        assert "wc-enhanced-select-js" in scripts and "woocommerce_admin_styles-css" in scripts, scripts
+    order = admin.get(wordpress.order_screen(new_order(wordpress)), timeout=30).text
+    assert "refunder-bulk.js" not in order  # only on its own page
+
+
+def test_a_norwegian_admin_reads_the_bulk_refund_in_norwegian(wordpress: WordPress,
+                                                              sidecar_env: dict[str, str]) -> None:
+    paid = int(wordpress.eval(
+        "echo refunder_test_create_order(array('total' => '1500.00', 'meta' => array("
+        "'_test_simulated_reference' => 'wp-bulk-nb-0001'),"
+        " 'items' => array(array('Konsertbillett', 1, '1500.00'))));"))
+    by_hand = int(wordpress.eval("echo refunder_test_create_order(array('total' => '500.00', 'items' => array("
+                                 "array('Konsertbillett', 1, '500.00'))));"))
+    gone = 987654  # no such order: the service has no payment for it
+    wordpress.eval("update_user_meta(1, 'locale', 'nb_NO');")
+    try:
+        admin = login(wordpress, "admin")
+        review = html.unescape(admin.get(choose(admin, wordpress, [paid, by_hand, gone]), timeout=60).text)
+        assert "3 ordrer valgt, 1 kan refunderes." in review and "Kan ikke refunderes her" in review
+        assert re.search(r"<td>simulator</td><td>1</td><td>1\s500,00\skr</td>", review)
+        assert f"Ordre {gone}: Refunder kjenner ingen betaling for denne ordren ennå: åpne ordren én gang." in review
+        assert f"Ordre {by_hand}: Ikke betalt gjennom en betalingsleverandør Refunder kjenner" in review
+        assert "open the order once" not in review and "transfer the money yourself" not in review
+        form = dict(re.findall(r'name="(selection|_wpnonce)" value="([^"]+)"', review))
+        started = admin.post(f"{wordpress.url}/wp-admin/admin-post.php", data={
+            "action": "refunder_bulk_start", "reason": "Konserten er avlyst", **form}, allow_redirects=False,
+            timeout=60)
+        progress = admin.get(started.headers["Location"], timeout=30).text
+        job = re.search(r'data-job="(bulk_[0-9a-f]+)" data-nonce="([0-9a-f]+)"', progress)
+        assert "Last ned rapporten (CSV)" in progress
+        subprocess.run([sys.executable, "-m", "refunder.cli", "worker", "--once"], env=sidecar_env, timeout=120,
+                       check=True, capture_output=True)
+        status = poll(admin, wordpress, job.group(1), job.group(2))
+        assert status["text"] == "3 av 3 ferdig: 1 refundert, 0 mislyktes, 2 hoppet over."
+    finally:
+        wordpress.eval("delete_user_meta(1, 'locale');")
+    assert wordpress.eval(f"echo number_format(wc_get_order({paid})->get_total_refunded(), 2);") == "1,500.00"
+    assert wordpress.php_problems() == []
+
+
+def woocommerce_log(wp: WordPress, source: str) -> str:
+    """What WooCommerce's logger (its file handler) kept for this source."""
+    logs = sorted((wp.directory / "docroot" / "wp-content" / "uploads" / "wc-logs").glob(f"{source}-*.log"))
+    return "".join(log.read_text() for log in logs)
+
+
+def test_an_outage_during_a_bulk_refund_is_shown_and_logged(wordpress: WordPress) -> None:
+    admin = login(wordpress, "admin")
+    page = admin.get(f"{wordpress.url}/wp-admin/admin.php?page=refunder-bulk&job=bulk_outage", timeout=30).text
+    nonce = re.search(r'data-job="bulk_outage" data-nonce="([0-9a-f]+)"', page).group(1)
+    saved = wordpress.eval("echo get_option('refunder_settings')['secret'];")
+    wordpress.eval("update_option('refunder_settings', array('url' => 'http://127.0.0.1:9', 'secret' => '"
+                   + saved + "'));")
+    try:
+        answer = admin.post(f"{wordpress.url}/wp-admin/admin-ajax.php", data={
+            "action": "refunder_bulk_status", "job": "bulk_outage", "nonce": nonce}, timeout=30)
+    finally:
+        wordpress.eval("update_option('refunder_settings', array('url' => '" + wordpress.sidecar_url
+                       + "', 'secret' => '" + saved + "'));")
+    assert answer.status_code == 502 and "could not be reached" in answer.json()["data"]["message"]
+    logged = [line for line in woocommerce_log(wordpress, "refunder").splitlines() if "bulk_outage" in line]
+    assert len(logged) == 1 and "Refunder: bulk refund progress bulk_outage: The Refunder service at" in logged[0]
+    assert "[refunder_unreachable]" in logged[0]
+    assert wordpress.php_problems() == []
 
 
 def test_bulk_pages_need_the_permission(wordpress: WordPress) -> None:

@@ -24,6 +24,7 @@ from ..providers.base import PaymentClaim, PaymentNotAtProvider, WebhookRequest
 from ..quote import Item, Proposal, quote
 from ..refunds import Actor, PaymentView, RefundRequest, RefundService, Registration
 from ..rules import RefundPolicy
+from ..woocommerce import WooCommerceBooks, WooCommerceRefund
 from . import schemas as s
 from .auth import signed_target
 from .inputs import StrictParser
@@ -64,7 +65,7 @@ def payment_out(view: PaymentView) -> dict[str, Any]:
         "captured": money_out(b.captured), "refunded": money_out(b.refunded),
         "in_flight": money_out(b.in_flight), "refundable": money_out(b.refundable),
         "paid_at": p.paid_at, "refund_deadline": view.deadline,
-        "refund_window_open": view.window_open,
+        "refund_window_open": view.window_open, "checked_at": p.checked_at,
         "capabilities": {
             "provider_refund": can.provider_refund, "reason": reason_out(can.blocked),
             "partial_refund": can.partial, "line_refund": can.lines, "bank_transfer": can.bank_transfer,
@@ -103,7 +104,7 @@ def refund_out(r: Refund) -> dict[str, Any]:
         "lines": r.lines, "bank_reference": r.bank_reference, "provider_reference": r.provider_reference,
         "failure": {"code": r.failure_code, "message": r.failure_message, "params": r.failure_params or {}}
         if r.failure_code else None,
-        "via": r.via, "kind": r.kind,
+        "via": r.via, "kind": r.kind, "wc_refund_id": r.wc_refund_id,
         "created_at": r.created_at, "updated_at": r.updated_at, "finalized_at": r.finalized_at,
     }
 
@@ -163,12 +164,17 @@ WEBHOOK_NOT_FOUND = define("webhook_not_found", "No webhook for provider {provid
                            provider="paypal")
 
 
+def health() -> dict[str, Any]:
+    return {"status": "ok", "version": __version__, "providers": sorted(service().providers),
+            "provider_budget": service().budget}
+
+
 @public.route("/health")
 class Health(MethodView):
     @public.response(200, s.HealthSchema)
     def get(self) -> dict[str, Any]:
         """Liveness (unsigned): the process answers. Touches no database, so it answers at once, always."""
-        return {"status": "ok", "version": __version__, "providers": sorted(service().providers)}
+        return health()
 
 
 @public.route("/health/ready")
@@ -177,7 +183,7 @@ class Ready(MethodView):
     def get(self) -> dict[str, Any]:
         """Readiness (unsigned): the ledger answers a read within seconds; 503 ledger_unavailable if not."""
         service().db.ready(READY_TIMEOUT)
-        return {"status": "ok", "version": __version__, "providers": sorted(service().providers)}
+        return health()
 
 
 @v1.route("/ping")
@@ -186,7 +192,7 @@ class Ping(MethodView):
     @v1.response(200, s.HealthSchema)
     def get(self) -> dict[str, Any]:
         """Signed health check: proves the shared secret and clocks agree ("test connection")."""
-        return {"status": "ok", "version": __version__, "providers": sorted(service().providers)}
+        return health()
 
 
 @v1.route("/payments")
@@ -216,8 +222,21 @@ class PaymentItem(MethodView):
     @v1.doc(security=SIGNED)
     @v1.response(200, s.PaymentSchema)
     def get(self, payment_id: str) -> dict[str, Any]:
-        """Captured, refunded, in-flight and refundable amounts of one payment."""
+        """Captured, refunded, in-flight and refundable amounts of one payment, from the ledger alone (no provider
+        is asked: checked_at says when the provider last confirmed them; refresh asks it)."""
         return payment_out(service().payment_view(payment_id))
+
+
+@v1.route("/payments/<string:payment_id>/refresh")
+class PaymentRefresh(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.response(200, s.PaymentSchema)
+    @v1.alt_response(504, schema=s.ProblemSchema, description="provider_not_answering: the provider did not answer "
+                     "within the time budget; nothing was changed (the ledger's figures and checked_at stand).")
+    def post(self, payment_id: str) -> dict[str, Any]:
+        """Check with the provider now ("Check with provider"): captured amount, payment time and its refunds,
+        those made elsewhere included, within the time budget (provider_budget). Sets checked_at."""
+        return payment_out(service().refresh_payment(payment_id))
 
 
 @v1.route("/payments/<string:payment_id>/refunds")
@@ -280,6 +299,48 @@ class PaymentQuote(MethodView):
         }
 
 
+def woocommerce() -> WooCommerceBooks:
+    return current_app.extensions["refunder_woocommerce"]
+
+
+@v1.route("/payments/<string:payment_id>/woocommerce-refunds")
+class WooCommerceRefunds(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.arguments(s.WooCommerceRefundSchema)
+    @v1.response(201, s.RefundSchema)
+    @v1.alt_response(200, schema=s.RefundSchema, description="Known already: the record of this WooCommerce refund, "
+                                                             "or the Refunder refund its provider id belongs to.")
+    def post(self, data: dict[str, Any], payment_id: str) -> Any:
+        """A refund WooCommerce recorded by itself: counted once (idempotent per WooCommerce refund), linked to
+        the provider's refund where there is one."""
+        report = WooCommerceRefund(
+            wc_refund_id=data["wc_refund_id"], amount=data["amount"], reason=data["reason"].strip(),
+            actor=_actor(data["actor"]), gateway_refund=data["gateway_refund"], source=data["source"],
+            provider_refund_id=data["provider_refund_id"])
+        refund, created = woocommerce().record(payment_id, report)
+        return refund_out(refund), (201 if created else 200)
+
+
+@v1.route("/payments/<string:payment_id>/woocommerce-refunds/<string:wc_refund_id>/deleted")
+class WooCommerceRefundDeleted(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.response(200, s.RefundSchema)
+    def post(self, payment_id: str, wc_refund_id: str) -> dict[str, Any]:
+        """WooCommerce deleted its refund: a booking no gateway paid no longer counts."""
+        return refund_out(woocommerce().deleted(payment_id, wc_refund_id, Actor("wordpress", "WordPress")))
+
+
+@v1.route("/refund-changes")
+class RefundChanges(MethodView):
+    @v1.doc(security=SIGNED)
+    @v1.arguments(s.ChangesQuerySchema, location="query")
+    @v1.response(200, s.RefundChangesSchema)
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
+        """Refunds changed since a time, with their orders: how WordPress follows the ledger in one call."""
+        changed, until = woocommerce().changes(query["since"], query["limit"])
+        return {"refunds": [{**refund_out(r), "order_id": order_id} for r, order_id in changed], "until": until}
+
+
 @v1.route("/payments/<string:payment_id>/events")
 class PaymentEvents(MethodView):
     @v1.doc(security=SIGNED)
@@ -335,7 +396,9 @@ class BulkPlan(MethodView):
                 entry[1] += line.amount.minor
         return {
             "lines": [{"order_id": p.line.order_id, "payment_id": p.line.payment_id, "provider": p.provider,
-                       "amount": money_out(p.amount) if p.amount else None, "problem": p.problem} for p in plan],
+                       "amount": money_out(p.amount) if p.amount else None,
+                       "problem": p.problem.message if p.problem else None, "reason": reason_out(p.problem)}
+                      for p in plan],
             "totals": [{"provider": provider, "count": count, "total": money_out(Money(minor, currency))}
                        for (provider, currency), (count, minor) in sorted(totals.items())],
             "refundable": sum(1 for p in plan if p.problem is None),

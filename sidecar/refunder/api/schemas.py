@@ -8,6 +8,7 @@ from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, val
 
 from ..currencies import EXPONENTS
 from ..money import MAX_MINOR, Money
+from ..woocommerce import SOURCES as WOOCOMMERCE_SOURCES
 from .bookkeeping_schemas import DECIMAL, OrderDocumentSchema
 from .inputs import Text
 
@@ -185,12 +186,20 @@ class BulkStartRequestSchema(BulkPlanRequestSchema):
     actor = fields.Nested(ActorSchema, required=True)
 
 
+class ReasonSchema(Schema):
+    code = fields.String(metadata={"description": "Stable, for translation (tests/vectors/problems.json)."})
+    message = fields.String(metadata={"description": "Plain English, the fallback."})
+    params = fields.Dict(metadata={"description": "What the message mentions (provider, method, deadline ...)."})
+
+
 class BulkPlanLineSchema(Schema):
     order_id = fields.String()
     payment_id = fields.String(allow_none=True)
     provider = fields.String(allow_none=True)
     amount = fields.Nested(BalanceMoneySchema, allow_none=True)
-    problem = fields.String(allow_none=True, metadata={"description": "Why it cannot be refunded."})
+    problem = fields.String(allow_none=True, metadata={"description": "Why it cannot be refunded (English)."})
+    reason = fields.Nested(ReasonSchema, allow_none=True,
+                           metadata={"description": "The same as a code and its params, for translation."})
 
 
 class BulkTotalSchema(Schema):
@@ -238,12 +247,6 @@ class OrderQuerySchema(Schema):
     order_id = _text(64, required=True)
 
 
-class ReasonSchema(Schema):
-    code = fields.String(metadata={"description": "Stable, for translation (tests/vectors/problems.json)."})
-    message = fields.String(metadata={"description": "Plain English, the fallback."})
-    params = fields.Dict(metadata={"description": "What the message mentions (provider, method, deadline ...)."})
-
-
 class CapabilitiesSchema(Schema):
     provider_refund = fields.Boolean(metadata={"description": "The provider can refund this payment now."})
     reason = fields.Nested(ReasonSchema, allow_none=True, metadata={"description": "Why not, when it cannot."})
@@ -270,6 +273,9 @@ class PaymentSchema(Schema):
     paid_at = fields.AwareDateTime()
     refund_deadline = fields.AwareDateTime(allow_none=True)
     refund_window_open = fields.Boolean(metadata={"description": "False once the provider's refund period ended."})
+    checked_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "When the provider last gave this payment's facts and refunds (registration or refresh); "
+                       "null: never (bank transfers, or not yet). The amounts are the ledger's, as of then."})
     capabilities = fields.Nested(CapabilitiesSchema)
 
 
@@ -346,8 +352,10 @@ class RefundSchema(Schema):
     provider_reference = fields.String(allow_none=True)
     failure = fields.Nested(FailureSchema, allow_none=True)
     via = fields.String(validate=validate.OneOf(_VIAS), metadata={"description": "How the money went back."})
-    kind = fields.String(validate=validate.OneOf(["requested", "external"]),
-                         metadata={"description": "external: made outside Refunder, found at the provider."})
+    kind = fields.String(validate=validate.OneOf(["requested", "external", "woocommerce"]),
+                         metadata={"description": "external: made outside Refunder, found at the provider; "
+                                                  "woocommerce: made in WooCommerce, reported by the plugin."})
+    wc_refund_id = fields.String(allow_none=True, metadata={"description": "The WooCommerce refund that records it."})
     created_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
     finalized_at = fields.AwareDateTime(allow_none=True)
@@ -355,6 +363,37 @@ class RefundSchema(Schema):
 
 class RefundListSchema(Schema):
     refunds = fields.List(fields.Nested(RefundSchema))
+
+
+class ChangedRefundSchema(RefundSchema):
+    order_id = fields.String(metadata={"description": "The order of the refund's payment."})
+
+
+class RefundChangesSchema(Schema):
+    refunds = fields.List(fields.Nested(ChangedRefundSchema), metadata={"description": "Oldest change first."})
+    until = fields.AwareDateTime(metadata={"description": "Ask from here next time (less a margin)."})
+
+
+class ChangesQuerySchema(Schema):
+    since = fields.AwareDateTime(required=True, metadata={"description": "Refunds changed at or after this time."})
+    limit = fields.Integer(strict=False, load_default=500, validate=validate.Range(min=1, max=1000))
+
+
+class WooCommerceRefundSchema(Schema):
+    """A refund WooCommerce recorded by itself (not made by Refunder): it counts against what is refundable."""
+
+    wc_refund_id = _text(20, validate.Regexp(r"^[0-9]{1,20}$"), required=True,
+                         metadata={"description": "The WooCommerce refund's id: one record each."})
+    amount = fields.Nested(MoneySchema, required=True)
+    reason = Text(multiline=True, required=True, validate=validate.Length(min=1, max=500))
+    actor = fields.Nested(ActorSchema, required=True)
+    gateway_refund = fields.Boolean(required=True, metadata={"description": "A gateway moved the money."})
+    source = fields.String(required=True, validate=validate.OneOf(list(WOOCOMMERCE_SOURCES)), metadata={
+        "description": "manual (staff), gateway (Refund via <gateway>, or a gateway on a status change), "
+                       "stripe_webhook, mollie_webhook (the gateway's webhook), status_change (WooCommerce "
+                       "booked the rest on the Refunded status; no money moved)"})
+    provider_refund_id = _text(100, _PRINTABLE, load_default=None,
+                               metadata={"description": "The provider's refund id, when the gateway gave one."})
 
 
 class EventSchema(Schema):
@@ -377,6 +416,9 @@ class HealthSchema(Schema):
     status = fields.String()
     version = fields.String()
     providers = fields.List(fields.String())
+    provider_budget = fields.Float(metadata={
+        "description": "Seconds one provider interaction may take (REFUNDER_PROVIDER_BUDGET): a refund is answered "
+                       "within it plus the sidecar's own work. Wait at least 15 s longer."})
 
 
 class WebhookResultSchema(Schema):

@@ -45,17 +45,19 @@ _UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, sqlite3.Operation
 _MIGRATION_LOCK_ID = 0x52454655  # "REFU": one migrating process at a time on PostgreSQL
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, connections: int | None = None) -> Engine:
+    """`connections`: threads that may each hold one at once (their pool keeps that many); None: a few."""
     parsed = make_url(url)
+    pool: dict[str, Any] = {"pool_size": connections} if connections else {}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT, "isolation_level": None,
-                                                  "factory": _QueuedConnection})
+                                                  "factory": _QueuedConnection}, **pool)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT})
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT}, **pool)
 
 
 def _pool_of_its_own(engine: Engine) -> Engine:
@@ -178,8 +180,8 @@ class Database:
         self._locks = refund_locks(self._lock_engine)
 
     @classmethod
-    def from_url(cls, url: str) -> Database:
-        return cls(make_engine(url))
+    def from_url(cls, url: str, connections: int | None = None) -> Database:
+        return cls(make_engine(url, connections))
 
     @functools.cached_property
     def nonce_engine(self) -> Engine:

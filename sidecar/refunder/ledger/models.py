@@ -61,6 +61,7 @@ class Payment(Base):
     refund_block: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # why the provider cannot refund: code, message
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the provider last gave its facts and refunds
 
     @property
     def captured(self) -> Money:
@@ -70,13 +71,16 @@ class Payment(Base):
 class Refund(Base):
     __tablename__ = "refunds"
     __table_args__ = (UniqueConstraint("payment_id", "external_id", name="uq_refunds_payment_external"),
-                      Index("ix_refunds_status_next_check_at", "status", "next_check_at"))
+                      UniqueConstraint("payment_id", "wc_refund_id", name="uq_refunds_payment_wc_refund"),
+                      Index("ix_refunds_status_next_check_at", "status", "next_check_at"),
+                      Index("ix_refunds_updated_at", "updated_at"))
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     payment_id: Mapped[str] = mapped_column(ForeignKey("payments.id"), index=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(16), index=True)
+    # requested (through Refunder), external (found at the provider), woocommerce (made in WooCommerce, reported)
     kind: Mapped[str] = mapped_column(String(16), default="requested", server_default="requested")
     via: Mapped[str] = mapped_column(String(16), default="provider", server_default="provider")  # or bank_transfer
     external_id: Mapped[str | None] = mapped_column(String(100))  # provider's id of a refund made outside us
@@ -94,6 +98,9 @@ class Refund(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # in flight: when to read it back
+    wc_refund_id: Mapped[str | None] = mapped_column(String(20))  # the WooCommerce refund that records it
+    wc_source: Mapped[str | None] = mapped_column(String(32))  # woocommerce: how it came about (manual, gateway …)
+    wc_gateway: Mapped[bool | None] = mapped_column(Boolean)  # woocommerce: a gateway moved the money
 
     @property
     def amount(self) -> Money:

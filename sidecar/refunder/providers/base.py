@@ -197,6 +197,9 @@ class Provider(ABC):
     def check_request(self, call: RefundCall) -> None:  # noqa: B027 - optional hook, most providers need none
         """Refuse provider-specific bad input before anything is recorded."""
 
+    def warm_up(self) -> None:  # noqa: B027 - optional hook, most providers need none
+        """Get now what the next call needs (an access token), so a paced call leaves at its slot."""
+
     @abstractmethod
     def payment_facts(self, claim: PaymentClaim) -> PaymentFacts:
         """Captured amount and payment time as the provider has them."""

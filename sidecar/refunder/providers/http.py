@@ -4,7 +4,10 @@ A retry is safe because every modifying call carries its idempotency key. What t
 - an answer that is final (success or a refusal to read): returned, or its exception raised;
 - only refusals that prove nothing happened (429, 423 locked, connection refused): ProviderBusy;
 - any attempt whose fate is unknown (read timeout, reset, 5xx): ProviderUnreachable, so the refund
-  becomes "unknown" and is read back later, never sent with a new key.
+  becomes "unknown" and is read back later, never sent with a new key;
+- no attempt at all, because the time budget (providers.budget) was spent before it: NotAsked.
+Every attempt, and every pause between attempts, fits in the interaction's time budget: an attempt's
+timeouts are what is left of it, and no attempt or pause starts that the budget cannot hold.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import Any, TypeVar
 
 import requests
 
+from ..messages import define
+from . import budget
 from .base import ProviderError, ProviderUnreachable
 
 log = logging.getLogger(__name__)
@@ -35,6 +40,21 @@ class ProviderBusy(ProviderError):
     example = {"provider": "Vipps MobilePay", "provider_code": "busy", "what": "HTTP 429"}
 
 
+class NotAsked(ProviderBusy):
+    """Nothing was sent: the time budget was spent before the call, or signing in got no answer."""
+
+    code, title = "provider_not_asked", "The payment provider was not asked"
+    template = ("{provider} was not asked: the time Refunder waits for it ran out before the call. Nothing was "
+                "refunded; try again.")
+    example = {"provider": "Vipps MobilePay", "provider_code": "no_time", "what": "no time left"}
+
+
+SIGN_IN_UNANSWERED = define("provider_sign_in_unanswered", "{provider} did not answer when Refunder signed in to it. "
+                                                           "Nothing was refunded; try again.",
+                            status=NotAsked.status, provider="Vipps MobilePay", provider_code="token_unreachable",
+                            what="sign-in")
+
+
 class Verdict(Enum):
     FINAL = "final"  # an answer to act on
     BUSY = "busy"  # refused before doing anything: retry
@@ -46,7 +66,7 @@ class RetryPolicy:
     attempts: int = 3
     backoff: float = 0.5  # seconds, doubled each time
     max_wait: float = 8.0
-    timeout: tuple[float, float] = (3.05, 20.0)  # connect, read
+    timeout: tuple[float, float] = (3.05, 20.0)  # connect, read; each shrunk to what is left of the budget
 
 
 DEFAULT_RETRY = RetryPolicy()
@@ -57,7 +77,11 @@ def with_retries(attempt: Callable[[], T], judge: Callable[[T | None, Exception 
     """Run attempt until judge calls the outcome final. judge returns (verdict, what happened, Retry-After)."""
     unknown = False
     what = "no answer"
+    tried = 0
     for number in range(1, policy.attempts + 1):
+        if not budget.room_for():
+            break
+        tried = number
         result: T | None = None
         error: Exception | None = None
         try:
@@ -72,10 +96,17 @@ def with_retries(attempt: Callable[[], T], judge: Callable[[T | None, Exception 
         unknown = unknown or verdict is Verdict.UNKNOWN
         log.warning("%s %s: %s (attempt %d of %d)", label, log_as, what, number, policy.attempts)
         if number < policy.attempts:
-            sleep(min(float(retry_after), policy.max_wait) if retry_after.isdigit()
-                  else min(policy.backoff * 2 ** (number - 1), policy.max_wait))
+            pause = (min(float(retry_after), policy.max_wait) if retry_after.isdigit()
+                     else min(policy.backoff * 2 ** (number - 1), policy.max_wait))
+            if not budget.room_for(pause):
+                break
+            sleep(pause)
+    spent = budget.current()
+    within = f", the {spent.seconds:g} s budget spent" if spent is not None and not budget.room_for() else ""
     if unknown:
-        raise ProviderUnreachable(provider=label, provider_code="no_answer", what=what)
+        raise ProviderUnreachable(provider=label, provider_code="no_answer", what=what + within)
+    if tried == 0:
+        raise NotAsked(provider=label, provider_code="no_time", what="no time left")
     raise ProviderBusy(provider=label, provider_code="busy", what=what)
 
 
@@ -119,7 +150,7 @@ class Transport:
 
         return with_retries(
             lambda: self.session.request(method, self.base_url + path, headers=dict(headers), json=json, data=data,
-                                         timeout=self.policy.timeout),
+                                         timeout=budget.timeouts(*self.policy.timeout)),
             judge, label=self.label, log_as=f"{method} {path}", policy=self.policy, sleep=self.sleep)
 
 

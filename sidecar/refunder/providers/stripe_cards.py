@@ -25,6 +25,7 @@ from ..errors import ConfigurationError, InvalidRequest, NotFound
 from ..messages import define
 from ..money import Money
 from ..rules import RefundPolicy, RefundStatus
+from . import budget
 from .base import (
     PROVIDER_AUTH_FAILED,
     WEBHOOK_SECRET_MISSING,
@@ -144,6 +145,22 @@ def signed_at(header: str | None) -> int | None:
     return None
 
 
+class BudgetedRequestsClient(stripe.RequestsClient):
+    """stripe-python's requests client, each call's timeouts shrunk to what is left of the time budget."""
+
+    def __init__(self, timeout: tuple[float, float]) -> None:
+        self._limits = timeout
+        super().__init__(timeout=timeout)
+
+    @property
+    def _timeout(self) -> tuple[float, float]:  # read by RequestsClient at every request
+        return budget.timeouts(*self._limits)
+
+    @_timeout.setter
+    def _timeout(self, value: tuple[float, float]) -> None:
+        self._limits = value
+
+
 class StripeProvider(Provider):
     name = "stripe"
     label = "Stripe"
@@ -159,7 +176,7 @@ class StripeProvider(Provider):
         self.client = stripe.StripeClient(
             settings.api_key, max_network_retries=0,
             base_addresses={"api": settings.api_base} if settings.api_base else None,
-            http_client=stripe.RequestsClient(timeout=policy.timeout[1]))
+            http_client=BudgetedRequestsClient(policy.timeout))
 
     # -- per-payment choices (Stripe Connect overrides these) --------------------------------------
 

@@ -12,8 +12,9 @@ import requests
 
 from .. import __version__
 from ..detection import Mode, OrderFacts
+from . import budget
 from .base import PROVIDER_AUTH_FAILED, ProviderError, ProviderUnreachable
-from .http import ProviderBusy, Transport
+from .http import SIGN_IN_UNANSWERED, NotAsked, Transport
 
 BASE_URLS = {"test": "https://apitest.vipps.no", "production": "https://api.vipps.no"}
 LABEL = "Vipps MobilePay"
@@ -50,7 +51,8 @@ def vipps_reference(facts: OrderFacts) -> str:
 
 
 class AccessTokens:
-    """POST /accesstoken/get, cached per process until shortly before it expires."""
+    """POST /accesstoken/get, cached per process until shortly before it expires; inside the caller's time budget,
+    waiting for another thread's sign-in included."""
 
     def __init__(self, settings: VippsSettings, transport: Transport, clock: Callable[[], datetime]) -> None:
         self.settings, self.transport, self.clock = settings, transport, clock
@@ -58,10 +60,15 @@ class AccessTokens:
         self._lock = threading.Lock()
 
     def get(self) -> str:
-        with self._lock:
+        if not self._lock.acquire(timeout=budget.lock_wait()):
+            raise NotAsked(SIGN_IN_UNANSWERED, provider=LABEL, provider_code="token_unreachable",
+                           what="waiting for another sign-in")
+        try:
             if self._token is None or self.clock() >= self._token[1]:
                 self._token = self._fetch()
             return self._token[0]
+        finally:
+            self._lock.release()
 
     def forget(self) -> None:
         with self._lock:
@@ -76,7 +83,8 @@ class AccessTokens:
                 **system_headers(),
             })
         except ProviderUnreachable:  # no money moves on a token call: say so
-            raise ProviderBusy(provider=LABEL, provider_code="token_unreachable", what="sign-in") from None
+            raise NotAsked(SIGN_IN_UNANSWERED, provider=LABEL, provider_code="token_unreachable",
+                           what="sign-in") from None
         if response.status_code != 200:  # client id, client secret, subscription key or merchant serial number
             raise ProviderError(PROVIDER_AUTH_FAILED, provider=LABEL, provider_code=str(response.status_code))
         body = response.json()

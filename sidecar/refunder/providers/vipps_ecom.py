@@ -75,6 +75,9 @@ class VippsEcomProvider(Provider):
         self.settings = settings
         self.client = VippsClient(settings, clock, transport)
 
+    def warm_up(self) -> None:
+        self.client.tokens.get()
+
     def _send(self, method: str, path: str, *, request_id: str | None = None, body: Any = None) -> requests.Response:
         headers = {"Content-Type": "application/json;charset=UTF-8"}  # as the eCom spec names it
         if request_id:

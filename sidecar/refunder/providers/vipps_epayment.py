@@ -94,6 +94,9 @@ class VippsEPaymentProvider(Provider):
         self.settings, self.clock = settings, clock
         self.client = VippsClient(settings, clock, transport)
 
+    def warm_up(self) -> None:
+        self.client.tokens.get()
+
     def _send(self, method: str, path: str, *, key: str | None = None, body: Any = None) -> requests.Response:
         return self.client.send(method, path, headers={"Idempotency-Key": key} if key else None, body=body,
                                 busy=lambda r: r.status_code in (423, 429) or error_code(r) == LOCKED)

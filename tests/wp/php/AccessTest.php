@@ -40,7 +40,7 @@ class AccessTest extends Refunder_TestCase {
 		$this->assertSame( 403, $status );
 		$this->assertFalse( $json['success'] );
 		$this->assertStringContainsString( 'not allowed to refund', $json['data']['message'] );
-		$this->assertSame( array(), Refunder_Ledger::refunds( $order ) );
+		$this->assertSame( array(), Refunder_Store::for_order( $order->get_id() ) );
 	}
 
 	/** @dataProvider actions */

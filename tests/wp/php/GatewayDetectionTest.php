@@ -48,7 +48,7 @@ class GatewayDetectionTest extends Refunder_TestCase {
 	}
 
 	private function detected( WC_Order $order ): array {
-		$answer = Refunder_Ledger::payment_summary( wc_get_order( $order->get_id() ), Refunder_Client::configured() );
+		$answer = Refunder_Payments::summary( wc_get_order( $order->get_id() ), Refunder_Client::configured() );
 		$this->assertIsArray( $answer, is_wp_error( $answer ) ? $answer->get_error_message() : '' );
 		return $answer;
 	}

@@ -111,7 +111,7 @@ class MessagesTest extends Refunder_TestCase {
 	public function test_the_client_turns_a_refusal_into_the_admins_language() {
 		$order  = $this->order( array(), sprintf( 'wp-msg-%04d', self::$next++ ) );
 		$client = Refunder_Client::configured();
-		$paid   = Refunder_Ledger::payment_summary( $order, $client );
+		$paid   = Refunder_Payments::summary( $order, $client );
 		$body   = array( 'amount' => array( 'value' => 999999, 'currency' => 'NOK' ), 'reason' => 'x', 'actor' => array( 'id' => '1', 'name' => 'admin' ) );
 		$error  = $this->as_norwegian_admin( fn() => $client->call( 'POST', '/v1/payments/' . $paid['id'] . '/refunds', $body, array( 'Idempotency-Key' => wp_generate_uuid4() ) ) );
 		$this->assertSame( 'exceeds_refundable', $error->get_error_code() );
@@ -125,7 +125,7 @@ class MessagesTest extends Refunder_TestCase {
 	public function test_a_refusal_is_answered_with_its_own_status() {
 		$order = $this->order( array(), sprintf( 'wp-msg-%04d', self::$next++ ) );
 		list( , $review ) = $this->ajax( 'refunder_review', array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'mode' => 'full', 'reason' => 'Closed' ) );
-		$paid = Refunder_Ledger::payment_summary( $order, Refunder_Client::configured() );
+		$paid = Refunder_Payments::summary( $order, Refunder_Client::configured() );
 		$body = array( 'amount' => array( 'value' => 100, 'currency' => 'NOK' ), 'reason' => 'elsewhere', 'actor' => array( 'id' => '1', 'name' => 'admin' ) );
 		Refunder_Client::configured()->call( 'POST', '/v1/payments/' . $paid['id'] . '/refunds', $body, array( 'Idempotency-Key' => wp_generate_uuid4() ) );
 		list( $status, $json ) = $this->ajax( 'refunder_confirm', array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'token' => $review['data']['token'] ) );

@@ -37,7 +37,7 @@ class PaymentSourceTest extends Refunder_TestCase {
 	/** @dataProvider rows */
 	public function test_detection_table_row( array $row ) {
 		$order  = $this->paid_order( $row );
-		$answer = Refunder_Ledger::payment_summary( $order, Refunder_Client::configured() );
+		$answer = Refunder_Payments::summary( $order, Refunder_Client::configured() );
 		$this->assertIsArray( $answer, is_wp_error( $answer ) ? $answer->get_error_message() : '' );
 		$expect = self::fill( $row['expect'], $order->get_id() );
 		$found  = $answer['detection'];
@@ -79,7 +79,7 @@ class PaymentSourceTest extends Refunder_TestCase {
 		);
 		$request = Refunder_Payment_Source::for_order( $order );
 		$this->assertSame( array( 'simulator', 'wp-sim-0039', array( 'charge_type' => 'direct' ), 'test' ), array( $request['provider'], $request['reference'], (array) $request['provider_data'], $request['mode'] ) );
-		$answer = Refunder_Ledger::payment_summary( $order, Refunder_Client::configured() );
+		$answer = Refunder_Payments::summary( $order, Refunder_Client::configured() );
 		$this->assertSame( array( 'simulator', 'wp-sim-0039', 'explicit', 'test' ), array( $answer['provider'], $answer['reference'], $answer['detection']['rule'], $answer['mode'] ) );
 		$this->assertTrue( $answer['capabilities']['provider_refund'] );
 	}

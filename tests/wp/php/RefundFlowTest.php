@@ -57,7 +57,7 @@ class RefundFlowTest extends Refunder_TestCase {
 		list( $status, $json ) = $this->ajax( 'refunder_review', $form + array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ) ) );
 		$this->assertSame( 422, $status );
 		$this->assertStringContainsString( $message, self::plain( $json['data']['message'] ) );
-		$this->assertSame( array(), Refunder_Ledger::refunds( wc_get_order( $order->get_id() ) ) );
+		$this->assertSame( array(), Refunder_Store::for_order( $order->get_id() ) );
 		$this->assertCount( 0, wc_get_order( $order->get_id() )->get_refunds() );
 	}
 
@@ -101,27 +101,29 @@ class RefundFlowTest extends Refunder_TestCase {
 		list( , $confirm ) = $this->refund( $order, array( 'mode' => 'amount', 'amount' => '200', 'reason' => 'Cancelled' ) );
 		$this->assertSame( 'processing', $confirm['data']['status'] );
 		$this->assertCount( 0, wc_get_order( $order->get_id() )->get_refunds() );
-		$this->assertSame( 'yes', wc_get_order( $order->get_id() )->get_meta( Refunder_Ledger::PENDING ) );
-		$this->assertContains( $order->get_id(), Refunder_Ledger::pending_orders() );
+		$this->assertTrue( Refunder_Store::anything_unsettled() );
+		$this->assertNotEmpty( as_get_scheduled_actions( array( 'hook' => Refunder_Follow_Up::FOLLOW_UP, 'group' => 'refunder', 'status' => ActionScheduler_Store::STATUS_PENDING ), 'ids' ) );
 		sleep( 3 );
 		$args = array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'refund_id' => $confirm['data']['id'] );
 		$this->assertSame( 'refunded', $this->ajax( 'refunder_status', $args )[1]['data']['status'] );
 		$this->assertSame( 'refunded', $this->ajax( 'refunder_status', $args )[1]['data']['status'] );
 		$this->assertCount( 1, wc_get_order( $order->get_id() )->get_refunds() );
-		$this->assertSame( 'no', wc_get_order( $order->get_id() )->get_meta( Refunder_Ledger::PENDING ) );
-		$this->assertNotContains( $order->get_id(), Refunder_Ledger::pending_orders() );
+		$entry = Refunder_Store::get( $confirm['data']['id'] );
+		$this->assertSame( array( 'refunded', 'recorded' ), array( $entry['status'], $entry['record_state'] ) );
+		$this->assertSame( $confirm['data']['id'], wc_get_order( $entry['wc_refund_id'] )->get_meta( '_refunder_refund_id' ) );
 	}
 
-	public function test_unknown_outcome_is_reconciled_by_cron() {
+	public function test_unknown_outcome_is_settled_by_the_follow_up_job() {
 		$order = $this->order( array(), 'wp-timeout-0001-timeout' );
 		list( , $confirm ) = $this->refund( $order, array( 'mode' => 'amount', 'amount' => '150', 'reason' => 'Cancelled' ) );
 		$this->assertSame( 'unknown', $confirm['data']['status'] );
 		$this->assertStringContainsString( 'do not refund again', $confirm['data']['message'] );
-		$this->assertGreaterThanOrEqual( 1, Refunder_Cron::run() );
+		$this->assertSame( 'unknown', Refunder_Follow_Up::run() >= 0 ? Refunder_Store::get( $confirm['data']['id'] )['status'] : '' );
+		Refunder_Client::configured()->call( 'POST', '/v1/refunds/' . $confirm['data']['id'] . '/refresh' ); // the service settles it (its own follow-up would, within seconds)
+		$this->assertGreaterThanOrEqual( 1, Refunder_Follow_Up::run() );
 		$order = wc_get_order( $order->get_id() );
-		$this->assertSame( 'refunded', Refunder_Ledger::refunds( $order )[ $confirm['data']['id'] ]['status'] );
+		$this->assertSame( 'refunded', Refunder_Store::get( $confirm['data']['id'] )['status'] );
 		$this->assertEquals( 150.0, $order->get_total_refunded() );
-		$this->assertNotFalse( wp_next_scheduled( Refunder_Cron::HOOK ) );
 	}
 
 	public function test_service_down_is_a_clear_message_not_a_crash() {

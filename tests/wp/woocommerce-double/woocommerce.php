@@ -13,6 +13,7 @@ require_once __DIR__ . '/includes/class-wc-order-item-product.php';
 require_once __DIR__ . '/includes/class-wc-order.php';
 require_once __DIR__ . '/includes/functions.php';
 require_once __DIR__ . '/includes/admin.php';
+require_once __DIR__ . '/includes/action-scheduler.php';
 
 add_action( 'init', 'wc_double_register_types' );
 

@@ -173,7 +173,8 @@ final class Refunder_Ajax {
 
 	/**
 	 * The service's quote for what the form asks. "Everything" is asked as every item still unrefunded when
-	 * that is all there is to refund (so WooCommerce shows the items refunded), else as the whole amount.
+	 * that is all there is to refund (so WooCommerce shows the items refunded), else as the whole amount;
+	 * never more than WooCommerce shows left.
 	 */
 	private static function quote( WC_Order $order, Refunder_Client $client, array $payment ) {
 		$mode = sanitize_key( self::posted( 'mode' ) );
@@ -193,13 +194,22 @@ final class Refunder_Ajax {
 		} elseif ( 'full' !== $mode ) {
 			self::fail( __( 'Choose a full refund, an amount or items.', 'refunder' ) );
 		}
+		$left = Refunder_Books::woocommerce_left( $order );
 		if ( 'full' === $mode ) {
 			$every = self::ask_quote( $client, $payment['id'], array( 'refund' => 'items', 'items' => self::items( $order, null ) ) + $ask );
-			if ( $every['allowed'] && $every['amount']['value'] === $every['refundable']['value'] ) {
+			if ( $every['allowed'] && $every['amount']['value'] === $every['refundable']['value'] && $every['amount']['value'] <= $left ) {
 				return $every;
 			}
+			if ( $left < (int) $every['refundable']['value'] ) {
+				$ask = array( 'refund' => 'amount', 'amount' => array( 'value' => $left, 'currency' => $order->get_currency() ) ) + $ask;
+			}
 		}
-		return self::ask_quote( $client, $payment['id'], $ask );
+		$quote = self::ask_quote( $client, $payment['id'], $ask );
+		if ( $quote['allowed'] && $quote['amount']['value'] > $left ) {
+			/* translators: %s: amount */
+			self::fail( sprintf( __( 'At most %s can be refunded: that is what WooCommerce shows left on this order, less what Refunder is still refunding.', 'refunder' ), self::money( array( 'value' => $left ) + $quote['amount'] ) ) );
+		}
+		return $quote;
 	}
 
 	private static function ask_quote( Refunder_Client $client, $payment_id, array $ask ) {
@@ -252,23 +262,26 @@ final class Refunder_Ajax {
 			}
 			self::fail( $message, Refunder_Client::status( $refund ) );
 		}
-		wp_send_json_success( self::present( Refunder_Ledger::remember( $order, $refund, $review['provider_label'] ) ) );
+		wp_send_json_success( self::present( Refunder_Books::remember( $order, $refund, $review['provider_label'] ) ) );
 	}
 
 	public static function status() {
-		$order  = self::guard();
-		$id     = sanitize_text_field( self::posted( 'refund_id' ) );
-		$known  = Refunder_Ledger::refunds( $order )[ $id ] ?? null;
-		if ( ! $known ) {
+		$order = self::guard();
+		$id    = sanitize_text_field( self::posted( 'refund_id' ) );
+		$known = Refunder_Store::get( $id );
+		if ( ! $known || $known['order_id'] !== $order->get_id() ) {
 			self::fail( __( 'Refund not found on this order.', 'refunder' ), 404 );
 		}
-		if ( ! in_array( $known['status'], Refunder_Ledger::FINAL, true ) ) {
+		if ( ! in_array( $known['status'], Refunder_Store::FINAL, true ) ) {
 			$refund = self::client()->call( 'POST', '/v1/refunds/' . rawurlencode( $id ) . '/refresh' );
 			if ( is_wp_error( $refund ) ) { // shown as it was; the next poll asks again.
 				wc_get_logger()->warning( sprintf( 'Refunder: refund %s (order %d) could not be read back: %s', $id, $order->get_id(), $refund->get_error_message() ), array( 'source' => 'refunder' ) );
 			} else {
-				$known = Refunder_Ledger::remember( $order, $refund );
+				$known = Refunder_Books::remember( $order, $refund );
 			}
+		} elseif ( Refunder_Books::unsettled( $known ) ) {
+			Refunder_Books::settle( $known );
+			$known = Refunder_Store::get( $id );
 		}
 		wp_send_json_success( self::present( $known ) );
 	}
@@ -279,14 +292,20 @@ final class Refunder_Ajax {
 		$provider = $entry['provider_label'] ?? __( 'the payment provider', 'refunder' );
 		switch ( $entry['status'] ) {
 			case 'refunded':
-				/* translators: 1: amount, 2: provider */
-				$message = sprintf( __( '%1$s refunded through %2$s. WooCommerce has recorded it and e-mailed the customer that the money is on its way.', 'refunder' ), $amount, $provider );
+				$message = Refunder_Store::FAILED === ( $entry['record_state'] ?? '' )
+					/* translators: 1: amount, 2: provider, 3: why WooCommerce did not record it */
+					? sprintf( __( '%1$s refunded through %2$s. WooCommerce has not recorded it yet (%3$s); Refunder tries again in the background. Do not refund it again.', 'refunder' ), $amount, $provider, rtrim( $entry['last_error'], '.' ) )
+					/* translators: 1: amount, 2: provider */
+					: sprintf( __( '%1$s refunded through %2$s. WooCommerce has recorded it and e-mailed the customer that the money is on its way.', 'refunder' ), $amount, $provider );
 				$label   = __( 'Refunded', 'refunder' );
 				break;
 			case 'failed':
-				$failure = is_array( $entry['failure'] ) ? Refunder_Messages::of( $entry['failure'] ) : (string) $entry['failure']; // code and params: the admin's language
-				/* translators: %s: the provider's reason in plain words */
-				$message = sprintf( __( 'The refund failed: %s', 'refunder' ), $failure ?: __( 'no reason given.', 'refunder' ) );
+				$reason  = $entry['failure'] ?: __( 'no reason given.', 'refunder' );
+				$message = Refunder_Store::REVERSED === ( $entry['record_state'] ?? '' )
+					/* translators: %s: the provider's reason in plain words */
+					? sprintf( __( 'The refund failed after it had been refunded: %s Its WooCommerce refund was removed; the customer did not get this money back.', 'refunder' ), rtrim( $reason, '.' ) . '.' )
+					/* translators: %s: the provider's reason in plain words */
+					: sprintf( __( 'The refund failed: %s', 'refunder' ), $reason );
 				$label   = __( 'Failed', 'refunder' );
 				break;
 			case 'unknown':
@@ -299,6 +318,6 @@ final class Refunder_Ajax {
 				$message = sprintf( __( '%1$s is being refunded through %2$s. This page updates when the provider confirms it.', 'refunder' ), $amount, $provider );
 				$label   = __( 'Processing', 'refunder' );
 		}
-		return array( 'id' => $entry['id'], 'status' => $entry['status'], 'label' => $label, 'message' => $message, 'amount' => $amount, 'final' => in_array( $entry['status'], Refunder_Ledger::FINAL, true ) );
+		return array( 'id' => $entry['id'], 'status' => $entry['status'], 'label' => $label, 'message' => $message, 'amount' => $amount, 'final' => in_array( $entry['status'], Refunder_Store::FINAL, true ) );
 	}
 }

@@ -409,8 +409,8 @@ final class Refunder_Credit_Notes {
 			return;
 		}
 		$links = array();
-		foreach ( Refunder_Ledger::refunds( $order ) as $entry ) {
-			if ( ! in_array( $entry['status'], Refunder_Ledger::FINAL, true ) ) {
+		foreach ( Refunder_Store::for_order( $order->get_id() ) as $entry ) {
+			if ( ! in_array( $entry['status'], Refunder_Store::FINAL, true ) ) {
 				continue;
 			}
 			$known = self::refund( $entry['id'] );

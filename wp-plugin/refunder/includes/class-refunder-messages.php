@@ -42,6 +42,10 @@ final class Refunder_Messages {
 				__( 'The request body could not be read (broken chunked encoding or cut short).', 'refunder' ),
 				array(),
 			),
+			'bulk_no_payment' => array(
+				__( 'Refunder has no payment for this order yet: open the order once.', 'refunder' ),
+				array(),
+			),
 			'bulk_refund_not_found' => array(
 				/* translators: 1: bulk refund id */
 				__( 'No bulk refund %1$s is recorded.', 'refunder' ),
@@ -71,6 +75,10 @@ final class Refunder_Messages {
 				/* translators: 1: currency code, 2: currency code */
 				__( 'The payment is in %1$s, the refund was asked in %2$s.', 'refunder' ),
 				array( 'payment_currency', 'currency' ),
+			),
+			'deleted_in_woocommerce' => array(
+				__( 'The refund was deleted in WooCommerce; it no longer counts.', 'refunder' ),
+				array(),
 			),
 			'duplicate_header' => array(
 				/* translators: 1: field name */
@@ -282,6 +290,16 @@ final class Refunder_Messages {
 				__( '%1$s refused the refund (HTTP %2$s): %3$s', 'refunder' ),
 				array( 'provider', 'http_status', 'said' ),
 			),
+			'provider_not_answering' => array(
+				/* translators: 1: payment provider, 2: number of seconds */
+				__( '%1$s did not answer within %2$s seconds, so nothing was changed. Try again in a minute.', 'refunder' ),
+				array( 'provider', 'budget_seconds' ),
+			),
+			'provider_not_asked' => array(
+				/* translators: 1: payment provider */
+				__( '%1$s was not asked: the time Refunder waits for it ran out before the call. Nothing was refunded; try again.', 'refunder' ),
+				array( 'provider' ),
+			),
 			'provider_not_enabled' => array(
 				/* translators: 1: payment provider */
 				__( 'The payment provider %1$s is not enabled in the Refunder service. Refund the customer by bank transfer, or enable it.', 'refunder' ),
@@ -301,6 +319,11 @@ final class Refunder_Messages {
 				/* translators: 1: payment provider, 2: the provider's reason, a sentence */
 				__( '%1$s refused the last refund for a reason that will not change: %2$s', 'refunder' ),
 				array( 'provider', 'failure' ),
+			),
+			'provider_sign_in_unanswered' => array(
+				/* translators: 1: payment provider */
+				__( '%1$s did not answer when Refunder signed in to it. Nothing was refunded; try again.', 'refunder' ),
+				array( 'provider' ),
 			),
 			'provider_unknown' => array(
 				/* translators: 1: payment provider */
@@ -350,6 +373,11 @@ final class Refunder_Messages {
 				__( 'The request body is larger than the sidecar accepts (%1$s bytes).', 'refunder' ),
 				array( 'max_bytes' ),
 			),
+			'same_as_refunder_refund' => array(
+				/* translators: 1: Refunder refund id */
+				__( 'The same money as Refunder\'s refund %1$s: it counts once.', 'refunder' ),
+				array( 'refund_id' ),
+			),
 			'server_misconfigured' => array(
 				__( 'The sidecar\'s HTTP server is not configured correctly.', 'refunder' ),
 				array(),
@@ -357,6 +385,11 @@ final class Refunder_Messages {
 			'service_unavailable' => array(
 				__( 'The Refunder service did not answer in time. Nothing is known about this request yet; try again in a moment.', 'refunder' ),
 				array(),
+			),
+			'since_invalid' => array(
+				/* translators: 1: field name */
+				__( '%1$s is not a time the ledger can compare.', 'refunder' ),
+				array( 'field' ),
 			),
 			'signature_expired' => array(
 				/* translators: 1: number of seconds */
@@ -564,6 +597,11 @@ final class Refunder_Messages {
 				/* translators: 1: payment provider */
 				__( 'The %1$s webhook carries no signature, or not all of it.', 'refunder' ),
 				array( 'provider' ),
+			),
+			'woocommerce_refund_not_found' => array(
+				/* translators: 1: WooCommerce refund id, 2: payment id */
+				__( 'No WooCommerce refund %1$s is recorded for payment %2$s.', 'refunder' ),
+				array( 'wc_refund_id', 'payment_id' ),
 			),
 		);
 		/**

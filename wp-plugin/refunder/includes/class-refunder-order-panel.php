@@ -111,7 +111,7 @@ final class Refunder_Order_Panel {
 		$can        = $payment['capabilities'];
 		$via        = $can['provider_refund'] ? 'provider' : 'bank_transfer';
 		$money      = fn( $key ) => Refunder_Money::format( (int) $payment[ $key ]['value'], $payment[ $key ]['currency'], $payment[ $key ]['exponent'] ?? null );
-		$refundable = (int) $payment['refundable']['value'];
+		$refundable = min( (int) $payment['refundable']['value'], Refunder_Books::woocommerce_left( $order ) ); // never more than WooCommerce shows left
 		?>
 		<p class="refunder-summary">
 			<?php
@@ -222,7 +222,7 @@ final class Refunder_Order_Panel {
 	}
 
 	private static function history( $order ) {
-		$refunds = Refunder_Ledger::refunds( $order );
+		$refunds = Refunder_Store::for_order( $order->get_id() );
 		if ( ! $refunds ) {
 			return;
 		}

@@ -1,6 +1,7 @@
 <?php
 /**
- * Wiring: hooks, activation (grants the refund capability to administrators), text domain.
+ * Wiring: hooks, activation (grants the refund capability to administrators, creates the refunds table),
+ * upgrades (the table brought up to date once), text domain.
  *
  * @package Refunder
  */
@@ -11,12 +12,18 @@ final class Refunder_Plugin {
 
 	public static function boot() {
 		self::load_textdomain();
+		Refunder_Store::maybe_install();
 		Refunder_Settings::register();
 		Refunder_Payment_Mode::register();
 		Refunder_Registration::register();
 		Refunder_Order_Panel::register();
 		Refunder_Ajax::register();
-		Refunder_Cron::register();
+		Refunder_Books::register();
+		Refunder_Follow_Up::register();
+		Refunder_Status_Guard::register();
+		Refunder_Stripe::register();
+		Refunder_WooCommerce_Refunds::register();
+		Refunder_Notices::register();
 		Refunder_Bulk::register();
 		Refunder_Event_Orders::register();
 		Refunder_Credit_Notes::register();
@@ -38,10 +45,13 @@ final class Refunder_Plugin {
 		if ( $admin ) {
 			$admin->add_cap( REFUNDER_CAPABILITY );
 		}
-		Refunder_Cron::schedule();
+		Refunder_Store::install();
 	}
 
 	public static function deactivate() {
-		Refunder_Cron::unschedule();
+		if ( function_exists( 'as_unschedule_all_actions' ) ) {
+			as_unschedule_all_actions( '', array(), Refunder_Follow_Up::GROUP );
+		}
+		delete_option( 'refunder_sync_scheduled' );
 	}
 }

@@ -188,6 +188,25 @@ class WC_Order {
 
 /** A refund: a shop_order_refund post under its order. */
 class WC_Order_Refund extends WC_Order {
+	public function get_parent_id() {
+		return (int) get_post_field( 'post_parent', $this->id );
+	}
+
+	public function get_refunded_by() {
+		return (int) get_post_meta( $this->id, '_refunded_by', true );
+	}
+
+	/** Deletes the refund unless woocommerce_pre_delete_order_refund says otherwise (as WC_Data::delete). */
+	public function delete( $force_delete = false ) {
+		$check = apply_filters( 'woocommerce_pre_delete_order_refund', null, $this, $force_delete );
+		if ( null !== $check ) {
+			return $check;
+		}
+		wp_delete_post( $this->id, true );
+		$this->id = 0;
+		return true;
+	}
+
 	public function get_amount() {
 		return (string) get_post_meta( $this->id, '_refund_amount', true );
 	}

@@ -9,10 +9,14 @@ function wc_double_register_types() {
 	}
 }
 
-function wc_format_decimal( $number, $dp = false ) {
+/** As WooCommerce: rounded to $dp places when given (zeros kept unless $trim_zeros); otherwise as short as it goes. */
+function wc_format_decimal( $number, $dp = false, $trim_zeros = false ) {
 	$number = is_float( $number ) ? sprintf( '%.8F', $number ) : (string) $number;
 	if ( false !== $dp && '' !== $dp ) {
 		$number = number_format( (float) $number, (int) $dp, '.', '' );
+		if ( ! $trim_zeros ) {
+			return $number;
+		}
 	}
 	return false !== strpos( $number, '.' ) ? rtrim( rtrim( $number, '0' ), '.' ) : $number;
 }
@@ -73,10 +77,24 @@ function wc_price( $price, $args = array() ) {
 }
 
 /**
- * Like WooCommerce: validates the amount against what is left, stores the refund, adds an order note, marks a
- * fully refunded order as refunded, fires the refunded actions (which send the customer's refund e-mail) and,
- * only when refund_payment is true, would call the gateway (the double counts such calls instead).
+ * Like WooCommerce: validates the amount against what is left, stores the refund, fires
+ * woocommerce_create_refund (an exception there drops the refund and becomes a WP_Error), adds an order note,
+ * marks a fully refunded order as refunded, fires the refunded actions (which send the customer's refund
+ * e-mail), woocommerce_refund_created and woocommerce_order_refunded and, only when refund_payment is true,
+ * would call the gateway (the double counts such calls instead).
  */
+/** WooCommerce's logger as its file handler keeps it: wp-content/uploads/wc-logs/<source>-<date>-<hash>.log. */
+function wc_get_logger() {
+	return new class() {
+		public function __call( $level, $args ) {
+			$source = $args[1]['source'] ?? 'log';
+			$dir    = wp_upload_dir()['basedir'] . '/wc-logs';
+			wp_mkdir_p( $dir );
+			file_put_contents( "$dir/$source-" . gmdate( 'Y-m-d' ) . '-double.log', gmdate( 'c' ) . ' ' . strtoupper( $level ) . ' ' . $args[0] . "\n", FILE_APPEND ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+		}
+	};
+}
+
 function wc_create_refund( $args = array() ) {
 	$order = wc_get_order( $args['order_id'] ?? 0 );
 	if ( ! $order ) {
@@ -86,14 +104,24 @@ function wc_create_refund( $args = array() ) {
 	if ( (float) $amount <= 0 || (float) $amount > (float) $order->get_remaining_refund_amount() + 0.000001 ) {
 		return new WP_Error( 'error', 'Invalid refund amount.' );
 	}
+	$refund_id = wp_insert_post( array( 'post_type' => 'shop_order_refund', 'post_parent' => $order->get_id(), 'post_status' => 'wc-completed', 'post_title' => 'Refund' ) );
+	update_post_meta( $refund_id, '_refund_amount', $amount );
+	update_post_meta( $refund_id, '_order_currency', $order->get_currency() );
+	update_post_meta( $refund_id, '_refund_reason', (string) ( $args['reason'] ?? '' ) );
+	update_post_meta( $refund_id, '_refunded_by', get_current_user_id() ?: 1 );
+	update_post_meta( $refund_id, '_refunded_payment', ! empty( $args['refund_payment'] ) );
+	update_post_meta( $refund_id, '_refunded_line_items', $args['line_items'] ?? array() );
+	$refund = new WC_Order_Refund( $refund_id );
+	try {
+		do_action( 'woocommerce_create_refund', $refund, $args );
+	} catch ( Exception $e ) {
+		wp_delete_post( $refund_id, true );
+		return new WP_Error( 'error', $e->getMessage() );
+	}
+	$refund->save();
 	if ( ! empty( $args['refund_payment'] ) ) {
 		update_option( 'wc_double_gateway_refund_calls', (int) get_option( 'wc_double_gateway_refund_calls', 0 ) + 1 );
 	}
-	$refund_id = wp_insert_post( array( 'post_type' => 'shop_order_refund', 'post_parent' => $order->get_id(), 'post_status' => 'wc-completed', 'post_title' => 'Refund' ) );
-	update_post_meta( $refund_id, '_refund_amount', $amount );
-	update_post_meta( $refund_id, '_refund_reason', (string) ( $args['reason'] ?? '' ) );
-	update_post_meta( $refund_id, '_refunded_payment', ! empty( $args['refund_payment'] ) );
-	update_post_meta( $refund_id, '_refunded_line_items', $args['line_items'] ?? array() );
 	$order->add_order_note( sprintf( 'Refunded %s – %s', $amount, (string) ( $args['reason'] ?? '' ) ) );
 	$fully = (float) $order->get_remaining_refund_amount() <= 0;
 	if ( $fully ) {
@@ -102,7 +130,9 @@ function wc_create_refund( $args = array() ) {
 	} else {
 		do_action( 'woocommerce_order_partially_refunded', $order->get_id(), $refund_id );
 	}
-	return new WC_Order_Refund( $refund_id );
+	do_action( 'woocommerce_refund_created', $refund_id, $args );
+	do_action( 'woocommerce_order_refunded', $order->get_id(), $refund_id );
+	return $refund;
 }
 
 /** The customer's "refunded order" e-mail, as WC_Email_Customer_Refunded_Order sends it on those actions. */
@@ -141,20 +171,4 @@ function wc_double_create_order( array $args ) {
 		update_post_meta( $id, $key, $value );
 	}
 	return $id;
-}
-
-/** WooCommerce's logger, writing to wp-content/uploads/wc-logs/<source>.log (never to debug.log). */
-function wc_get_logger() {
-	static $logger = null;
-	if ( null === $logger ) {
-		$logger = new class() {
-			public function __call( $level, $args ) {
-				$dir = WP_CONTENT_DIR . '/uploads/wc-logs';
-				wp_mkdir_p( $dir );
-				$source = sanitize_file_name( $args[1]['source'] ?? 'log' );
-				file_put_contents( "$dir/$source.log", gmdate( 'c' ) . " $level " . $args[0] . "\n", FILE_APPEND | LOCK_EX ); // phpcs:ignore
-			}
-		};
-	}
-	return $logger;
 }

@@ -1,0 +1,156 @@
+<?php
+/**
+ * Refunds made in WooCommerce itself count at the Refunder service too, so Refunder never offers what
+ * WooCommerce already shows as refunded: staff's manual refunds, "Refund via <gateway>", a gateway plugin's
+ * webhook record (Stripe's "Refunded via Stripe Dashboard") and the "Order fully refunded." that WooCommerce
+ * books when an order is set to Refunded. Each is reported at once (woocommerce_refund_created), with
+ * whether a gateway moved money and the provider's refund id when one is known (Stripe: its "Refund ID:
+ * re_…" note or _stripe_refund_id; Mollie: its refund actions; Vipps gives none); a deleted one too. While
+ * the service is away the report is retried through Action Scheduler.
+ *
+ * @package Refunder
+ */
+
+defined( 'ABSPATH' ) || exit;
+
+final class Refunder_WooCommerce_Refunds {
+
+	const REPORTED = '_refunder_reported_as'; // on the WooCommerce refund: the service's record of it
+	const MOLLIE   = array( 'mollie-payments-for-woocommerce_refund_payment_created', 'mollie-payments-for-woocommerce_refund_amount_created', 'mollie-payments-for-woocommerce_refund_items_created' );
+
+	/** @var array<int, string> Order id => provider refund id a gateway plugin made during this request. */
+	private static $provider_ids = array();
+
+	public static function register() {
+		add_action( 'woocommerce_refund_created', array( __CLASS__, 'created' ), 20 );
+		add_filter( 'woocommerce_pre_delete_order_refund', array( __CLASS__, 'deleting' ), PHP_INT_MAX, 2 );
+		add_action( Refunder_Follow_Up::REPORT, array( __CLASS__, 'retry' ), 10, 4 );
+		add_action( 'woocommerce_order_note_added', array( __CLASS__, 'stripe_note' ), 10, 2 );
+		foreach ( self::MOLLIE as $action ) {
+			add_action( $action, array( __CLASS__, 'mollie_refund' ), 10, 2 );
+		}
+	}
+
+	/** Stripe's "Refunded … - Refund ID: re_… - …" note, written during its process_refund. */
+	public static function stripe_note( $note_id, $order ) {
+		$note = get_comment( $note_id );
+		if ( $note && preg_match( '/Refund ID: (re_[A-Za-z0-9]+)/', $note->comment_content, $m ) ) {
+			self::$provider_ids[ $order->get_id() ] = $m[1];
+		}
+	}
+
+	/** Mollie's refund actions carry its Refund object (id re_…). */
+	public static function mollie_refund( $refund, $order ) {
+		if ( is_object( $refund ) && ! empty( $refund->id ) && $order instanceof WC_Order ) {
+			self::$provider_ids[ $order->get_id() ] = (string) $refund->id;
+		}
+	}
+
+	public static function created( $wc_refund_id ) {
+		$refund = wc_get_order( $wc_refund_id );
+		if ( $refund instanceof WC_Order_Refund && '' === (string) $refund->get_meta( Refunder_Books::REFUND_KEY ) ) {
+			self::report( $refund, 1 );
+		}
+	}
+
+	public static function retry( $wc_refund_id, $event, $attempt, $payment_id = '' ) {
+		$refund = wc_get_order( $wc_refund_id );
+		if ( 'deleted' === $event ) {
+			self::report_deletion( $payment_id, (int) $wc_refund_id, (int) $attempt );
+		} elseif ( $refund instanceof WC_Order_Refund && '' === (string) $refund->get_meta( self::REPORTED ) ) {
+			self::report( $refund, (int) $attempt );
+		}
+	}
+
+	/** How the refund came about: whether a gateway moved money, and the source in a word. */
+	private static function source( WC_Order_Refund $refund ) {
+		if ( doing_action( Refunder_Stripe::WEBHOOK ) ) {
+			return array( true, 'stripe_webhook' );
+		}
+		foreach ( (array) $GLOBALS['wp_current_filter'] as $hook ) {
+			if ( 0 === strpos( $hook, 'woocommerce_api_mollie_wc_gateway_' ) ) {
+				return array( true, 'mollie_webhook' ); // Mollie shows the payment refunded; WooCommerce books the rest.
+			}
+		}
+		if ( $refund->get_refunded_payment() ) {
+			return array( true, 'gateway' );
+		}
+		$status_change = doing_action( 'woocommerce_order_status_refunded' ) || doing_action( 'woocommerce_order_status_cancelled' );
+		return array( false, $status_change ? 'status_change' : 'manual' );
+	}
+
+	private static function report( WC_Order_Refund $refund, $attempt ) {
+		$order  = wc_get_order( $refund->get_parent_id() );
+		$client = Refunder_Client::configured();
+		if ( ! $order || is_wp_error( $client ) ) {
+			return; // Refunder is not connected: there is no service to tell.
+		}
+		list( $gateway, $source ) = self::source( $refund );
+		$provider_id              = (string) $refund->get_meta( Refunder_Books::PROVIDER_KEY ) ?: ( self::$provider_ids[ $order->get_id() ] ?? '' );
+		if ( '' === $provider_id && 'gateway' === $source && Refunder_Stripe::is_stripe_order( $order ) ) {
+			$provider_id = (string) wc_get_order( $order->get_id() )->get_meta( '_stripe_refund_id' );
+		}
+		$payment_id = (string) $order->get_meta( Refunder_Payments::META );
+		if ( '' === $payment_id ) {
+			$summary    = Refunder_Payments::summary( $order, $client );
+			$payment_id = is_wp_error( $summary ) ? '' : $summary['id'];
+		}
+		$currency = $order->get_currency();
+		$answer   = '' === $payment_id ? new WP_Error( 'refunder_no_payment', 'the payment is not registered' ) : $client->call(
+			'POST',
+			'/v1/payments/' . rawurlencode( $payment_id ) . '/woocommerce-refunds',
+			array_filter(
+				array(
+					'wc_refund_id'       => (string) $refund->get_id(),
+					'amount'             => array( 'value' => Refunder_Money::round_to_minor( $refund->get_amount(), $currency ), 'currency' => $currency ),
+					'reason'             => mb_substr( $refund->get_reason() ?: __( 'Refunded in WooCommerce', 'refunder' ), 0, 500 ),
+					'actor'              => Refunder_Payments::actor( get_userdata( (int) $refund->get_refunded_by() ) ?: wp_get_current_user() ),
+					'gateway_refund'     => $gateway,
+					'source'             => $source,
+					'provider_refund_id' => $provider_id ?: null,
+				),
+				fn( $v ) => null !== $v
+			)
+		);
+		if ( is_wp_error( $answer ) ) {
+			wc_get_logger()->warning( sprintf( 'Refunder: WooCommerce refund %d of order %d not reported to the service (attempt %d): %s', $refund->get_id(), $order->get_id(), $attempt, $answer->get_error_message() ), array( 'source' => 'refunder' ) );
+			Refunder_Follow_Up::retry_report( $refund->get_id(), 'created', $attempt );
+			return;
+		}
+		if ( 'requested' === $answer['kind'] ) { // the provider's refund id is a Refunder refund's: this records it.
+			Refunder_Store::save( $order->get_id(), $answer );
+			if ( Refunder_Store::adopt( $answer['id'], $refund->get_id() ) ) {
+				$refund->update_meta_data( Refunder_Books::REFUND_KEY, $answer['id'] );
+			}
+		}
+		$refund->update_meta_data( self::REPORTED, $answer['id'] );
+		if ( $provider_id ) {
+			$refund->update_meta_data( Refunder_Books::PROVIDER_KEY, $provider_id );
+		}
+		$refund->save();
+	}
+
+	/**
+	 * Last on woocommerce_pre_delete_order_refund (nothing kept it): a reported refund is about to go, so the
+	 * service stops counting it (unless a gateway moved its money: that stays refunded at the provider).
+	 *
+	 * @param mixed           $check  null: it is deleted.
+	 * @param WC_Order_Refund $refund The refund.
+	 */
+	public static function deleting( $check, $refund ) {
+		$order = null === $check && '' !== (string) $refund->get_meta( self::REPORTED ) ? wc_get_order( $refund->get_parent_id() ) : null;
+		if ( $order ) {
+			self::report_deletion( (string) $order->get_meta( Refunder_Payments::META ), $refund->get_id(), 1 );
+		}
+		return $check;
+	}
+
+	private static function report_deletion( $payment_id, $wc_refund_id, $attempt ) {
+		$client = Refunder_Client::configured();
+		$gone   = is_wp_error( $client ) ? $client : $client->call( 'POST', '/v1/payments/' . rawurlencode( $payment_id ) . '/woocommerce-refunds/' . rawurlencode( (string) $wc_refund_id ) . '/deleted' );
+		if ( is_wp_error( $gone ) && 'refunder_not_configured' !== $gone->get_error_code() ) {
+			wc_get_logger()->warning( sprintf( 'Refunder: deletion of WooCommerce refund %d not reported to the service (attempt %d): %s', $wc_refund_id, $attempt, $gone->get_error_message() ), array( 'source' => 'refunder' ) );
+			Refunder_Follow_Up::retry_report( $wc_refund_id, 'deleted', $attempt, $payment_id );
+		}
+	}
+}
