@@ -24,8 +24,18 @@ function wc_format_decimal( $number, $dp = false, $trim_zeros = false ) {
 function WC() {
 	static $wc = null;
 	if ( null === $wc ) {
-		$wc          = new stdClass();
-		$wc->version = '0.0.1-double';
+		$wc = new class() {
+			public $version = '0.0.1-double';
+
+			/** WooCommerce's payment gateways: the double has none. */
+			public function payment_gateways() {
+				return new class() {
+					public function payment_gateways() {
+						return array();
+					}
+				};
+			}
+		};
 	}
 	return $wc;
 }
