@@ -51,20 +51,6 @@ final class Refunder_Books {
 		return $entry;
 	}
 
-	/** Asks the service about every refund of the order that is not final yet; settles the others' records. */
-	public static function refresh( $order_id, $client ) {
-		foreach ( Refunder_Store::for_order( $order_id ) as $id => $entry ) {
-			if ( in_array( $entry['status'], Refunder_Store::FINAL, true ) ) {
-				self::settle( $entry );
-				continue;
-			}
-			$refund = $client->call( 'POST', '/v1/refunds/' . rawurlencode( $id ) . '/refresh' );
-			if ( ! is_wp_error( $refund ) ) {
-				self::remember( $order_id, $refund );
-			}
-		}
-	}
-
 	/** Not final, or WooCommerce's books do not show it as they should yet (failed records retry on their own). */
 	public static function unsettled( array $entry ) {
 		if ( ! in_array( $entry['status'], Refunder_Store::FINAL, true ) ) {
