@@ -128,3 +128,9 @@ def app(settings: Settings, db: Database, clock: FakeClock) -> Any:
 @pytest.fixture
 def api(app: Any, clock: FakeClock) -> SignedClient:
     return SignedClient(app.test_client(), clock)
+
+
+@pytest.fixture
+def simulator(app: Any) -> Any:
+    """The app's simulated provider, to add payments to and watch."""
+    return app.extensions["refunder"].providers["simulator"]

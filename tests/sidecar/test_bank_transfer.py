@@ -5,15 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from refunder.money import Money
 from tests.sidecar.helpers import ACTOR, CountingProvider, refund_body, register
-
-
-@pytest.fixture
-def simulator(app: Any) -> Any:
-    return app.extensions["refunder"].providers["simulator"]
 
 
 def from_facts(api: Any, order_id: str, gateway: str, meta: dict[str, str], *, value: int = 100000,

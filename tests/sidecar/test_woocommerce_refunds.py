@@ -12,11 +12,6 @@ from tests.sidecar.helpers import ACTOR, refund_body, register
 
 
 @pytest.fixture
-def simulator(app: Any) -> Any:
-    return app.extensions["refunder"].providers["simulator"]
-
-
-@pytest.fixture
 def paid(api: Any, simulator: Any, clock: Any) -> dict[str, Any]:
     """A 1000.00 NOK booking paid yesterday at the simulator, order 2001."""
     simulator.add_payment("sim-wc-1", Money(100000, "NOK"), clock() - timedelta(days=1))
