@@ -100,4 +100,21 @@ class CurrencyTest extends Refunder_TestCase {
 		$this->assertSame( '1500.50 er ikke et eksakt beløp i JPY, som har 0 desimaler.', $refused->get_error_message() );
 		$this->assertSame( '', (string) wc_get_order( $order->get_id() )->get_meta( Refunder_Payments::META ) );
 	}
+
+	public function test_a_refund_kept_before_the_table_held_its_digits_takes_them_from_the_orders_payment() {
+		update_option( 'woocommerce_price_num_decimals', 3 );
+		$order = $this->order( array( 'currency' => 'KWD', 'total' => '15.125', 'items' => array( array( 'Haircut', 1, '15.125' ) ) ) );
+		$this->assertIsArray( Refunder_Payments::summary( $order, Refunder_Client::configured() ) );
+		$id = 'ref_kept_by_version_2_' . $order->get_id();
+		Refunder_Store::save( $order->get_id(), array( 'id' => $id, 'status' => 'refunded', 'amount' => array( 'value' => 2500, 'currency' => 'KWD' ), 'reason' => 'Before the upgrade', 'created_at' => gmdate( 'c' ) ) );
+		$this->assertNull( Refunder_Store::get( $id )['exponent'] );
+
+		Refunder_Books::settle( Refunder_Store::get( $id ) ); // never booked with digits nobody said
+		$this->assertSame( array(), wc_get_order( $order->get_id() )->get_refunds() );
+		$this->assertStringContainsString( 'decimals', Refunder_Store::get( $id )['last_error'] );
+
+		delete_option( 'refunder_db_version' );
+		Refunder_Store::maybe_install();
+		$this->assertSame( 3, Refunder_Store::get( $id )['exponent'] );
+	}
 }

@@ -94,14 +94,16 @@ final class Refunder_Money {
 	/**
 	 * For people, as HTML: "1 234,50 kr" through WooCommerce's own formatting.
 	 *
-	 * @param int $exponent As the service's money objects say it: shown with exactly that many decimals.
+	 * @param int|null $exponent As the service's money objects say it: shown with exactly that many decimals.
+	 *                           Null only for a refund kept before its digits were (the shop's price decimals).
 	 */
 	public static function format( $minor, $currency, $exponent ) {
+		$digits = null === $exponent ? wc_get_price_decimals() : (int) $exponent;
 		return wc_price(
-			self::to_decimal( $minor, $exponent ),
+			self::to_decimal( $minor, $digits ),
 			array(
 				'currency' => $currency,
-				'decimals' => (int) $exponent,
+				'decimals' => $digits,
 			)
 		);
 	}
