@@ -93,7 +93,8 @@ class SignerAndMoneyTest extends Refunder_TestCase {
 	}
 
 	public function test_woocommerces_amounts_go_to_the_service_as_woocommerce_wrote_them() {
-		$this->assertSame( array( 'decimal' => '1500.00', 'currency' => 'JPY' ), Refunder_Money::decimal( '1500.00', 'JPY' ) );
+		$this->assertSame( array( 'decimal' => '1500', 'currency' => 'JPY' ), Refunder_Money::decimal( '1500', 'JPY' ) );
+		$this->assertSame( array( 'decimal' => '12.5', 'currency' => 'NOK' ), Refunder_Money::decimal( 12.5, 'NOK' ) );
 		$this->assertSame( array( 'decimal' => '12.3456', 'currency' => 'CLF' ), Refunder_Money::decimal( '12.3456', 'CLF' ) );
 	}
 }
