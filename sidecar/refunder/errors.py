@@ -67,6 +67,9 @@ class InvalidRequest(RefunderError):
 
 LINES_DO_NOT_ADD_UP = define("lines_do_not_add_up", "The refunded lines do not add up to the refund amount.",
                              status=InvalidRequest.status, field="lines")
+AMOUNT_NOT_EXACT = define("amount_not_exact", "{amount} is not an exact amount in {currency}, which has {exponent} "
+                                              "decimals.", status=InvalidRequest.status,
+                          field="captured.decimal", amount="12.345", currency="NOK", exponent=2)
 
 
 class AmountNotPositive(RefunderError):

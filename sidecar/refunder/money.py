@@ -17,6 +17,14 @@ class MoneyError(ValueError):
     """An amount or currency that cannot be money."""
 
 
+class InexactAmount(MoneyError):
+    """A decimal amount with more (non-zero) digits than its currency has: "12.345" NOK."""
+
+    def __init__(self, amount: str, currency: str) -> None:
+        self.amount, self.currency, self.exponent = amount, currency, exponent(currency)
+        super().__init__(f"{amount!r} is not an exact amount in {currency} ({self.exponent} decimals)")
+
+
 def exponent(currency: str) -> int:
     """Number of minor-unit digits of an ISO 4217 currency (NOK 2, JPY 0, KWD 3)."""
     try:
@@ -48,6 +56,19 @@ class Money:
             raise MoneyError(f"{value!r} is not an amount in {currency}")
         whole, frac = match.group(1), (match.group(2) or "")
         return cls(int(whole) * 10**digits + int(frac.ljust(digits, "0") or "0"), currency)
+
+    @classmethod
+    def exact(cls, value: str, currency: str) -> Money:
+        """A decimal string as WooCommerce writes it ("1500.00" JPY, "12.5" NOK), read with the currency's
+        ISO 4217 digits: digits beyond them may only be zeros (InexactAmount otherwise)."""
+        digits = exponent(currency)
+        match = _DECIMAL.match(value) if isinstance(value, str) else None
+        if not match:
+            raise MoneyError(f"{value!r} is not a decimal amount")
+        whole, frac = match.group(1), (match.group(2) or "")
+        if frac[digits:].strip("0"):
+            raise InexactAmount(value, currency)
+        return cls(int(whole) * 10**digits + int(frac[:digits].ljust(digits, "0") or "0"), currency)
 
     def decimal_string(self) -> str:
         """Exact decimal form with the currency's digits: 1000 NOK minor -> "10.00"."""

@@ -56,7 +56,7 @@ class Good_Thing {
 		echo (int) $count . esc_attr( $x ) . REFUNDER_VERSION;
 		printf( '<a href="%1$s">%2$s</a>', esc_url( $url ), esc_html__( 'Open', 'refunder' ) );
 		echo $html; // phpcs:ignore WordPress.Security.EscapeOutput -- built from escaped parts above.
-		echo Refunder_Money::format( 100, 'NOK' );
+		echo Refunder_Money::format( 100, 'NOK', 2 );
 		esc_html_e( 'Done', 'refunder' );
 		wp_die( esc_html( $why ), 403 );
 	}

@@ -216,8 +216,9 @@ def test_the_journal_csv_opens_in_a_norwegian_spreadsheet(api: SignedClient, set
 
     totals = api.get("/v1/journal?from=2026-11-01&to=2026-11-30").json
     assert totals["by_provider"] == [{"provider": "simulator", "provider_label": "Simulated card provider",
-                                      "currency": "NOK", "gross": 175050}]
+                                      "currency": "NOK", "exponent": 2, "gross": 175050}]
     assert {(t["rate"], t["net"] + t["vat"]) for t in totals["by_rate"]} == {("25", 62525), ("12", 112525)}
+    assert {t["exponent"] for t in totals["by_rate"]} == {r["exponent"] for r in totals["rows"]} == {2}
 
 
 def test_an_unusual_snapshot_never_blocks_the_refund(api: SignedClient, settings: Any, clock: Any, db: Any) -> None:

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from ..bookkeeping.journal import to_csv, totals
 from ..bookkeeping.models import CreditNote
 from ..bookkeeping.service import CreditNotes
+from ..money import exponent
 from . import bookkeeping_schemas as s
 from .inputs import StrictParser
 from .routes import SIGNED
@@ -29,7 +30,8 @@ def notes() -> CreditNotes:
 
 def note_out(note: CreditNote) -> dict[str, Any]:
     return {"id": note.id, "kind": note.kind, "number": note.number, "series": note.series,
-            "issued_at": note.issued_at, "gross": {"value": note.gross_minor, "currency": note.currency},
+            "issued_at": note.issued_at, "gross": {"value": note.gross_minor, "currency": note.currency,
+                                                    "exponent": exponent(note.currency)},
             "cancels_id": note.cancels_id, "sha256": note.pdf_sha256, "customer_token": notes().token(note)}
 
 
@@ -98,10 +100,10 @@ class Journal(MethodView):
         sums = totals(rows)
         labels = notes().labels
         return {
-            "rows": [{**row.__dict__, "by_rate": {p: {"net": n, "vat": v} for p, (n, v) in row.by_rate.items()}}
-                     for row in rows],
-            "by_provider": [{"provider": p, "provider_label": labels.get(p, p), "currency": c, "gross": g}
-                            for (p, c), g in sorted(sums.by_provider.items())],
-            "by_rate": [{"rate": r, "currency": c, "net": n, "vat": v, "gross": n + v}
+            "rows": [{**row.__dict__, "exponent": exponent(row.currency),
+                      "by_rate": {p: {"net": n, "vat": v} for p, (n, v) in row.by_rate.items()}} for row in rows],
+            "by_provider": [{"provider": p, "provider_label": labels.get(p, p), "currency": c,
+                             "exponent": exponent(c), "gross": g} for (p, c), g in sorted(sums.by_provider.items())],
+            "by_rate": [{"rate": r, "currency": c, "exponent": exponent(c), "net": n, "vat": v, "gross": n + v}
                         for (r, c), (n, v) in sorted(sums.by_rate.items(), reverse=True)],
         }

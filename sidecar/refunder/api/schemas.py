@@ -7,7 +7,8 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..currencies import EXPONENTS
-from ..money import MAX_MINOR, Money
+from ..errors import AMOUNT_NOT_EXACT, InvalidRequest
+from ..money import MAX_MINOR, InexactAmount, Money
 from ..woocommerce import SOURCES as WOOCOMMERCE_SOURCES
 from .bookkeeping_schemas import DECIMAL, OrderDocumentSchema
 from .inputs import Text
@@ -59,6 +60,51 @@ class BalanceMoneySchema(MoneySchema):
     value = MinorUnits(0, required=True)
 
 
+class MoneyInSchema(MoneySchema):
+    """Money in a request: minor units (`value`), or the decimal string WooCommerce writes (`decimal`), read
+    here with the currency's ISO 4217 digits, so the plugin needs no currency table."""
+
+    minimum = 1
+    value = MinorUnits(1, load_default=None, metadata={"description": "Integer minor units (2500 = 25.00 NOK)."})
+    decimal = fields.String(load_default=None, validate=validate.Regexp(
+        r"^(0|[1-9][0-9]{0,15})(\.[0-9]{1,12})?$", error="A decimal amount such as \"250.00\"."), metadata={
+        "description": "Instead of value: the amount as WooCommerce writes it (\"1500.00\" JPY, \"12.5\" NOK). "
+                       "Digits beyond the currency's must be zeros (else 422 amount_not_exact).",
+        "example": "250.00"})
+
+    @validates_schema
+    def value_or_decimal(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("value") is None) == (data.get("decimal") is None):
+            raise ValidationError("Give either value (minor units) or decimal.", "value")
+
+    @post_load
+    def make(self, data: dict[str, Any], **_: Any) -> Money:
+        if data["value"] is not None:
+            return Money(data["value"], data["currency"])
+        money = Money.exact(data["decimal"], data["currency"])  # InexactAmount: see MoneyIn
+        if not self.minimum <= money.minor <= MAX_MINOR:
+            raise ValidationError("More than zero, and no more than a booking can be." if self.minimum
+                                  else "No more than a booking can be.", "decimal")
+        return money
+
+
+class BalanceMoneyInSchema(MoneyInSchema):
+    minimum = 0
+    value = MinorUnits(0, load_default=None, metadata={"description": "Integer minor units (2500 = 25.00 NOK)."})
+
+
+class MoneyIn(fields.Nested):
+    """A MoneyInSchema field: a decimal with more digits than its currency has is refused with its own code."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, partial: Any = None, **kwargs: Any) -> Any:
+        try:
+            return super()._deserialize(value, attr, data, partial, **kwargs)
+        except InexactAmount as exc:
+            field = f"{self.data_key or self.name}.decimal"
+            raise InvalidRequest(AMOUNT_NOT_EXACT, field=field, errors={field: [str(exc)]}, amount=exc.amount,
+                                 currency=exc.currency, exponent=exc.exponent) from None
+
+
 class ActorSchema(Schema):
     id = _text(64, required=True, metadata={"description": "WordPress user id."})
     name = _text(200, required=True, metadata={"description": "Display name or login of the user."})
@@ -100,8 +146,8 @@ class PaymentRegistrationSchema(Schema):
     mode = fields.String(load_default=None, validate=validate.OneOf(_MODES),
                          metadata={"description": "With an explicit provider: the payment's mode, when known."})
     order_id = _text(64, _PRINTABLE, required=True)
-    captured = fields.Nested(BalanceMoneySchema, required=True,
-                             metadata={"description": "What the order says was paid; the provider's figure wins."})
+    captured = MoneyIn(BalanceMoneyInSchema, required=True,
+                       metadata={"description": "What the order says was paid; the provider's figure wins."})
     paid_at = fields.AwareDateTime(required=True)
     provider_data = fields.Dict(keys=Text(validate=validate.Length(max=64)),
                                 values=Text(validate=validate.Length(max=200)),
@@ -384,7 +430,7 @@ class WooCommerceRefundSchema(Schema):
 
     wc_refund_id = _text(20, validate.Regexp(r"^[0-9]{1,20}$"), required=True,
                          metadata={"description": "The WooCommerce refund's id: one record each."})
-    amount = fields.Nested(MoneySchema, required=True)
+    amount = MoneyIn(MoneyInSchema, required=True, metadata={"description": "As WooCommerce recorded it."})
     reason = Text(multiline=True, required=True, validate=validate.Length(min=1, max=500))
     actor = fields.Nested(ActorSchema, required=True)
     gateway_refund = fields.Boolean(required=True, metadata={"description": "A gateway moved the money."})

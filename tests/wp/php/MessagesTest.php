@@ -86,7 +86,7 @@ class MessagesTest extends Refunder_TestCase {
 		);
 		list( $exceeds, $expired, $refused, $amount, $date ) = $said;
 		$this->assertStringStartsWith( 'Du kan refundere høyst ' . $amount . ':', $exceeds );
-		$this->assertSame( Refunder_Money::text( 75000, 'NOK' ), $amount ); // wc_price, the store's own format.
+		$this->assertSame( Refunder_Money::woocommerce_text( '750.00', 'NOK' ), $amount ); // wc_price, the store's own format.
 		$this->assertStringContainsString( "til $date;", $expired );
 		$this->assertSame( 'Stripe avviste den siste refusjonen av en grunn som ikke vil endre seg: Stripe kunne ikke refundere: kundens kort er utløpt eller sperret. Refunder kunden med bankoverføring i stedet.', $refused );
 		$yen = self::plain( Refunder_Money::text( 1500, 'JPY', 0 ) );

@@ -59,33 +59,42 @@ class SignerAndMoneyTest extends Refunder_TestCase {
 	}
 
 	/** @dataProvider amounts */
-	public function test_to_minor( $text, $currency, $minor ) {
-		$this->assertSame( $minor, Refunder_Money::to_minor( $text, $currency ) );
+	public function test_to_minor_with_the_digits_the_service_gave( $text, $exponent, $minor ) {
+		$this->assertSame( $minor, Refunder_Money::to_minor( $text, $exponent ) );
 	}
 
 	public function amounts() {
 		return array(
-			array( '250', 'NOK', 25000 ), array( '250,50', 'NOK', 25050 ), array( '1 234.5', 'NOK', 123450 ),
-			array( '0.01', 'EUR', 1 ), array( '1500', 'JPY', 1500 ), array( '1.234', 'KWD', 1234 ),
-			array( '10.00', 'JPY', 10 ), array( '10.001', 'NOK', null ), array( '-5', 'NOK', null ),
-			array( 'abc', 'NOK', null ), array( '', 'NOK', null ), array( '1e3', 'NOK', null ),
+			array( '250', 2, 25000 ), array( '250,50', 2, 25050 ), array( '1 234.5', 2, 123450 ), array( '0.01', 2, 1 ),
+			array( '1500', 0, 1500 ), array( '1.234', 3, 1234 ), array( '1,2345', 4, 12345 ), array( '10.00', 0, 10 ),
+			array( '10.001', 2, null ), array( '1.5', 0, null ), array( '-5', 2, null ), array( 'abc', 2, null ),
+			array( '', 2, null ), array( '1e3', 2, null ),
 		);
 	}
 
 	public function test_stored_amounts_round_half_up_and_shares_add_up() {
-		$this->assertSame( 6000, Refunder_Money::round_to_minor( '59.999999', 'NOK' ) );
-		$this->assertSame( 1250, Refunder_Money::round_to_minor( 12.5, 'NOK' ) );
-		$this->assertSame( 1, Refunder_Money::round_to_minor( '0.005', 'NOK' ) );
-		$this->assertSame( -1250, Refunder_Money::round_to_minor( '-12.5', 'NOK' ) );
+		$this->assertSame( 6000, Refunder_Money::round_to_minor( '59.999999', 2 ) );
+		$this->assertSame( 1250, Refunder_Money::round_to_minor( 12.5, 2 ) );
+		$this->assertSame( 1, Refunder_Money::round_to_minor( '0.005', 2 ) );
+		$this->assertSame( -1250, Refunder_Money::round_to_minor( '-12.5', 2 ) );
+		$this->assertSame( 1501, Refunder_Money::round_to_minor( '1500.50', 0 ) );
+		$this->assertSame( 12346, Refunder_Money::round_to_minor( '1.23456', 4 ) );
 		$this->assertSame( 3333, Refunder_Money::share( 10000, 1, 3 ) );
 		$this->assertSame( 6667, Refunder_Money::share( 10000, 2, 3 ) );
 		$this->assertSame( 10000, Refunder_Money::share( 10000, 3, 3 ) );
 	}
 
 	public function test_to_decimal_and_text() {
-		$this->assertSame( '1234.50', Refunder_Money::to_decimal( 123450, 'NOK' ) );
-		$this->assertSame( '0.05', Refunder_Money::to_decimal( 5, 'NOK' ) );
-		$this->assertSame( '1500', Refunder_Money::to_decimal( 1500, 'JPY' ) );
-		$this->assertStringNotContainsString( '&', Refunder_Money::text( 123450, 'NOK' ) );
+		$this->assertSame( '1234.50', Refunder_Money::to_decimal( 123450, 2 ) );
+		$this->assertSame( '0.05', Refunder_Money::to_decimal( 5, 2 ) );
+		$this->assertSame( '1500', Refunder_Money::to_decimal( 1500, 0 ) );
+		$this->assertSame( '1.0001', Refunder_Money::to_decimal( 10001, 4 ) );
+		$this->assertStringNotContainsString( '&', Refunder_Money::text( 123450, 'NOK', 2 ) );
+	}
+
+	public function test_woocommerces_amounts_go_to_the_service_as_woocommerce_wrote_them() {
+		$this->assertSame( array( 'decimal' => '1500', 'currency' => 'JPY' ), Refunder_Money::decimal( '1500', 'JPY' ) );
+		$this->assertSame( array( 'decimal' => '12.5', 'currency' => 'NOK' ), Refunder_Money::decimal( 12.5, 'NOK' ) );
+		$this->assertSame( array( 'decimal' => '12.3456', 'currency' => 'CLF' ), Refunder_Money::decimal( '12.3456', 'CLF' ) );
 	}
 }

@@ -181,7 +181,7 @@ final class Refunder_Ajax {
 		$via  = sanitize_key( self::posted( 'via' ) );
 		$ask  = array( 'refund' => $mode ) + ( in_array( $via, array( 'provider', 'bank_transfer' ), true ) ? array( 'via' => $via ) : array() );
 		if ( 'amount' === $mode ) {
-			$minor = Refunder_Money::to_minor( self::posted( 'amount' ), (int) ( $payment['refundable']['exponent'] ?? 2 ) );
+			$minor = Refunder_Money::to_minor( self::posted( 'amount' ), (int) $payment['refundable']['exponent'] );
 			if ( null === $minor ) {
 				self::fail( __( 'Write the amount as a number, for example 250 or 250,50.', 'refunder' ) );
 			}
@@ -194,7 +194,7 @@ final class Refunder_Ajax {
 		} elseif ( 'full' !== $mode ) {
 			self::fail( __( 'Choose a full refund, an amount or items.', 'refunder' ) );
 		}
-		$left = Refunder_Books::woocommerce_left( $order );
+		$left = Refunder_Books::woocommerce_left( $order, (int) $payment['refundable']['exponent'] );
 		if ( 'full' === $mode ) {
 			$every = self::ask_quote( $client, $payment['id'], array( 'refund' => 'items', 'items' => self::items( $order, null ) ) + $ask );
 			if ( $every['allowed'] && $every['amount']['value'] === $every['refundable']['value'] && $every['amount']['value'] <= $left ) {
@@ -243,7 +243,7 @@ final class Refunder_Ajax {
 
 	/** A money object from the service, as text in WooCommerce's format. */
 	private static function money( array $money ) {
-		return Refunder_Money::text( (int) $money['value'], $money['currency'], $money['exponent'] ?? null );
+		return Refunder_Money::said( $money );
 	}
 
 	public static function confirm() {
@@ -288,7 +288,7 @@ final class Refunder_Ajax {
 
 	/** A refund as the panel shows it: status word and one sentence in plain words. */
 	public static function present( array $entry ) {
-		$amount   = Refunder_Money::text( $entry['amount'], $entry['currency'] );
+		$amount   = Refunder_Money::text( $entry['amount'], $entry['currency'], $entry['exponent'] );
 		$provider = $entry['provider_label'] ?? __( 'the payment provider', 'refunder' );
 		switch ( $entry['status'] ) {
 			case 'refunded':

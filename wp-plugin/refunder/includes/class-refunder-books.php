@@ -86,14 +86,14 @@ final class Refunder_Books {
 			if ( ! $order ) {
 				throw new RuntimeException( __( 'The order no longer exists.', 'refunder' ) );
 			}
-			$held = self::not_recordable( $order );
+			$held = self::not_recordable( $order, $entry );
 			if ( $held ) {
 				throw new RuntimeException( $held );
 			}
 			$refund = wc_create_refund(
 				array(
 					'order_id'                    => $order->get_id(),
-					'amount'                      => Refunder_Money::to_decimal( $entry['amount'], $entry['currency'] ),
+					'amount'                      => Refunder_Money::to_decimal( $entry['amount'], $entry['exponent'] ),
 					'reason'                      => $entry['reason'],
 					'line_items'                  => self::line_items( $order, $entry ),
 					'refund_payment'              => false, // the money already went back through the Refunder service.
@@ -112,8 +112,11 @@ final class Refunder_Books {
 		}
 	}
 
-	/** Why WooCommerce must not record a refund on this order now, or ''. */
-	private static function not_recordable( WC_Order $order ) {
+	/** Why WooCommerce must not record this refund on this order now, or ''. */
+	private static function not_recordable( WC_Order $order, array $entry ) {
+		if ( null === $entry['exponent'] ) { // a row kept by an older version: the service's next answer says it.
+			return __( 'The service has not yet said how many decimals the refund\'s currency has.', 'refunder' );
+		}
 		if ( 0 === strpos( $order->get_payment_method(), 'mollie_wc_gateway_' ) && 'authorized' === $order->get_meta( '_mollie_payment_status' ) ) {
 			// Mollie voids the whole authorization on any WooCommerce refund of a later-capture payment.
 			return __( 'The Mollie payment is only authorized (captured later): a WooCommerce refund now would make the Mollie plugin void the whole authorization. It is recorded once the payment is captured.', 'refunder' );
@@ -132,7 +135,7 @@ final class Refunder_Books {
 			Refunder_Order_Notes::add(
 				$order,
 				/* translators: 1: amount, 2: provider, 3: error */
-				sprintf( __( 'Refunder: %1$s was refunded through %2$s, but WooCommerce did not record it: %3$s Refunder tries again in the background until it is recorded.', 'refunder' ), Refunder_Money::text( $entry['amount'], $entry['currency'] ), self::provider( $entry ), rtrim( $error, '.' ) . '.' ),
+				sprintf( __( 'Refunder: %1$s was refunded through %2$s, but WooCommerce did not record it: %3$s Refunder tries again in the background until it is recorded.', 'refunder' ), Refunder_Money::text( $entry['amount'], $entry['currency'], $entry['exponent'] ), self::provider( $entry ), rtrim( $error, '.' ) . '.' ),
 				$entry['actor_id']
 			);
 		}
@@ -145,7 +148,7 @@ final class Refunder_Books {
 			sprintf(
 				/* translators: 1: amount, 2: provider, 3: person, 4: provider's reference, 5: reason */
 				__( 'Refunder: %1$s refunded through %2$s by %3$s (reference %4$s). Reason: %5$s', 'refunder' ),
-				Refunder_Money::text( $entry['amount'], $entry['currency'] ),
+				Refunder_Money::text( $entry['amount'], $entry['currency'], $entry['exponent'] ),
 				self::provider( $entry ),
 				$entry['actor'],
 				$entry['provider_reference'] ?: '–',
@@ -212,22 +215,27 @@ final class Refunder_Books {
 		foreach ( $entry['lines'] as $line ) {
 			$item = $items[ (int) $line['item_id'] ] ?? null;
 			if ( $item ) {
-				$line_items[ $item->get_id() ] = self::refunded_line( $item, (int) $line['quantity'], $entry['currency'] );
+				$line_items[ $item->get_id() ] = self::refunded_line( $item, (int) $line['quantity'], $entry['exponent'] );
 			}
 		}
 		return $line_items;
 	}
 
-	/** The net and tax shares of a refunded line, as WooCommerce books them. */
-	private static function refunded_line( $item, $qty, $currency ) {
+	/**
+	 * The net and tax shares of a refunded line, as WooCommerce books them.
+	 *
+	 * @param int $exponent The currency's digits as the service said them for this refund.
+	 */
+	private static function refunded_line( $item, $qty, $exponent ) {
 		$whole = max( 1, (int) $item->get_quantity() );
+		$share = fn( $amount ) => Refunder_Money::to_decimal( Refunder_Money::share( Refunder_Money::round_to_minor( $amount, $exponent ), $qty, $whole ), $exponent );
 		$taxes = array();
 		foreach ( $item->get_taxes()['total'] ?? array() as $rate => $tax ) {
-			$taxes[ $rate ] = Refunder_Money::to_decimal( Refunder_Money::share( Refunder_Money::round_to_minor( $tax, $currency ), $qty, $whole ), $currency );
+			$taxes[ $rate ] = $share( $tax );
 		}
 		return array(
 			'qty'          => $qty,
-			'refund_total' => Refunder_Money::to_decimal( Refunder_Money::share( Refunder_Money::round_to_minor( $item->get_total(), $currency ), $qty, $whole ), $currency ),
+			'refund_total' => $share( $item->get_total() ),
 			'refund_tax'   => $taxes,
 		);
 	}
@@ -257,7 +265,7 @@ final class Refunder_Books {
 				sprintf(
 					/* translators: 1: amount, 2: provider, 3: the provider's reason */
 					__( 'Refunder: the refund of %1$s through %2$s failed after it had been refunded (%3$s). Its WooCommerce refund was removed: the customer did not get this money back. Refund again, or by bank transfer.', 'refunder' ),
-					Refunder_Money::text( $entry['amount'], $entry['currency'] ),
+					Refunder_Money::text( $entry['amount'], $entry['currency'], $entry['exponent'] ),
 					self::provider( $entry ),
 					rtrim( $entry['failure'] ?: __( 'no reason given', 'refunder' ), '.' )
 				),
@@ -287,7 +295,7 @@ final class Refunder_Books {
 			Refunder_Order_Notes::add(
 				$order,
 				/* translators: 1: WooCommerce refund number, 2: amount, 3: provider */
-				sprintf( __( 'Refunder kept WooCommerce refund #%1$d: it records %2$s that Refunder refunded through %3$s, and that money has gone back to the customer. Should that refund fail, Refunder removes it.', 'refunder' ), $refund->get_id(), Refunder_Money::text( $entry['amount'], $entry['currency'] ), self::provider( $entry ) )
+				sprintf( __( 'Refunder kept WooCommerce refund #%1$d: it records %2$s that Refunder refunded through %3$s, and that money has gone back to the customer. Should that refund fail, Refunder removes it.', 'refunder' ), $refund->get_id(), Refunder_Money::text( $entry['amount'], $entry['currency'], $entry['exponent'] ), self::provider( $entry ) )
 			);
 		}
 		return false;
@@ -297,11 +305,12 @@ final class Refunder_Books {
 	 * What WooCommerce shows left to refund, less Refunder's money it does not record yet (in flight, or
 	 * refunded and not yet recorded): Refunder never offers more than this.
 	 *
+	 * @param WC_Order $order    The order.
+	 * @param int      $exponent The digits of the order's currency, as the service said them for its payment.
 	 * @return int Minor units.
 	 */
-	public static function woocommerce_left( WC_Order $order ) {
-		$currency = $order->get_currency();
-		$left     = Refunder_Money::round_to_minor( $order->get_total(), $currency ) - Refunder_Money::round_to_minor( $order->get_total_refunded(), $currency );
+	public static function woocommerce_left( WC_Order $order, $exponent ) {
+		$left = Refunder_Money::round_to_minor( $order->get_total(), $exponent ) - Refunder_Money::round_to_minor( $order->get_total_refunded(), $exponent );
 		foreach ( Refunder_Store::for_order( $order->get_id() ) as $entry ) {
 			if ( 'failed' !== $entry['status'] && ! in_array( $entry['record_state'], array( Refunder_Store::RECORDED, Refunder_Store::REVERSED ), true ) ) {
 				$left -= $entry['amount'];

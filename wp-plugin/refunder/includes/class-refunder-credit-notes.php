@@ -305,7 +305,7 @@ final class Refunder_Credit_Notes {
 			sprintf(
 				/* translators: 1: amount, 2: payment provider */
 				__( 'We have refunded %1$s to you through %2$s.', 'refunder' ),
-				Refunder_Money::text( (int) $refund['amount']['value'], $refund['amount']['currency'] ),
+				Refunder_Money::said( $refund['amount'] ),
 				$known['payment']['provider_label']
 			),
 			self::arrival( $known['payment']['provider'], $order, (string) $refund['bank_reference'] ),

@@ -94,7 +94,7 @@ final class Refunder_Journal {
 		}
 		echo '</tr></thead><tbody>';
 		foreach ( $rows as $row ) {
-			$money = fn( $minor ) => null === $minor ? '–' : Refunder_Money::text( (int) $minor, $row['currency'] );
+			$money = fn( $minor ) => null === $minor ? '–' : Refunder_Money::text( (int) $minor, $row['currency'], $row['exponent'] );
 			$vat   = array();
 			foreach ( $row['by_rate'] as $rate => $amounts ) {
 				/* translators: 1: VAT rate in percent, 2: VAT amount */
@@ -119,7 +119,7 @@ final class Refunder_Journal {
 				esc_html( $row['provider_label'] ) . ( $row['reference'] ? '<br /><code>' . esc_html( $row['reference'] ) . '</code>' : '' ), // phpcs:ignore WordPress.Security.EscapeOutput -- escaped here.
 				esc_html( $row['staff'] ),
 				esc_html( $reason ),
-				esc_html( Refunder_Ajax::present( array( 'id' => $row['refund_id'], 'status' => $row['status'], 'amount' => $row['gross'], 'currency' => $row['currency'], 'failure' => '' ) )['label'] )
+				esc_html( Refunder_Ajax::present( array( 'id' => $row['refund_id'], 'status' => $row['status'], 'amount' => $row['gross'], 'currency' => $row['currency'], 'exponent' => $row['exponent'], 'failure' => '' ) )['label'] )
 			);
 		}
 		echo '</tbody></table>';
@@ -129,7 +129,7 @@ final class Refunder_Journal {
 		echo '<h2>' . esc_html__( 'Totals', 'refunder' ) . '</h2><div class="refunder-journal-totals" style="display:flex;gap:2em;align-items:flex-start">';
 		echo '<table class="widefat striped refunder-journal-providers" style="width:auto"><thead><tr><th>' . esc_html__( 'Provider', 'refunder' ) . '</th><th>' . esc_html__( 'Refunded', 'refunder' ) . '</th></tr></thead><tbody>';
 		foreach ( $journal['by_provider'] as $total ) {
-			printf( '<tr><td>%s</td><td>%s</td></tr>', esc_html( $total['provider_label'] ), esc_html( Refunder_Money::text( (int) $total['gross'], $total['currency'] ) ) );
+			printf( '<tr><td>%s</td><td>%s</td></tr>', esc_html( $total['provider_label'] ), esc_html( Refunder_Money::text( (int) $total['gross'], $total['currency'], $total['exponent'] ) ) );
 		}
 		echo '</tbody></table>';
 		echo '<table class="widefat striped refunder-journal-rates" style="width:auto"><thead><tr><th>' . esc_html__( 'VAT rate', 'refunder' ) . '</th><th>' . esc_html__( 'Net', 'refunder' ) . '</th><th>' . esc_html__( 'VAT', 'refunder' ) . '</th><th>' . esc_html__( 'Gross', 'refunder' ) . '</th></tr></thead><tbody>';
@@ -137,9 +137,9 @@ final class Refunder_Journal {
 			printf(
 				'<tr><td>%s %%</td><td>%s</td><td>%s</td><td>%s</td></tr>',
 				esc_html( str_replace( '.', ',', $total['rate'] ) ),
-				esc_html( Refunder_Money::text( (int) $total['net'], $total['currency'] ) ),
-				esc_html( Refunder_Money::text( (int) $total['vat'], $total['currency'] ) ),
-				esc_html( Refunder_Money::text( (int) $total['gross'], $total['currency'] ) )
+				esc_html( Refunder_Money::text( (int) $total['net'], $total['currency'], $total['exponent'] ) ),
+				esc_html( Refunder_Money::text( (int) $total['vat'], $total['currency'], $total['exponent'] ) ),
+				esc_html( Refunder_Money::text( (int) $total['gross'], $total['currency'], $total['exponent'] ) )
 			);
 		}
 		echo '</tbody></table></div>';

@@ -21,6 +21,11 @@ final class Refunder_Messages {
 	 */
 	public static function table() {
 		$table = array(
+			'amount_not_exact' => array(
+				/* translators: 1: amount as WooCommerce stores it, 2: currency code, 3: the currency's number of decimals */
+				__( '%1$s is not an exact amount in %2$s, which has %3$s decimals.', 'refunder' ),
+				array( 'amount', 'currency', 'exponent' ),
+			),
 			'amount_not_positive' => array(
 				__( 'The refund amount must be more than zero.', 'refunder' ),
 				array(),
@@ -646,8 +651,8 @@ final class Refunder_Messages {
 
 	/** One param as people read it: money through wc_price, dates in the site's format, nested reasons translated. */
 	private static function param( $name, $value ) {
-		if ( is_array( $value ) && isset( $value['value'], $value['currency'] ) ) {
-			return Refunder_Money::text( (int) $value['value'], (string) $value['currency'], $value['exponent'] ?? null );
+		if ( is_array( $value ) && isset( $value['value'], $value['currency'], $value['exponent'] ) ) {
+			return Refunder_Money::said( $value );
 		}
 		if ( is_array( $value ) && isset( $value['code'] ) ) {
 			return self::message( (string) $value['code'], (array) ( $value['params'] ?? array() ), '' );

@@ -2,6 +2,10 @@
 /**
  * Money as integer minor units, read from and written to decimal strings without floats.
  *
+ * The plugin keeps no currency table: every conversion takes the currency's minor-unit digits (its exponent)
+ * as the service's money objects give them ({value, currency, exponent}), or is left to the service (an
+ * order's total and WooCommerce's refunds go as WooCommerce writes them: decimal()).
+ *
  * @package Refunder
  */
 
@@ -9,25 +13,15 @@ defined( 'ABSPATH' ) || exit;
 
 final class Refunder_Money {
 
-	/** ISO 4217 minor-unit digits that differ from 2 (the sidecar holds the full table). */
-	const EXPONENTS = array(
-		'BIF' => 0, 'CLP' => 0, 'DJF' => 0, 'GNF' => 0, 'ISK' => 0, 'JPY' => 0, 'KMF' => 0, 'KRW' => 0, 'PYG' => 0,
-		'RWF' => 0, 'UGX' => 0, 'UYI' => 0, 'VND' => 0, 'VUV' => 0, 'XAF' => 0, 'XOF' => 0, 'XPF' => 0,
-		'BHD' => 3, 'IQD' => 3, 'JOD' => 3, 'KWD' => 3, 'LYD' => 3, 'OMR' => 3, 'TND' => 3,
-	);
-
-	public static function exponent( $currency ) {
-		return self::EXPONENTS[ strtoupper( $currency ) ] ?? 2;
-	}
-
 	/**
-	 * "1 234,50" or "1234.5" in NOK -> 123450. Null when it is not an exact amount in that currency.
+	 * "1 234,50" or "1234.5" -> 123450 with 2 digits. Null when it is not an exact amount with that many digits.
 	 *
-	 * @param int|null $exponent The currency's minor-unit digits as the service said them (its money objects).
+	 * @param string $text     As staff typed it.
+	 * @param int    $exponent The currency's minor-unit digits as the service said them (its money objects).
 	 * @return int|null
 	 */
-	public static function to_minor( $text, $currency, $exponent = null ) {
-		$digits = null === $exponent ? self::exponent( $currency ) : (int) $exponent;
+	public static function to_minor( $text, $exponent ) {
+		$digits = (int) $exponent;
 		$clean  = str_replace( array( ' ', "\xc2\xa0" ), '', trim( (string) $text ) );
 		$clean  = str_replace( ',', '.', $clean );
 		if ( ! preg_match( '/^(\d{1,13})(?:\.(\d+))?$/', $clean, $m ) ) {
@@ -44,10 +38,26 @@ final class Refunder_Money {
 	}
 
 	/**
-	 * A stored WooCommerce amount ("59.999999", 60.0, "-12.5") rounded half up to minor units.
+	 * A WooCommerce amount as the service reads it: the decimal string WooCommerce stores ("1500.00", "12.5"),
+	 * which the service turns into minor units with its ISO 4217 table (refusing an inexact one: amount_not_exact).
+	 *
+	 * @param string|float $amount   As WooCommerce gives it (get_total(), get_amount()).
+	 * @param string       $currency ISO 4217 code.
 	 */
-	public static function round_to_minor( $value, $currency ) {
-		$digits = self::exponent( $currency );
+	public static function decimal( $amount, $currency ) {
+		return array(
+			'decimal'  => wc_format_decimal( $amount ),
+			'currency' => (string) $currency,
+		);
+	}
+
+	/**
+	 * A stored WooCommerce amount ("59.999999", 60.0, "-12.5") rounded half up to minor units.
+	 *
+	 * @param int $exponent The currency's minor-unit digits as the service said them.
+	 */
+	public static function round_to_minor( $value, $exponent ) {
+		$digits = (int) $exponent;
 		$text   = is_float( $value ) ? sprintf( '%.8F', $value ) : trim( (string) $value );
 		if ( ! preg_match( '/^(-?)(\d*)(?:\.(\d*))?$/', $text, $m ) || '' === $m[2] . ( $m[3] ?? '' ) ) {
 			return 0;
@@ -66,12 +76,12 @@ final class Refunder_Money {
 	}
 
 	/**
-	 * 123450 NOK -> "1234.50" (what wc_create_refund and the sidecar's decimal form expect).
+	 * 123450 with 2 digits -> "1234.50" (what wc_create_refund expects).
 	 *
-	 * @param int|null $exponent The currency's minor-unit digits as the sidecar said them (its money objects).
+	 * @param int $exponent The currency's minor-unit digits as the service said them (its money objects).
 	 */
-	public static function to_decimal( $minor, $currency, $exponent = null ) {
-		$digits = null === $exponent ? self::exponent( $currency ) : (int) $exponent;
+	public static function to_decimal( $minor, $exponent ) {
+		$digits = (int) $exponent;
 		$sign   = $minor < 0 ? '-' : '';
 		$minor  = abs( (int) $minor );
 		if ( 0 === $digits ) {
@@ -84,15 +94,32 @@ final class Refunder_Money {
 	/**
 	 * For people, as HTML: "1 234,50 kr" through WooCommerce's own formatting.
 	 *
-	 * @param int|null $exponent As the sidecar's money objects say it: shown with exactly that many decimals.
+	 * @param int|null $exponent As the service's money objects say it: shown with exactly that many decimals.
+	 *                           Null only for a refund kept before its digits were (the shop's price decimals).
 	 */
-	public static function format( $minor, $currency, $exponent = null ) {
-		$args = array( 'currency' => $currency ) + ( null === $exponent ? array() : array( 'decimals' => (int) $exponent ) );
-		return wc_price( self::to_decimal( $minor, $currency, $exponent ), $args );
+	public static function format( $minor, $currency, $exponent ) {
+		$digits = null === $exponent ? wc_get_price_decimals() : (int) $exponent;
+		return wc_price(
+			self::to_decimal( $minor, $digits ),
+			array(
+				'currency' => $currency,
+				'decimals' => $digits,
+			)
+		);
 	}
 
 	/** The same as plain text (messages, order notes, JSON for the panel). */
-	public static function text( $minor, $currency, $exponent = null ) {
+	public static function text( $minor, $currency, $exponent ) {
 		return html_entity_decode( wp_strip_all_tags( self::format( $minor, $currency, $exponent ) ), ENT_QUOTES, 'UTF-8' );
+	}
+
+	/** An amount as WooCommerce stores it (its decimal string), as plain text in WooCommerce's own format. */
+	public static function woocommerce_text( $amount, $currency ) {
+		return html_entity_decode( wp_strip_all_tags( wc_price( $amount, array( 'currency' => $currency ) ) ), ENT_QUOTES, 'UTF-8' );
+	}
+
+	/** A money object from the service ({value, currency, exponent}) as plain text. */
+	public static function said( array $money ) {
+		return self::text( (int) $money['value'], (string) $money['currency'], (int) $money['exponent'] );
 	}
 }

@@ -54,7 +54,7 @@ final class Refunder_Notices {
 				$messages[] = sprintf(
 					/* translators: 1: amount, 2: provider, 3: error, 4: when the next attempt is */
 					__( 'Refunder: %1$s was refunded through %2$s, but WooCommerce has not recorded it yet: %3$s Refunder tries again in the background (next attempt %4$s). Do not refund it again.', 'refunder' ),
-					Refunder_Money::text( $entry['amount'], $entry['currency'] ),
+					Refunder_Money::text( $entry['amount'], $entry['currency'], $entry['exponent'] ),
 					Refunder_Books::provider( $entry ),
 					rtrim( $entry['last_error'], '.' ) . '.',
 					$entry['retry_at'] ? get_date_from_gmt( $entry['retry_at'], get_option( 'time_format' ) ) : '–'

@@ -110,8 +110,8 @@ final class Refunder_Order_Panel {
 		}
 		$can        = $payment['capabilities'];
 		$via        = $can['provider_refund'] ? 'provider' : 'bank_transfer';
-		$money      = fn( $key ) => Refunder_Money::format( (int) $payment[ $key ]['value'], $payment[ $key ]['currency'], $payment[ $key ]['exponent'] ?? null );
-		$refundable = min( (int) $payment['refundable']['value'], Refunder_Books::woocommerce_left( $order ) ); // never more than WooCommerce shows left
+		$money      = fn( $key ) => Refunder_Money::format( (int) $payment[ $key ]['value'], $payment[ $key ]['currency'], $payment[ $key ]['exponent'] );
+		$refundable = min( (int) $payment['refundable']['value'], Refunder_Books::woocommerce_left( $order, (int) $payment['refundable']['exponent'] ) ); // never more than WooCommerce shows left
 		?>
 		<p class="refunder-summary">
 			<?php
@@ -121,7 +121,7 @@ final class Refunder_Order_Panel {
 				'<strong>' . esc_html( Refunder_Messages::name( $payment['provider_label'] ) ) . '</strong>',
 				wp_kses_post( $money( 'captured' ) ),
 				wp_kses_post( $money( 'refunded' ) ),
-				'<strong class="refunder-refundable">' . wp_kses_post( Refunder_Money::format( $refundable, $payment['refundable']['currency'], $payment['refundable']['exponent'] ?? null ) ) . '</strong>'
+				'<strong class="refunder-refundable">' . wp_kses_post( Refunder_Money::format( $refundable, $payment['refundable']['currency'], $payment['refundable']['exponent'] ) ) . '</strong>'
 			);
 			?>
 			<?php if ( 'test' === $payment['mode'] ) : ?>

@@ -26,10 +26,7 @@ final class Refunder_Payments {
 			'/v1/payments',
 			array(
 				'order_id' => (string) $order->get_id(),
-				'captured' => array(
-					'value'    => Refunder_Money::to_minor( $order->get_total(), $order->get_currency() ) ?? 0,
-					'currency' => $order->get_currency(),
-				),
+				'captured' => Refunder_Money::decimal( $order->get_total(), $order->get_currency() ), // read by the service's currency table
 				'paid_at'  => $paid->format( 'Y-m-d\TH:i:sP' ),
 				'actor'    => self::actor( wp_get_current_user() ),
 				'document' => Refunder_Credit_Notes::document( $order ),

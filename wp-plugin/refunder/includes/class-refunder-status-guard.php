@@ -56,7 +56,7 @@ final class Refunder_Status_Guard {
 	}
 
 	private static function why( array $entry ) {
-		$amount = Refunder_Money::text( $entry['amount'], $entry['currency'] );
+		$amount = Refunder_Money::text( $entry['amount'], $entry['currency'], $entry['exponent'] );
 		if ( 'refunded' === $entry['status'] ) {
 			/* translators: 1: amount, 2: provider */
 			return sprintf( __( 'Refunder refunded %1$s through %2$s, and WooCommerce has not recorded it yet (it is tried again in the background).', 'refunder' ), $amount, Refunder_Books::provider( $entry ) );
@@ -82,7 +82,7 @@ final class Refunder_Status_Guard {
 		$message = sprintf(
 			/* translators: 1: amount, 2: why */
 			__( 'Refunder stopped WooCommerce from refunding %1$s automatically when the order status changed: %2$s Nothing more was refunded. Refund any rest only once Refunder\'s refund shows as refunded on the order.', 'refunder' ),
-			Refunder_Money::text( Refunder_Money::round_to_minor( $refund->get_amount(), $refund->get_currency() ), $refund->get_currency() ),
+			Refunder_Money::woocommerce_text( $refund->get_amount(), $refund->get_currency() ),
 			$why
 		);
 		$order = wc_get_order( $order_id );

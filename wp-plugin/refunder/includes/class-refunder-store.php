@@ -15,7 +15,7 @@ defined( 'ABSPATH' ) || exit;
 
 final class Refunder_Store {
 
-	const DB_VERSION = '2';
+	const DB_VERSION = '3';
 	const FINAL      = array( 'refunded', 'failed' );
 	const STALE      = 600; // seconds after which a claim whose process died is taken over
 
@@ -47,6 +47,7 @@ final class Refunder_Store {
 				via varchar(16) NOT NULL DEFAULT 'provider',
 				amount_minor bigint(20) NOT NULL,
 				currency char(3) NOT NULL,
+				exponent tinyint(3) unsigned NULL,
 				reason text NOT NULL,
 				reason_internal tinyint(1) NOT NULL DEFAULT 0,
 				actor varchar(200) NOT NULL DEFAULT '',
@@ -70,6 +71,7 @@ final class Refunder_Store {
 			) {$wpdb->get_charset_collate()};"
 		);
 		self::migrate();
+		self::fill_exponents();
 		update_option( 'refunder_db_version', self::DB_VERSION, true );
 	}
 
@@ -106,6 +108,22 @@ final class Refunder_Store {
 		}
 		delete_option( 'refunder_pending_orders' );
 		wp_clear_scheduled_hook( 'refunder_refresh_pending' );
+	}
+
+	/**
+	 * Rows kept before the table held the currency's digits take them from the order's payment as the service
+	 * last described it (its money objects carry them); the service's next answer about a refund fills the rest.
+	 */
+	private static function fill_exponents() {
+		global $wpdb;
+		$table = self::table();
+		foreach ( array_map( 'intval', $wpdb->get_col( "SELECT DISTINCT order_id FROM $table WHERE exponent IS NULL" ) ) as $order_id ) { // phpcs:ignore WordPress.DB
+			$order   = wc_get_order( $order_id );
+			$payment = $order ? Refunder_Payments::known( $order ) : null;
+			if ( isset( $payment['captured']['exponent'], $payment['captured']['currency'] ) ) {
+				$wpdb->query( $wpdb->prepare( "UPDATE $table SET exponent = %d WHERE order_id = %d AND currency = %s AND exponent IS NULL", (int) $payment['captured']['exponent'], $order_id, $payment['captured']['currency'] ) ); // phpcs:ignore WordPress.DB
+			}
+		}
 	}
 
 	/** Whether WooCommerce keeps orders in its own tables (HPOS) rather than posts. */
@@ -177,11 +195,12 @@ final class Refunder_Store {
 		$set   = array_map( fn( $c ) => "$c = IF($newer, VALUES($c), $c)", $facts );
 		$set[] = "provider_reference = IF(VALUES(provider_reference) <> '', VALUES(provider_reference), provider_reference)";
 		$set[] = "provider_label = IF(VALUES(provider_label) <> '', VALUES(provider_label), provider_label)";
+		$set[] = 'exponent = COALESCE(VALUES(exponent), exponent)'; // the currency's digits, as the service said them.
 		$set[] = 'updated_at = GREATEST(updated_at, VALUES(updated_at))'; // last: the conditions above read the old one.
 		$wpdb->query( // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 			$wpdb->prepare(
-				"INSERT INTO $table (refund_id, order_id, payment_id, provider_label, status, kind, via, amount_minor, currency, reason, reason_internal, actor, actor_id, provider_reference, failure, refund_lines, created_at, updated_at, last_error)
-				VALUES (%s, %d, %s, %s, %s, %s, %s, %d, %s, %s, %d, %s, %d, %s, %s, %s, %s, %s, '')
+				"INSERT INTO $table (refund_id, order_id, payment_id, provider_label, status, kind, via, amount_minor, currency, exponent, reason, reason_internal, actor, actor_id, provider_reference, failure, refund_lines, created_at, updated_at, last_error)
+				VALUES (%s, %d, %s, %s, %s, %s, %s, %d, %s, NULLIF(%d, -1), %s, %d, %s, %d, %s, %s, %s, %s, %s, '')
 				ON DUPLICATE KEY UPDATE " . implode( ', ', $set ), // phpcs:ignore WordPress.DB.PreparedSQL
 				$refund['id'],
 				$order_id,
@@ -192,6 +211,7 @@ final class Refunder_Store {
 				(string) ( $refund['via'] ?? 'provider' ),
 				(int) $refund['amount']['value'],
 				$refund['amount']['currency'],
+				isset( $refund['amount']['exponent'] ) ? (int) $refund['amount']['exponent'] : -1,
 				(string) $refund['reason'],
 				empty( $refund['reason_internal'] ) ? 0 : 1,
 				(string) ( $refund['actor']['name'] ?? '' ),
@@ -268,6 +288,7 @@ final class Refunder_Store {
 			'via'                => $row['via'],
 			'amount'             => (int) $row['amount_minor'],
 			'currency'           => $row['currency'],
+			'exponent'           => null === $row['exponent'] ? null : (int) $row['exponent'], // the currency's digits, as the service said them
 			'reason'             => $row['reason'],
 			'reason_internal'    => (bool) $row['reason_internal'],
 			'actor'              => $row['actor'],

@@ -97,7 +97,7 @@ final class Refunder_Stripe {
 		if ( Refunder_Store::adopt( $entry['id'], $refund->get_id() ) ) {
 			$refund->update_meta_data( Refunder_Books::REFUND_KEY, $entry['id'] );
 			/* translators: 1: Stripe refund id, 2: amount */
-			Refunder_Order_Notes::add( $order, sprintf( __( 'Refunder: Stripe\'s record of refund %1$s (%2$s) is Refunder\'s refund; WooCommerce has it once.', 'refunder' ), $stripe_id, Refunder_Money::text( $entry['amount'], $entry['currency'] ) ) );
+			Refunder_Order_Notes::add( $order, sprintf( __( 'Refunder: Stripe\'s record of refund %1$s (%2$s) is Refunder\'s refund; WooCommerce has it once.', 'refunder' ), $stripe_id, Refunder_Money::text( $entry['amount'], $entry['currency'], $entry['exponent'] ) ) );
 			return;
 		}
 		/* translators: %s: Stripe refund id */

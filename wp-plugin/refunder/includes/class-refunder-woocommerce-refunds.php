@@ -95,14 +95,13 @@ final class Refunder_WooCommerce_Refunds {
 			$summary    = Refunder_Payments::summary( $order, $client );
 			$payment_id = is_wp_error( $summary ) ? '' : $summary['id'];
 		}
-		$currency = $order->get_currency();
-		$answer   = '' === $payment_id ? new WP_Error( 'refunder_no_payment', 'the payment is not registered' ) : $client->call(
+		$answer     = '' === $payment_id ? new WP_Error( 'refunder_no_payment', 'the payment is not registered' ) : $client->call(
 			'POST',
 			'/v1/payments/' . rawurlencode( $payment_id ) . '/woocommerce-refunds',
 			array_filter(
 				array(
 					'wc_refund_id'       => (string) $refund->get_id(),
-					'amount'             => array( 'value' => Refunder_Money::round_to_minor( $refund->get_amount(), $currency ), 'currency' => $currency ),
+					'amount'             => Refunder_Money::decimal( $refund->get_amount(), $order->get_currency() ), // read by the service's currency table
 					'reason'             => mb_substr( $refund->get_reason() ?: __( 'Refunded in WooCommerce', 'refunder' ), 0, 500 ),
 					'actor'              => Refunder_Payments::actor( get_userdata( (int) $refund->get_refunded_by() ) ?: wp_get_current_user() ),
 					'gateway_refund'     => $gateway,
