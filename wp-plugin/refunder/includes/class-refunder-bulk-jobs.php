@@ -107,7 +107,7 @@ final class Refunder_Bulk_Jobs {
 	/** A failed call in WooCommerce's log (WooCommerce → Status → Logs, source "refunder"); the result as it was. */
 	private static function logged( $result, $what ) {
 		if ( is_wp_error( $result ) ) {
-			wc_get_logger()->warning( sprintf( 'Refunder: bulk refund %s: %s [%s]', $what, $result->get_error_message(), $result->get_error_code() ), array( 'source' => 'refunder' ) );
+			Refunder_Log::warning( sprintf( 'bulk refund %s: %s [%s]', $what, $result->get_error_message(), $result->get_error_code() ) );
 		}
 		return $result;
 	}
