@@ -43,6 +43,7 @@ require_once __DIR__ . '/includes/class-refunder-ajax.php';
 require_once __DIR__ . '/includes/class-refunder-order-panel.php';
 require_once __DIR__ . '/includes/class-refunder-bulk.php';
 require_once __DIR__ . '/includes/class-refunder-bulk-jobs.php';
+require_once __DIR__ . '/includes/class-refunder-bulk-report.php';
 require_once __DIR__ . '/includes/class-refunder-bulk-page.php';
 require_once __DIR__ . '/includes/class-refunder-bulk-actions.php';
 require_once __DIR__ . '/includes/class-refunder-event-orders.php';
