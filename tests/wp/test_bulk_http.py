@@ -43,6 +43,7 @@ def test_bulk_refund_of_a_cancelled_event(wordpress: WordPress, sidecar_env: dic
 
     review = admin.get(chosen.headers["Location"], timeout=30).text
     assert "4 orders chosen, 3 can be refunded." in review
+    assert "1 order chosen, 0 can be refunded." in admin.get(choose(admin, wordpress, ids[3:]), timeout=30).text
     assert re.search(r"<td>Simulated card provider</td><td>3</td><td>4\s500,00\skr</td>", review)  # its label
     assert f"Order {ids[3]}:" in review and "bank transfer" in review
     form = dict(re.findall(r'name="(selection|_wpnonce)" value="([^"]+)"', review))
