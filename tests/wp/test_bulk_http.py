@@ -165,9 +165,9 @@ def test_a_norwegian_admin_reads_the_bulk_refund_in_norwegian(wordpress: WordPre
         assert [line for line in status["problems"] if line.startswith(by_hand_line)]
         link = re.search(r'href="([^"]*action=refunder_bulk_report[^"]*)"', progress).group(1)
         report = admin.get(html.unescape(link), timeout=30).content.decode("utf-8-sig")
-        rows = {r["Ordre"]: r for r in csv.DictReader(io.StringIO(report))}
+        rows = {r["Ordre"]: r for r in csv.DictReader(io.StringIO(report), delimiter=";")}  # as the journal
         assert [rows[str(paid)]["Utfall"], rows[str(by_hand)]["Utfall"]] == ["refundert", "hoppet over"]
-        assert rows[str(gone)]["Årsak"] == no_payment.split(": ", 1)[1] and rows[str(paid)]["Beløp"] == "1500.00"
+        assert rows[str(gone)]["Årsak"] == no_payment.split(": ", 1)[1] and rows[str(paid)]["Beløp"] == "1500,00"
         english = ("open the order once", "transfer the money yourself", "skipped", "refunded", "Reason")
         assert not [word for word in english if word in report], report
     finally:

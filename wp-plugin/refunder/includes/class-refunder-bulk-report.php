@@ -46,14 +46,30 @@ final class Refunder_Bulk_Report {
 	}
 
 	/**
-	 * The report: one row per booking, headings, outcomes and reasons in the admin's language; UTF-8 with a
-	 * byte order mark (as WooCommerce's own exports), so spreadsheets read "ø" right.
+	 * The report: one row per booking, headings, outcomes and reasons in the admin's language, in the
+	 * language's spreadsheet habits (Norwegian: ";" between columns, a decimal comma, as the refund journal);
+	 * UTF-8 with a byte order mark (as WooCommerce's own exports), so spreadsheets read "ø" right.
 	 *
 	 * @param array $view The service's progress answer.
 	 */
 	public static function csv( array $view ) {
+		/* translators: the column separator of the CSV report: "," in English, ";" where the decimal mark is a comma */
+		$separator = _x( ',', 'CSV column separator', 'refunder' );
+		/* translators: the decimal mark of amounts in the CSV report */
+		$point    = _x( '.', 'CSV decimal mark', 'refunder' );
+		$headings = array(
+			__( 'Order', 'refunder' ),
+			__( 'Provider', 'refunder' ),
+			__( 'Currency', 'refunder' ),
+			__( 'Amount', 'refunder' ),
+			__( 'Outcome', 'refunder' ),
+			_x( 'Reason', 'report column: why a booking was not refunded', 'refunder' ),
+			_x( 'Refund', 'report column: the refund id', 'refunder' ),
+			__( 'Provider reference', 'refunder' ),
+			__( 'Payment', 'refunder' ),
+		);
 		$out = fopen( 'php://temp', 'w+' );
-		fputcsv( $out, array( __( 'Order', 'refunder' ), __( 'Provider', 'refunder' ), __( 'Currency', 'refunder' ), __( 'Amount', 'refunder' ), __( 'Outcome', 'refunder' ), _x( 'Reason', 'report column: why a booking was not refunded', 'refunder' ), _x( 'Refund', 'report column: the refund id', 'refunder' ), __( 'Provider reference', 'refunder' ), __( 'Payment', 'refunder' ) ), ',', '"', '' );
+		fputcsv( $out, $headings, $separator, '"', '' );
 		$outcomes = self::outcomes();
 		foreach ( $view['items'] as $item ) {
 			$money = is_array( $item['amount'] ?? null ) ? $item['amount'] : null;
@@ -61,14 +77,14 @@ final class Refunder_Bulk_Report {
 				$item['order_id'],
 				$item['provider'] ? self::provider( $item ) : '',
 				$money ? $money['currency'] : '',
-				$money ? self::decimal( (int) $money['value'], (int) $money['exponent'] ) : '',
+				$money ? self::decimal( (int) $money['value'], (int) $money['exponent'], $point ) : '',
 				$outcomes[ $item['outcome'] ] ?? $item['outcome'],
 				self::why( $item ),
 				$item['refund_id'] ?? '',
 				$item['provider_reference'] ?? '',
 				$item['payment_id'] ?? '',
 			);
-			fputcsv( $out, array_map( array( __CLASS__, 'cell' ), $row ), ',', '"', '' );
+			fputcsv( $out, array_map( array( __CLASS__, 'cell' ), $row ), $separator, '"', '' );
 		}
 		rewind( $out );
 		$csv = stream_get_contents( $out );
@@ -94,10 +110,10 @@ final class Refunder_Bulk_Report {
 		);
 	}
 
-	/** An amount in minor units as a plain decimal ("1500.00"), no float on the way. */
-	private static function decimal( $minor, $exponent ) {
+	/** An amount in minor units as a plain decimal ("1500.00", "1500,00"), no float on the way. */
+	private static function decimal( $minor, $exponent, $point ) {
 		$digits = str_pad( (string) abs( $minor ), $exponent + 1, '0', STR_PAD_LEFT );
-		$whole  = $exponent > 0 ? substr( $digits, 0, -$exponent ) . '.' . substr( $digits, -$exponent ) : $digits;
+		$whole  = $exponent > 0 ? substr( $digits, 0, -$exponent ) . $point . substr( $digits, -$exponent ) : $digits;
 		return ( $minor < 0 ? '-' : '' ) . $whole;
 	}
 
