@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -142,8 +143,8 @@ class BulkRefunds:
                     job_id=job.id, position=position, order_id=planned.line.order_id,
                     payment_id=planned.line.payment_id if planned.provider else None,
                     amount_minor=planned.line.amount.minor if planned.line.amount else None,
-                    status="skipped" if planned.problem else "queued",
-                    message=planned.problem.message if planned.problem else None, due_at=now))
+                    status="skipped" if planned.problem else "queued", due_at=now,
+                    **_reason(planned.problem)))
             if all(p.problem for p in plan):
                 job.status, job.finished_at = "done", now
         return job, True
@@ -272,22 +273,25 @@ class BulkRefunds:
             with self.db.transaction() as s:
                 s.get_one(BulkItem, item_id).amount_minor = amount.minor
         self._warm_up(provider_name, mode)
-        status, refund_id, message, due = "sent", None, None, None
+        status, refund_id, why, due = "sent", None, None, None
         try:
             request = RefundRequest(amount, reason, actor, via=VIA_PROVIDER)
             refund, _ = self.service.refunds.create_refund(payment_id, request, key, key, before_sending=at_slot)
-            refund_id, message = refund.id, refund.failure_message
+            refund_id = refund.id
+            why = Block(refund.failure_code, refund.failure_params or {}) if refund.failure_code else None
             if refund.failure_code == ProviderBusy.code and attempt + 1 < BUSY_ATTEMPTS:
                 # refused before anything happened: a new key is safe, and the busy refund stays documented
                 status, refund_id, due, attempt = "queued", None, self.clock() + BUSY_RETRY, attempt + 1
         except TooManyRefunds:
             status, due = "queued", self.clock() + RETRY_LATER
         except RefunderError as exc:
-            status, message = "failed", exc.message
+            status, why = "failed", Block(exc.code, exc.params)
         with self.db.transaction() as s:  # the job's lock: its last items, finishing at once, see each other
             item = s.get_one(BulkItem, item_id)
             job = s.get_one(BulkJob, item.job_id, with_for_update=True)
-            item.status, item.refund_id, item.message, item.attempt = status, refund_id, message, attempt
+            item.status, item.refund_id, item.attempt = status, refund_id, attempt
+            for column, value in _reason(why).items():
+                setattr(item, column, value)
             if due is not None:
                 item.due_at = due
             job.updated_at = self.clock()
@@ -328,6 +332,20 @@ class BulkRefunds:
                 refund.provider_reference or "" if refund else "", item.message or "",
             ])
         return out.getvalue()
+
+
+def _reason(why: Block | None) -> dict[str, Any]:
+    """A bulk item's columns for why it was skipped or failed (none: cleared)."""
+    if why is None:
+        return {"code": None, "params": None, "message": None}
+    return {"code": why.code, "params": dict(why.params), "message": why.message}
+
+
+def item_reason(item: BulkItem, refund: Refund | None) -> Block | None:
+    """Why an item was skipped or its refund failed: the refund's own failure first, else the item's."""
+    if refund is not None and refund.failure_code:
+        return Block(refund.failure_code, refund.failure_params or {})
+    return Block(item.code, item.params or {}) if item.code else None
 
 
 def outcome(item: BulkItem, refund: Refund | None) -> str:

@@ -91,8 +91,8 @@ def test_review_says_what_will_and_will_not_be_refunded(world: Any, clock: Any) 
     lines[1]["amount"] = {"value": 20000, "currency": "NOK"}
     plan = api.post("/v1/bulk-refunds/plan", {"lines": lines}).json
     assert plan["refundable"] == 3 and plan["skipped"] == 3
-    assert plan["totals"] == [{"provider": "simulator", "count": 3, "total": {"value": 110000, "currency": "NOK",
-                                                                                 "exponent": 2}}]
+    assert plan["totals"] == [{"provider": "simulator", "provider_label": "Simulated card provider", "count": 3,
+                               "total": {"value": 110000, "currency": "NOK", "exponent": 2}}]
     problems = {line["order_id"]: line["problem"] for line in plan["lines"] if line["problem"]}
     assert "period has ended" in problems["1003"] and "open the order once" in problems["9999"]
     assert "transfer the money yourself" in problems["77"]
@@ -207,11 +207,42 @@ def test_a_busy_provider_delays_an_item_but_never_fails_or_doubles_it(world: Any
         worker.work()
     final = api.get(f"/v1/bulk-refunds/{job['id']}").json
     assert final["status"] == "done" and final["counts"] == {"refunded": 2, "failed": 1}
+    gave_up_item = final["items"][2]  # why, coded for translation: the last busy refusal's code and params
+    assert gave_up_item["reason"] == {"code": ProviderBusy.code, "message": gave_up_item["message"],
+                                      "params": {"provider": "Simulator", "provider_code": "", "what": "HTTP 429"}}
+    assert final["items"][1]["reason"] is None  # busy twice, then refunded: nothing left to explain
     assert [len(simulator.list_refunds(f"event-{i:04d}", {})) for i in range(3)] == [1, 1, 0]
     ledger = api.get(f"/v1/refunds?order_id={lines[1]['order_id']}").json["refunds"]
     assert [r["status"] for r in ledger] == ["failed", "failed", "refunded"]  # every sending documented
     gave_up = api.get(f"/v1/bulk-refunds/{job['id']}/report.csv").get_data(as_text=True).splitlines()[3]
     assert ",failed," in gave_up and "Nothing was refunded" in gave_up
+
+
+def test_the_progress_says_why_each_booking_failed_or_was_skipped_as_code_and_params(world: Any,
+                                                                                     clock: Any) -> None:
+    """Each item carries a stable code and its params (money as money objects) for the plugin to translate."""
+    app, api, simulator, _ = world
+    lines = bookings(api, simulator, clock, 2)
+    lines[0]["amount"] = {"value": 99900, "currency": "NOK"}  # more than the 450.00 paid: skipped
+    simulator.add_payment("event-decline", Money(45000, "NOK"), clock() - timedelta(days=1))
+    declined = register(api, "simulator", "event-decline", 45000, order_id="2000")
+    lines.append({"order_id": "2000", "payment_id": declined["id"]})  # the card issuer says no: failed
+    lines.append({"order_id": "2001", "payment_id": None})  # no payment: skipped
+    job = start(api, lines, "Hail", "bulk-key-0006")
+    app.extensions["refunder_bulk"].work()
+    items = {item["order_id"]: item for item in api.get(f"/v1/bulk-refunds/{job['id']}").json["items"]}
+    assert {order: (item["outcome"], item["reason"]["code"] if item["reason"] else None)
+            for order, item in items.items()} == {
+        "1000": ("skipped", "exceeds_refundable"), "1001": ("refunded", None),
+        "2000": ("failed", "card_declined"), "2001": ("skipped", "bulk_no_payment")}
+    nok = {"currency": "NOK", "exponent": 2}
+    assert items["1000"]["reason"]["params"] == {
+        "refundable": {"value": 45000, **nok}, "captured": {"value": 45000, **nok},
+        "refunded": {"value": 0, **nok}, "in_flight": {"value": 0, **nok}}
+    assert items["2000"]["reason"]["params"]["provider"] == "Simulated card provider"
+    for item in items.values():  # the English sentence stays, the fallback for codes the plugin does not know
+        assert item["reason"] is None or item["reason"]["message"] == item["message"] != ""
+    assert items["2000"]["provider_label"] == "Simulated card provider" and items["2001"]["provider_label"] is None
 
 
 def test_bulk_inputs_are_validated(world: Any) -> None:

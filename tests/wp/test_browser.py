@@ -142,6 +142,9 @@ def test_bulk_refund_of_one_event_from_woocommerces_menu(wordpress: WordPress, b
         "echo refunder_test_create_order(array('total' => '1500.00', 'meta' => array("
         f"'_test_simulated_reference' => 'wp-bulk-browser-0001', '_test_event' => '{product}@2026-12-24'),"
         " 'items' => array(array('Yoga by the fjord', 1, '1500.00'))));"))
+    by_hand = int(wordpress.eval(  # paid by bank transfer: skipped, and the progress says why
+        "echo refunder_test_create_order(array('total' => '1500.00', 'meta' => array("
+        f"'_test_event' => '{product}@2026-12-24'), 'items' => array(array('Yoga by the fjord', 1, '1500.00'))));"))
     wait = WebDriverWait(browser, 30)
     browser.get(wordpress.order_list()[0])
     if browser.find_elements(By.ID, "user_login"):  # not logged in yet in this browser
@@ -166,9 +169,9 @@ def test_bulk_refund_of_one_event_from_woocommerces_menu(wordpress: WordPress, b
     browser.find_element(By.CSS_SELECTOR, ".refunder-bulk-event [name=find]").click()
 
     count = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".refunder-bulk-count")))
-    assert count.text == "1 orders chosen, 1 can be refunded."
+    assert count.text == "2 orders chosen, 1 can be refunded."
     totals = browser.find_element(By.CSS_SELECTOR, ".refunder-bulk-totals").text.replace("\u00a0", " ")
-    assert "simulator 1 1 500,00 kr" in totals
+    assert "Simulated card provider 1 1 500,00 kr" in totals  # the provider's label, not its internal name
     browser.find_element(By.NAME, "reason").send_keys("The fjord froze")
     shot(browser, wordpress.storage, "bulk-3-review")
     browser.find_element(By.ID, "submit").click()
@@ -178,8 +181,11 @@ def test_bulk_refund_of_one_event_from_woocommerces_menu(wordpress: WordPress, b
                    check=True, capture_output=True)
     WebDriverWait(browser, 45).until(
         ec.visibility_of_element_located((By.CSS_SELECTOR, ".refunder-bulk-report .button")))
-    assert text.text == "1 of 1 done: 1 refunded, 0 failed, 0 skipped."
-    assert browser.execute_script("return document.querySelector('.refunder-bulk-progress progress').value") == 1
+    assert text.text == "2 of 2 done: 1 refunded, 0 failed, 1 skipped."
+    assert browser.execute_script("return document.querySelector('.refunder-bulk-progress progress').value") == 2
+    problems = browser.find_elements(By.CSS_SELECTOR, ".refunder-bulk-problems li")  # assets/refunder-bulk.js
+    assert [p.text.split(":")[0] for p in problems] == [f"Order {by_hand}"]
+    assert "Not paid through a payment provider Refunder knows" in problems[0].text
     shot(browser, wordpress.storage, "bulk-4-done")
     assert wordpress.eval(f"echo number_format(wc_get_order({order_id})->get_total_refunded(), 2);") == "1,500.00"
     assert wordpress.php_problems() == []

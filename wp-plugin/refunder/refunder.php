@@ -21,6 +21,7 @@ define( 'REFUNDER_VERSION', '0.1.0' );
 define( 'REFUNDER_FILE', __FILE__ );
 define( 'REFUNDER_CAPABILITY', 'refunder_refund_orders' );
 
+require_once __DIR__ . '/includes/class-refunder-log.php';
 require_once __DIR__ . '/includes/class-refunder-money.php';
 require_once __DIR__ . '/includes/class-refunder-messages.php';
 require_once __DIR__ . '/includes/class-refunder-order-notes.php';
@@ -42,6 +43,7 @@ require_once __DIR__ . '/includes/class-refunder-ajax.php';
 require_once __DIR__ . '/includes/class-refunder-order-panel.php';
 require_once __DIR__ . '/includes/class-refunder-bulk.php';
 require_once __DIR__ . '/includes/class-refunder-bulk-jobs.php';
+require_once __DIR__ . '/includes/class-refunder-bulk-report.php';
 require_once __DIR__ . '/includes/class-refunder-bulk-page.php';
 require_once __DIR__ . '/includes/class-refunder-bulk-actions.php';
 require_once __DIR__ . '/includes/class-refunder-event-orders.php';

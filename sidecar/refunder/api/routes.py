@@ -13,7 +13,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import __version__
-from ..bulk import BulkLine, BulkRefunds, JobView, outcome
+from ..bulk import BulkLine, BulkRefunds, JobView, item_reason, outcome
 from ..detection import Block, Detection, Mode, OrderFacts, recorded_mode
 from ..errors import NotFound, RefunderError
 from ..ledger.audit import Actor
@@ -21,7 +21,7 @@ from ..ledger.models import AuditEvent, Refund
 from ..messages import define
 from ..money import Money
 from ..payments import Registration
-from ..providers import detect
+from ..providers import detect, label
 from ..providers.base import PaymentClaim, PaymentNotAtProvider, WebhookRequest
 from ..quote import Item, Proposal, quote
 from ..reads import PaymentView
@@ -140,12 +140,21 @@ def job_out(view: JobView) -> dict[str, Any]:
         "actor": {"id": job.actor_id, "name": job.actor_name}, "counts": dict(counts), "total": len(shown),
         "finished": sum(n for result, n in counts.items() if result in ("refunded", "failed", "skipped")),
         "created_at": job.created_at, "finished_at": job.finished_at,
-        "items": [{
-            "order_id": item.order_id, "payment_id": item.payment_id, "outcome": result,
-            "amount": _item_amount(item, refund, payment),
-            "refund_id": refund.id if refund else None,
-            "message": (refund.failure_message if refund else None) or item.message,
-        } for item, refund, payment, result in shown],
+        "items": [_item_out(item, refund, payment, result) for item, refund, payment, result in shown],
+    }
+
+
+def _item_out(item: Any, refund: Refund | None, payment: Any, result: str) -> dict[str, Any]:
+    why, message = item_reason(item, refund), (refund.failure_message if refund else None) or item.message
+    return {
+        "order_id": item.order_id, "payment_id": item.payment_id, "outcome": result,
+        "provider": payment.provider if payment is not None else None,
+        "provider_label": label(payment.provider) if payment is not None else None,
+        "amount": _item_amount(item, refund, payment),
+        "refund_id": refund.id if refund else None,
+        "provider_reference": refund.provider_reference if refund else None,
+        "message": message,
+        "reason": {"code": why.code, "message": message, "params": why.params} if why else None,
     }
 
 
@@ -403,7 +412,8 @@ class BulkPlan(MethodView):
                        "amount": money_out(p.amount) if p.amount else None,
                        "problem": p.problem.message if p.problem else None, "reason": reason_out(p.problem)}
                       for p in plan],
-            "totals": [{"provider": provider, "count": count, "total": money_out(Money(minor, currency))}
+            "totals": [{"provider": provider, "provider_label": label(provider), "count": count,
+                        "total": money_out(Money(minor, currency))}
                        for (provider, currency), (count, minor) in sorted(totals.items())],
             "refundable": sum(1 for p in plan if p.problem is None),
             "skipped": sum(1 for p in plan if p.problem is not None),

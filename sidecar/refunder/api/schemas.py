@@ -250,6 +250,7 @@ class BulkPlanLineSchema(Schema):
 
 class BulkTotalSchema(Schema):
     provider = fields.String()
+    provider_label = fields.String(metadata={"description": "The provider as people name it."})
     count = fields.Integer()
     total = fields.Nested(BalanceMoneySchema)
 
@@ -267,8 +268,13 @@ class BulkItemSchema(Schema):
     amount = fields.Nested(BalanceMoneySchema, allow_none=True)
     outcome = fields.String(validate=validate.OneOf(
         ["queued", "processing", "refunded", "unknown", "failed", "skipped"]))
+    provider = fields.String(allow_none=True)
+    provider_label = fields.String(allow_none=True, metadata={"description": "The provider as people name it."})
     refund_id = fields.String(allow_none=True)
-    message = fields.String(allow_none=True)
+    provider_reference = fields.String(allow_none=True)
+    message = fields.String(allow_none=True, metadata={"description": "Why it failed or was skipped (English)."})
+    reason = fields.Nested(ReasonSchema, allow_none=True,
+                           metadata={"description": "Why it failed or was skipped: code and params to translate."})
 
 
 class BulkJobSchema(Schema):

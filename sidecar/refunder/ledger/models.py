@@ -179,7 +179,9 @@ class BulkItem(Base):
     attempt: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # sendings refused as busy
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())  # not before (rate limits, retries)
     refund_id: Mapped[str | None] = mapped_column(ForeignKey("refunds.id"))
-    message: Mapped[str | None] = mapped_column(Text)
+    code: Mapped[str | None] = mapped_column(String(64))  # why it was skipped or failed: a stable code
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what the code's sentence names (messages.py)
+    message: Mapped[str | None] = mapped_column(Text)  # the code's sentence in English
 
 
 class ProviderPace(Base):

@@ -1,4 +1,5 @@
-/* Refunder bulk refund page: follows a running bulk refund until it is done, then offers its report. */
+/* Refunder bulk refund page: follows a running bulk refund until it is done (and why any booking was not
+   refunded), then offers its report. */
 ( function() {
 	'use strict';
 	const cfg = window.RefunderBulk;
@@ -9,6 +10,24 @@
 	const bar = box.querySelector( 'progress' );
 	const text = box.querySelector( '.refunder-bulk-text' );
 	const report = box.querySelector( '.refunder-bulk-report' );
+	const problems = box.querySelector( '.refunder-bulk-problems' );
+
+	/**
+	 * Lists the bookings that failed or were skipped, each with why (sentences WordPress translated).
+	 *
+	 * @param {string[]} lines "Order 1042: why", one per booking.
+	 */
+	function showProblems( lines ) {
+		const list = problems.querySelector( 'ul' );
+		list.replaceChildren(
+			...lines.map( function( line ) {
+				const item = document.createElement( 'li' );
+				item.textContent = line;
+				return item;
+			} ),
+		);
+		problems.hidden = lines.length === 0;
+	}
 
 	/**
 	 * Asks WordPress how far the job has come.
@@ -49,6 +68,7 @@
 				bar.max = data.total;
 				bar.value = data.finished;
 				text.textContent = data.text;
+				showProblems( data.problems || [] );
 				if ( data.done ) {
 					report.hidden = false;
 				} else {

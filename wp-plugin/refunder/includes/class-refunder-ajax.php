@@ -100,7 +100,7 @@ final class Refunder_Ajax {
 
 	/** Why the panel shows older amounts, in plain words; the technical error goes to WooCommerce's log. */
 	private static function outage( WC_Order $order, WP_Error $error, $known ) {
-		wc_get_logger()->warning( sprintf( 'Refunder: order %d: the payment could not be read: %s (%s)', $order->get_id(), $error->get_error_message(), $error->get_error_code() ), array( 'source' => 'refunder' ) );
+		Refunder_Log::warning( sprintf( 'order %d: the payment could not be read: %s (%s)', $order->get_id(), $error->get_error_message(), $error->get_error_code() ) );
 		$provider = in_array( $error->get_error_code(), self::PROVIDER_SILENT, true );
 		if ( ! $provider && Refunder_Client::status( $error ) < 500 ) {
 			return $error->get_error_message(); // a refusal or a setting, in the admin's language.
@@ -275,7 +275,7 @@ final class Refunder_Ajax {
 		if ( ! in_array( $known['status'], Refunder_Store::FINAL, true ) ) {
 			$refund = self::client()->call( 'POST', '/v1/refunds/' . rawurlencode( $id ) . '/refresh' );
 			if ( is_wp_error( $refund ) ) { // shown as it was; the next poll asks again.
-				wc_get_logger()->warning( sprintf( 'Refunder: refund %s (order %d) could not be read back: %s', $id, $order->get_id(), $refund->get_error_message() ), array( 'source' => 'refunder' ) );
+				Refunder_Log::warning( sprintf( 'refund %s (order %d) could not be read back: %s', $id, $order->get_id(), $refund->get_error_message() ) );
 			} else {
 				$known = Refunder_Books::remember( $order, $refund );
 			}

@@ -129,7 +129,7 @@ final class Refunder_Books {
 		$delay    = min( self::RETRY_LONGEST, self::RETRY_FIRST * 2 ** max( 0, $attempts - 1 ) );
 		Refunder_Store::failed( $entry['id'], $claim, $error, $delay );
 		Refunder_Follow_Up::retry_record( $entry['id'], $delay );
-		wc_get_logger()->warning( sprintf( 'Refunder: refund %s (order %d) not recorded in WooCommerce, attempt %d, next in %d s: %s', $entry['id'], $entry['order_id'], $attempts, $delay, $error ), array( 'source' => 'refunder' ) );
+		Refunder_Log::warning( sprintf( 'refund %s (order %d) not recorded in WooCommerce, attempt %d, next in %d s: %s', $entry['id'], $entry['order_id'], $attempts, $delay, $error ) );
 		$order = wc_get_order( $entry['order_id'] );
 		if ( $order && 1 === $attempts ) {
 			Refunder_Order_Notes::add(
@@ -257,7 +257,7 @@ final class Refunder_Books {
 				self::$reversing = null;
 			}
 		}
-		wc_get_logger()->warning( sprintf( 'Refunder: refund %s (order %d) failed after it was refunded; WooCommerce refund %d removed.', $entry['id'], $entry['order_id'], $entry['wc_refund_id'] ), array( 'source' => 'refunder' ) );
+		Refunder_Log::warning( sprintf( 'refund %s (order %d) failed after it was refunded; WooCommerce refund %d removed.', $entry['id'], $entry['order_id'], $entry['wc_refund_id'] ) );
 		$order = wc_get_order( $entry['order_id'] );
 		if ( $order ) {
 			Refunder_Order_Notes::add(

@@ -64,6 +64,7 @@ final class Refunder_Bulk_Actions {
 				'finished' => (int) $view['finished'],
 				'done'     => 'done' === $view['status'] && (int) $view['finished'] === (int) $view['total'],
 				'text'     => self::progress_text( $view ),
+				'problems' => Refunder_Bulk_Report::problems( $view ),
 			)
 		);
 	}
@@ -79,7 +80,7 @@ final class Refunder_Bulk_Actions {
 		$going = (int) ( $counts['processing'] ?? 0 ) + (int) ( $counts['unknown'] ?? 0 );
 		if ( $going ) {
 			/* translators: %d: refunds sent that the provider has not confirmed yet */
-			$text .= ' ' . sprintf( __( 'Waiting for the provider to confirm: %d.', 'refunder' ), $going );
+			$text .= ' ' . sprintf( _n( 'Waiting for the provider to confirm %d refund.', 'Waiting for the provider to confirm %d refunds.', $going, 'refunder' ), $going );
 		}
 		return $text;
 	}

@@ -1,7 +1,8 @@
 <?php
 /**
  * The bulk refund's calls to the Refunder service: the plan of a selection, starting its job, the job's
- * progress (each refund it made recorded on its order in WooCommerce) and its CSV report. Failures come back
+ * progress (each refund it made recorded on its order in WooCommerce) and its report (the items, which
+ * Refunder_Bulk_Report writes as CSV in the admin's language). Failures come back
  * as a WP_Error in the admin's language (Refunder_Client) and are logged with WooCommerce's logger.
  *
  * @package Refunder
@@ -61,13 +62,14 @@ final class Refunder_Bulk_Jobs {
 		return $view;
 	}
 
-	/** @return string|WP_Error The CSV report as the service wrote it. */
+	/** @return string|WP_Error The CSV report, in the admin's language. */
 	public static function report( $job ) {
 		$client = Refunder_Client::configured();
 		if ( is_wp_error( $client ) ) {
 			return $client;
 		}
-		return self::logged( $client->call_raw( 'GET', '/v1/bulk-refunds/' . rawurlencode( $job ) . '/report.csv' ), 'report ' . $job );
+		$view = self::logged( $client->call( 'GET', '/v1/bulk-refunds/' . rawurlencode( $job ) ), 'report ' . $job );
+		return is_wp_error( $view ) ? $view : Refunder_Bulk_Report::csv( $view );
 	}
 
 	/** @return array<int, array> lines for the service: order id, payment id (none when it cannot be registered) */
@@ -107,7 +109,7 @@ final class Refunder_Bulk_Jobs {
 	/** A failed call in WooCommerce's log (WooCommerce → Status → Logs, source "refunder"); the result as it was. */
 	private static function logged( $result, $what ) {
 		if ( is_wp_error( $result ) ) {
-			wc_get_logger()->warning( sprintf( 'Refunder: bulk refund %s: %s [%s]', $what, $result->get_error_message(), $result->get_error_code() ), array( 'source' => 'refunder' ) );
+			Refunder_Log::warning( sprintf( 'bulk refund %s: %s [%s]', $what, $result->get_error_message(), $result->get_error_code() ) );
 		}
 		return $result;
 	}

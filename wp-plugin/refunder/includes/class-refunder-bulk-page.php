@@ -2,7 +2,8 @@
 /**
  * The Bulk refund page under WooCommerce's menu: the review of a selection (count, totals per provider, what
  * cannot be refunded and why, in the admin's language), the form for every booking of one event (WooCommerce's
- * own product search and a date), and the progress of a running job (assets/refunder-bulk.js).
+ * own product search and a date), and the progress of a running job with why any booking was not refunded
+ * (assets/refunder-bulk.js).
  *
  * @package Refunder
  */
@@ -82,11 +83,12 @@ final class Refunder_Bulk_Page {
 			return;
 		}
 		/* translators: 1: number of orders chosen, 2: number that can be refunded */
-		echo '<p class="refunder-bulk-count">' . esc_html( sprintf( __( '%1$d orders chosen, %2$d can be refunded.', 'refunder' ), count( $ids ), $plan['refundable'] ) ) . '</p>';
+		$count = _n( '%1$d order chosen, %2$d can be refunded.', '%1$d orders chosen, %2$d can be refunded.', count( $ids ), 'refunder' );
+		echo '<p class="refunder-bulk-count">' . esc_html( sprintf( $count, count( $ids ), $plan['refundable'] ) ) . '</p>';
 		echo '<table class="widefat striped refunder-bulk-totals"><thead><tr><th>' . esc_html__( 'Provider', 'refunder' ) . '</th><th>' . esc_html__( 'Bookings', 'refunder' ) . '</th><th>' . esc_html__( 'Total', 'refunder' ) . '</th></tr></thead><tbody>';
 		foreach ( $plan['totals'] as $total ) {
 			$money = $total['total'];
-			printf( '<tr><td>%s</td><td>%d</td><td>%s</td></tr>', esc_html( $total['provider'] ), (int) $total['count'], esc_html( Refunder_Money::text( (int) $money['value'], $money['currency'], $money['exponent'] ?? null ) ) );
+			printf( '<tr><td>%s</td><td>%d</td><td>%s</td></tr>', esc_html( Refunder_Bulk_Report::provider( $total ) ), (int) $total['count'], esc_html( Refunder_Money::text( (int) $money['value'], $money['currency'], $money['exponent'] ?? null ) ) );
 		}
 		echo '</tbody></table>';
 		$problems = array_filter( $plan['lines'], fn( $l ) => ! empty( $l['problem'] ) );
@@ -137,6 +139,10 @@ final class Refunder_Bulk_Page {
 		?>
 		<div class="refunder-bulk-progress" data-job="<?php echo esc_attr( $job ); ?>" data-nonce="<?php echo esc_attr( wp_create_nonce( Refunder_Bulk::nonce_action( $job ) ) ); ?>">
 			<progress max="1" value="0"></progress> <span class="refunder-bulk-text"><?php esc_html_e( 'Working…', 'refunder' ); ?></span>
+			<div class="refunder-bulk-problems" hidden>
+				<h2><?php esc_html_e( 'Not refunded', 'refunder' ); ?></h2>
+				<ul></ul>
+			</div>
 			<p class="refunder-bulk-report" hidden><a class="button" href="<?php echo esc_url( wp_nonce_url( admin_url( 'admin-post.php?action=refunder_bulk_report&job=' . rawurlencode( $job ) ), Refunder_Bulk::nonce_action( $job ) ) ); ?>"><?php esc_html_e( 'Download the report (CSV)', 'refunder' ); ?></a></p>
 		</div>
 		<?php

@@ -76,7 +76,7 @@ final class Refunder_Client {
 		);
 		if ( is_wp_error( $response ) ) {
 			$timed_out = false !== strpos( $response->get_error_message(), 'cURL error 28' ); // the service did not answer in time.
-			wc_get_logger()->warning( sprintf( 'Refunder: %s %s%s: %s', $method, $this->url, $target, $response->get_error_message() ), array( 'source' => 'refunder' ) );
+			Refunder_Log::warning( sprintf( '%s %s%s: %s', $method, $this->url, $target, $response->get_error_message() ) );
 			return new WP_Error(
 				'refunder_unreachable',
 				$timed_out ? __( 'The Refunder service did not answer in time.', 'refunder' ) : __( 'The Refunder service could not be reached.', 'refunder' ),

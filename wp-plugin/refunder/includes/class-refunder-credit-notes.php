@@ -255,7 +255,7 @@ final class Refunder_Credit_Notes {
 			$payment = is_wp_error( $refund ) ? $refund : $client->call( 'GET', '/v1/payments/' . rawurlencode( $refund['payment_id'] ) );
 			$notes   = is_wp_error( $payment ) ? $payment : $client->call( 'GET', '/v1/refunds/' . rawurlencode( $refund_id ) . '/credit-notes' );
 			if ( is_wp_error( $notes ) ) {
-				wc_get_logger()->warning( 'Refunder: refund ' . $refund_id . ': ' . $notes->get_error_message(), array( 'source' => 'refunder' ) );
+				Refunder_Log::warning( 'refund ' . $refund_id . ': ' . $notes->get_error_message() );
 			} else {
 				$found = array( 'refund' => $refund, 'payment' => $payment, 'notes' => $notes['credit_notes'] );
 			}
@@ -372,7 +372,7 @@ final class Refunder_Credit_Notes {
 		$client = Refunder_Client::configured();
 		$pdf    = is_wp_error( $client ) ? $client : $client->call_raw( 'GET', '/v1/credit-notes/' . rawurlencode( $note['id'] ) . '.pdf' );
 		if ( is_wp_error( $pdf ) ) {
-			wc_get_logger()->warning( 'Refunder: credit note ' . $note['number'] . ' not attached: ' . $pdf->get_error_message(), array( 'source' => 'refunder' ) );
+			Refunder_Log::warning( 'credit note ' . $note['number'] . ' not attached: ' . $pdf->get_error_message() );
 			return $attachments;
 		}
 		$dir = trailingslashit( get_temp_dir() ) . 'refunder-' . wp_generate_password( 12, false );

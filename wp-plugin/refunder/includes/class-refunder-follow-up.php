@@ -104,7 +104,7 @@ final class Refunder_Follow_Up {
 		$since   = (int) get_option( self::CURSOR, 0 );
 		$changes = $client->call( 'GET', '/v1/refund-changes?since=' . rawurlencode( gmdate( 'Y-m-d\TH:i:s\Z', max( 0, $since - self::OVERLAP ) ) ) );
 		if ( is_wp_error( $changes ) ) {
-			wc_get_logger()->warning( 'Refunder: follow-up could not ask the service: ' . $changes->get_error_message(), array( 'source' => 'refunder' ) );
+			Refunder_Log::warning( 'follow-up could not ask the service: ' . $changes->get_error_message() );
 			return 0;
 		}
 		foreach ( $changes['refunds'] as $refund ) {

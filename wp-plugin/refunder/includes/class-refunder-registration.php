@@ -53,10 +53,7 @@ final class Refunder_Registration {
 			return;
 		}
 		$again = Refunder_Client::status( $result ) >= 500 && $attempt < self::ATTEMPTS && function_exists( 'as_schedule_single_action' );
-		wc_get_logger()->warning(
-			sprintf( 'Refunder: order %d: the payment could not be registered (attempt %d%s): %s', $order_id, $attempt, $again ? ', tried again later' : '', $result->get_error_message() ),
-			array( 'source' => 'refunder' )
-		);
+		Refunder_Log::warning( sprintf( 'order %d: the payment could not be registered (attempt %d%s): %s', $order_id, $attempt, $again ? ', tried again later' : '', $result->get_error_message() ) );
 		if ( $again ) {
 			as_schedule_single_action( time() + min( HOUR_IN_SECONDS, MINUTE_IN_SECONDS * 2 ** ( $attempt - 1 ) ), self::ACTION, array( (int) $order_id, $attempt + 1 ), self::GROUP );
 		}

@@ -90,7 +90,7 @@ final class Refunder_Status_Guard {
 			Refunder_Order_Notes::add( $order, $message );
 		}
 		Refunder_Notices::flash( $message );
-		wc_get_logger()->warning( "Refunder: automatic refund of order $order_id refused during a status change: $why", array( 'source' => 'refunder' ) );
+		Refunder_Log::warning( "automatic refund of order $order_id refused during a status change: $why" );
 		throw new Exception( $message ); // phpcs:ignore WordPress.Security.EscapeOutput -- WooCommerce returns it as a WP_Error.
 	}
 }

@@ -112,7 +112,7 @@ final class Refunder_WooCommerce_Refunds {
 			)
 		);
 		if ( is_wp_error( $answer ) ) {
-			wc_get_logger()->warning( sprintf( 'Refunder: WooCommerce refund %d of order %d not reported to the service (attempt %d): %s', $refund->get_id(), $order->get_id(), $attempt, $answer->get_error_message() ), array( 'source' => 'refunder' ) );
+			Refunder_Log::warning( sprintf( 'WooCommerce refund %d of order %d not reported to the service (attempt %d): %s', $refund->get_id(), $order->get_id(), $attempt, $answer->get_error_message() ) );
 			Refunder_Follow_Up::retry_report( $refund->get_id(), 'created', $attempt );
 			return;
 		}
@@ -148,7 +148,7 @@ final class Refunder_WooCommerce_Refunds {
 		$client = Refunder_Client::configured();
 		$gone   = is_wp_error( $client ) ? $client : $client->call( 'POST', '/v1/payments/' . rawurlencode( $payment_id ) . '/woocommerce-refunds/' . rawurlencode( (string) $wc_refund_id ) . '/deleted' );
 		if ( is_wp_error( $gone ) && 'refunder_not_configured' !== $gone->get_error_code() ) {
-			wc_get_logger()->warning( sprintf( 'Refunder: deletion of WooCommerce refund %d not reported to the service (attempt %d): %s', $wc_refund_id, $attempt, $gone->get_error_message() ), array( 'source' => 'refunder' ) );
+			Refunder_Log::warning( sprintf( 'deletion of WooCommerce refund %d not reported to the service (attempt %d): %s', $wc_refund_id, $attempt, $gone->get_error_message() ) );
 			Refunder_Follow_Up::retry_report( $wc_refund_id, 'deleted', $attempt, $payment_id );
 		}
 	}

@@ -93,14 +93,22 @@ function wc_price( $price, $args = array() ) {
  * e-mail), woocommerce_refund_created and woocommerce_order_refunded and, only when refund_payment is true,
  * would call the gateway (the double counts such calls instead).
  */
-/** WooCommerce's logger as its file handler keeps it: wp-content/uploads/wc-logs/<source>-<date>-<hash>.log. */
+/**
+ * WooCommerce's logger as its file handler keeps it: wp-content/uploads/wc-logs/<source>-<date>-<hash>.log,
+ * each line first through the filter woocommerce_logger_log_message (null drops it), as WC_Logger::log does.
+ */
 function wc_get_logger() {
 	return new class() {
 		public function __call( $level, $args ) {
-			$source = $args[1]['source'] ?? 'log';
+			$context = $args[1] ?? array();
+			$message = apply_filters( 'woocommerce_logger_log_message', $args[0], $level, $context, $this );
+			if ( null === $message ) {
+				return;
+			}
+			$source = $context['source'] ?? 'log';
 			$dir    = wp_upload_dir()['basedir'] . '/wc-logs';
 			wp_mkdir_p( $dir );
-			file_put_contents( "$dir/$source-" . gmdate( 'Y-m-d' ) . '-double.log', gmdate( 'c' ) . ' ' . strtoupper( $level ) . ' ' . $args[0] . "\n", FILE_APPEND ); // phpcs:ignore WordPress.WP.AlternativeFunctions
+			file_put_contents( "$dir/$source-" . gmdate( 'Y-m-d' ) . '-double.log', gmdate( 'c' ) . ' ' . strtoupper( $level ) . ' ' . $message . "\n", FILE_APPEND ); // phpcs:ignore WordPress.WP.AlternativeFunctions
 		}
 	};
 }
