@@ -77,7 +77,7 @@ final class Refunder_Bulk_Report {
 				$item['order_id'],
 				$item['provider'] ? self::provider( $item ) : '',
 				$money ? $money['currency'] : '',
-				$money ? self::decimal( (int) $money['value'], (int) $money['exponent'], $point ) : '',
+				$money ? str_replace( '.', $point, Refunder_Money::to_decimal( (int) $money['value'], (int) $money['exponent'] ) ) : '',
 				$outcomes[ $item['outcome'] ] ?? $item['outcome'],
 				self::why( $item ),
 				$item['refund_id'] ?? '',
@@ -108,13 +108,6 @@ final class Refunder_Bulk_Report {
 			/* translators: a bulk refund's booking that could not be refunded here */
 			'skipped'    => __( 'skipped', 'refunder' ),
 		);
-	}
-
-	/** An amount in minor units as a plain decimal ("1500.00", "1500,00"), no float on the way. */
-	private static function decimal( $minor, $exponent, $point ) {
-		$digits = str_pad( (string) abs( $minor ), $exponent + 1, '0', STR_PAD_LEFT );
-		$whole  = $exponent > 0 ? substr( $digits, 0, -$exponent ) . $point . substr( $digits, -$exponent ) : $digits;
-		return ( $minor < 0 ? '-' : '' ) . $whole;
 	}
 
 	/** A cell a spreadsheet shows as text, never runs as a formula (as WooCommerce's CSV exporter does). */
