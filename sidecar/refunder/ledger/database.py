@@ -62,10 +62,11 @@ def make_engine(url: str, connections: int | None = None) -> Engine:
 
 def _pool_of_its_own(engine: Engine) -> Engine:
     """For PostgreSQL refund locks: connections of their own, as many as there are holders (none kept idle
-    beyond five), so lock holders never wait for a connection that other lock holders keep."""
+    beyond five), so lock holders never wait for a connection that other lock holders keep. In autocommit:
+    a session's advisory lock needs no transaction, so taking and releasing one is a round trip each."""
     if engine.dialect.name != "postgresql":
         return engine
-    return create_engine(engine.url, pool_pre_ping=True, pool_size=5, max_overflow=-1,
+    return create_engine(engine.url, pool_pre_ping=True, pool_size=5, max_overflow=-1, isolation_level="AUTOCOMMIT",
                          connect_args={"connect_timeout": CONNECT_TIMEOUT})
 
 
