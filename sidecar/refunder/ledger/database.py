@@ -186,9 +186,15 @@ class Database:
 
     @functools.cached_property
     def nonce_engine(self) -> Engine:
-        """Where request nonces are kept (made on first use: no connection is opened before gunicorn forks)."""
+        """Where request nonces are kept (made on first use: no connection is opened before gunicorn forks).
+
+        On PostgreSQL the ledger's pool in autocommit: a nonce is one INSERT, no BEGIN or COMMIT around it."""
         separate = nonce_url(self.engine.url.render_as_string(hide_password=False))
-        return self.engine if separate is None else make_engine(separate)
+        if separate is not None:
+            return make_engine(separate)
+        if self.engine.dialect.name == "postgresql":
+            return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return self.engine
 
     def dispose(self) -> None:
         for engine in {self.engine, self._lock_engine, self.__dict__.get("nonce_engine", self.engine)}:
