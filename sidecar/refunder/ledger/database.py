@@ -27,7 +27,7 @@ from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Table, create_engine, event, select, text
+from sqlalchemy import Engine, Table, bindparam, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -43,6 +43,7 @@ CONNECT_TIMEOUT = 5  # seconds to reach the PostgreSQL server before the ledger 
 READ_ONLY = "refunder_read_only"  # execution option of reading transactions
 _UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, sqlite3.OperationalError)
 _MIGRATION_LOCK_ID = 0x52454655  # "REFU": one migrating process at a time on PostgreSQL
+_LOCK_PAYMENT = select(Payment).where(Payment.id == bindparam("payment_id")).with_for_update()  # built once
 
 
 def make_engine(url: str, connections: int | None = None) -> Engine:
@@ -215,9 +216,7 @@ class Database:
     def locked_payment(self, payment_id: str) -> Iterator[tuple[Session, Payment | None]]:
         """A transaction holding the payment's lock until it ends."""
         with self.transaction() as session:
-            payment = session.scalars(
-                select(Payment).where(Payment.id == payment_id).with_for_update()
-            ).one_or_none()
+            payment = session.scalars(_LOCK_PAYMENT, {"payment_id": payment_id}).one_or_none()
             yield session, payment
 
     @contextmanager
