@@ -30,11 +30,13 @@ from bench.overhead import database_url
 from refunder.bulk import BulkLine, BulkRefunds
 from refunder.config import Settings
 from refunder.detection import Mode
+from refunder.ledger.audit import Actor
 from refunder.ledger.database import Database, migrate
 from refunder.money import Money
+from refunder.payments import Registration
 from refunder.providers import build_providers
 from refunder.providers.base import PaymentClaim
-from refunder.refunds import Actor, RefundService, Registration
+from refunder.service import RefundService
 from tests.fakes.server import serving
 from tests.fakes.stripe import FakeStripe
 from tests.fakes.timing import Latency, Timing
@@ -114,7 +116,7 @@ def run_event(name: str, vipps: int, stripe: int, args: argparse.Namespace, tmp:
         for provider, refs in references.items():
             for reference in refs:
                 claim = PaymentClaim(reference, reference, Money(45000, "NOK"), now())
-                view = service.register_payment(provider, claim, ACTOR, Registration(mode=Mode.TEST))
+                view = service.payments.register_payment(provider, claim, ACTOR, Registration(mode=Mode.TEST))
                 lines.append(BulkLine(reference, view.payment.id, None))
         job, _ = BulkRefunds(service).start(lines, "Event cancelled", ACTOR, f"bench-{name}", f"bench-{name}")
         db.dispose()

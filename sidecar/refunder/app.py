@@ -30,7 +30,7 @@ from .errors import ConfigurationError, RefunderError
 from .ledger.database import MIGRATIONS, Database
 from .providers import build_providers
 from .providers.base import Provider
-from .refunds import RefundService
+from .service import RefundService
 from .signing import NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from .woocommerce import WooCommerceBooks
 

@@ -29,13 +29,15 @@ from .capabilities import VIA_PROVIDER
 from .detection import REFUND_WINDOW_EXPIRED, Block, Mode
 from .errors import IdempotencyConflict, NotFound, RefunderError, TooManyRefunds
 from .in_flight import InFlight
-from .ledger.models import BulkItem, BulkJob, Payment, Refund
+from .ledger.audit import Actor
+from .ledger.models import BulkItem, BulkJob, Payment, Refund, new_id
 from .ledger.pace import book_slot
 from .messages import define
 from .money import Money
 from .providers.budget import provider_budget
 from .providers.http import ProviderBusy
-from .refunds import Actor, RefundRequest, RefundService, new_id
+from .refunds import RefundRequest
+from .service import RefundService
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,7 @@ class BulkRefunds:
         if line.payment_id is None:
             return PlanLine(line, None, None, NO_PAYMENT)
         try:
-            view = self.service.payment_view(line.payment_id)
+            view = self.service.reads.payment_view(line.payment_id)
             blocked = view.capabilities.blocked
             if blocked is not None and blocked.code != REFUND_WINDOW_EXPIRED:  # the rules explain an expired window
                 return PlanLine(line, view.payment.provider, None, blocked)
@@ -266,14 +268,14 @@ class BulkRefunds:
             actor = Actor(job.actor_id, job.actor_name)
             provider_name, mode = payment.provider, Mode(payment.mode)
         if amount is None:  # "everything": fixed now, before sending, so a resumed worker sends the same
-            amount = self.service.payment_view(payment_id).balance.refundable
+            amount = self.service.reads.payment_view(payment_id).balance.refundable
             with self.db.transaction() as s:
                 s.get_one(BulkItem, item_id).amount_minor = amount.minor
         self._warm_up(provider_name, mode)
         status, refund_id, message, due = "sent", None, None, None
         try:
             request = RefundRequest(amount, reason, actor, via=VIA_PROVIDER)
-            refund, _ = self.service.create_refund(payment_id, request, key, key, before_sending=at_slot)
+            refund, _ = self.service.refunds.create_refund(payment_id, request, key, key, before_sending=at_slot)
             refund_id, message = refund.id, refund.failure_message
             if refund.failure_code == ProviderBusy.code and attempt + 1 < BUSY_ATTEMPTS:
                 # refused before anything happened: a new key is safe, and the busy refund stays documented

@@ -28,7 +28,7 @@ from .demo import seed
 from .errors import ConfigurationError, RefunderError
 from .ledger.database import Database, migrate
 from .providers import build_providers
-from .refunds import RefundService
+from .service import RefundService
 
 
 class _Gunicorn(BaseApplication):  # type: ignore[misc]
@@ -163,7 +163,7 @@ def reconcile(settings: Settings, every: float | None) -> None:
     """Once, or every N seconds until stopped (for cron, systemd or a compose service)."""
     service = _service(settings)
     while True:
-        report = service.reconcile()
+        report = service.reconciler.reconcile()
         final = sum(r.status in ("refunded", "failed") for r in report.refreshed)
         print(f"reconciled {len(report.refreshed)} refunds ({final} now final); "
               f"{len(report.discovered)} made outside Refunder recorded", flush=True)
@@ -178,7 +178,7 @@ def follow_up(settings: Settings, every: float) -> None:
     log = logging.getLogger("refunder.follow_up")
     while True:
         try:
-            read = service.follow_up()
+            read = service.reconciler.follow_up()
         except RefunderError as exc:  # e.g. the ledger is down: the next round tries again
             log.warning("follow-up round failed: %s", exc.message)
             read = []

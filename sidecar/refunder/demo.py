@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from .ledger.audit import Actor
 from .money import Money
 from .providers.base import PaymentClaim
 from .providers.simulator import SimulatorProvider
-from .refunds import Actor, PaymentView, RefundService
+from .reads import PaymentView
+from .service import RefundService
 
 DEMO_ACTOR = Actor("demo", "Demo data")
 
@@ -32,5 +34,5 @@ def seed(service: RefundService, clock: Callable[[], datetime]) -> list[tuple[Pa
         if provider == "simulator":
             simulator.add_payment(reference, captured, paid_at)
         claim = PaymentClaim(reference=reference, order_id=order_id, captured=captured, paid_at=paid_at)
-        views.append((service.register_payment(provider, claim, DEMO_ACTOR), note))
+        views.append((service.payments.register_payment(provider, claim, DEMO_ACTOR), note))
     return views

@@ -6,7 +6,7 @@ and counts against what can still be refunded, so Refunder never offers money Wo
 refunded. One record per WooCommerce refund; none where the provider's refund id is already in the ledger:
 - a Refunder refund's own provider reference: that refund is the answer (WordPress adopts its record);
 - a refund the provider sync found (kind external): that record is linked to the WooCommerce refund;
-- otherwise a new record (kind woocommerce), which the provider sync links to later (refunds.sync_payment).
+- otherwise a new record (kind woocommerce), which the provider sync links to later (payments.sync_payment).
 
 WordPress follows the ledger by asking what changed since it last asked (`changes`), in one call.
 """
@@ -21,11 +21,12 @@ from sqlalchemy import case, or_, select
 from . import rules
 from .capabilities import VIA_BANK_TRANSFER, VIA_PROVIDER
 from .errors import CurrencyMismatch, InvalidRequest, NotFound, PaymentNotFound
-from .ledger.models import Payment, Refund
+from .ledger.audit import Actor, audit
+from .ledger.models import Payment, Refund, new_id
 from .messages import define, render
 from .money import Money
-from .refunds import Actor, RefundService, _audit, new_id
 from .rules import RefundStatus
+from .service import RefundService
 
 SOURCES = ("manual", "gateway", "stripe_webhook", "mollie_webhook", "status_change")
 
@@ -75,7 +76,7 @@ class WooCommerceBooks:
                     if same.kind != "requested" and same.wc_refund_id is None:
                         same.wc_refund_id, same.wc_source, same.wc_gateway = (
                             report.wc_refund_id, report.source, report.gateway_refund)
-                        _audit(s, now, "refund.linked", report.actor, payment_id=payment_id, refund=same,
+                        audit(s, now, "refund.linked", report.actor, payment_id=payment_id, refund=same,
                                amount=same.amount, provider_reference=report.provider_refund_id,
                                detail={"wc_refund_id": report.wc_refund_id, "source": report.source})
                     return same, False
@@ -89,7 +90,7 @@ class WooCommerceBooks:
                 created_at=now, updated_at=now, finalized_at=now,
             )
             s.add(refund)
-            _audit(s, now, "refund.woocommerce", report.actor, payment_id=payment_id, refund=refund,
+            audit(s, now, "refund.woocommerce", report.actor, payment_id=payment_id, refund=refund,
                    amount=report.amount, reason=report.reason, provider_reference=report.provider_refund_id,
                    detail={"wc_refund_id": report.wc_refund_id, "source": report.source,
                            "gateway_refund": report.gateway_refund})
@@ -110,7 +111,7 @@ class WooCommerceBooks:
                 refund.failure_code, refund.failure_params = DELETED_IN_WOOCOMMERCE, {}
                 refund.failure_message = render(DELETED_IN_WOOCOMMERCE, {})
                 refund.updated_at = refund.finalized_at = now
-            _audit(s, now, "refund.woocommerce_deleted", actor, payment_id=payment_id, refund=refund,
+            audit(s, now, "refund.woocommerce_deleted", actor, payment_id=payment_id, refund=refund,
                    amount=refund.amount, detail={"wc_refund_id": wc_refund_id, "still_counts": not freed})
             return refund
 

@@ -20,11 +20,13 @@ import pytest
 
 from refunder.bulk import BulkLine, BulkRefunds
 from refunder.detection import Mode
+from refunder.ledger.audit import Actor
 from refunder.money import Money
+from refunder.payments import Registration
 from refunder.providers.base import PaymentClaim
 from refunder.providers.stripe_cards import StripeProvider, StripeSettings
 from refunder.providers.vipps_epayment import VippsEPaymentProvider
-from refunder.refunds import Actor, RefundService, Registration
+from refunder.service import RefundService
 from tests.fakes.server import serving
 from tests.fakes.stripe import FakeStripe
 from tests.fakes.timing import Timing
@@ -57,7 +59,7 @@ class World:
         for provider, reference in [("vipps", f"{key}-v{i:03d}") for i in range(vipps)] + \
                                    [("stripe", f"pi_{key}s{i:03d}") for i in range(stripe)]:
             claim = PaymentClaim(reference, reference, Money(45000, "NOK"), now())
-            view = self.service.register_payment(provider, claim, ACTOR, Registration(mode=Mode.TEST))
+            view = self.service.payments.register_payment(provider, claim, ACTOR, Registration(mode=Mode.TEST))
             lines.append(BulkLine(reference, view.payment.id, None))
         job, _ = BulkRefunds(self.service).start(lines, "Event cancelled", ACTOR, key, key)
         self.vipps.timing = Timing(LATENCY)

@@ -57,7 +57,7 @@ class World:
     def follow_up(self) -> list[Any]:
         """The follow-up's next round, once its first read-back is due."""
         self.clock.advance(seconds=11)
-        return self.app.extensions["refunder"].follow_up()
+        return self.app.extensions["refunder"].reconciler.follow_up()
 
 
 @pytest.fixture

@@ -267,7 +267,7 @@ def test_reconcile_repairs_a_refund_wrongly_marked_failed(fake: Any, sidecar: An
     with db.transaction() as s:  # as the old rule left it: demoted by a success:false event
         s.execute(update(Refund).where(Refund.id == created["id"]).values(status="failed"))
     assert api.get(f"/v1/payments/{payment['id']}").json["refundable"]["value"] == 100000  # wrong
-    app.extensions["refunder"].reconcile()
+    app.extensions["refunder"].reconciler.reconcile()
     assert api.get(f"/v1/refunds/{created['id']}").json["status"] == "refunded"
     assert api.get(f"/v1/payments/{payment['id']}").json["refundable"]["value"] == 60000
     corrected = api.get(f"/v1/payments/{payment['id']}/events").json["events"][-1]

@@ -109,10 +109,10 @@ def storm(runs: int, seed: int, directory: Path, figures: Figures) -> None:
         figures.replayed += codes.count(200)
         figures.refused.update(str(c) for c in codes if c >= 400)
     clock.advance(minutes=5)
-    app.extensions["refunder"].reconcile()
+    app.extensions["refunder"].reconciler.reconcile()
     service = app.extensions["refunder"]
     for payment, captured, reference in payments:
-        refunds = service.list_refunds(payment_id=payment["id"])
+        refunds = service.reads.list_refunds(payment_id=payment["id"])
         figures.not_final_after_reconcile += sum(r.status not in (RefundStatus.REFUNDED, RefundStatus.FAILED)
                                                  for r in refunds)
         ledger = sum(r.amount_minor for r in refunds if r.status == RefundStatus.REFUNDED)

@@ -36,8 +36,8 @@ from refunder.providers.http import RetryPolicy, Transport
 from refunder.providers.simulator import SimulatorProvider
 from refunder.providers.stripe_cards import StripeProvider, StripeSettings
 from refunder.providers.vipps_epayment import VippsEPaymentProvider
-from refunder.refunds import RefundService
 from refunder.rules import RefundStatus
+from refunder.service import RefundService
 from tests.conftest import SECRET, FakeClock, SignedClient, fresh_database
 from tests.fakes.server import serving
 from tests.fakes.sidecar import serving_sidecar
@@ -258,13 +258,13 @@ def ledger_outage(ledger: str, directory: Path, figures: StatusFigures, seconds:
             clock.advance(seconds=11)
             passes = 0
             while passes < 10 and _in_flight(service, payments):
-                service.follow_up()
+                service.reconciler.follow_up()
                 passes += 1
             recovered = time.monotonic() - back
             for payment_id, key, status, _ in answers:  # the plugin asks again where it was told to (503)
                 if status == 503:
                     api.post(f"/v1/payments/{payment_id}/refunds", refund_body(100), headers={"Idempotency-Key": key})
-            ledger_refunds = {r.id: r for p in payments for r in service.list_refunds(payment_id=p["id"])}
+            ledger_refunds = {r.id: r for p in payments for r in service.reads.list_refunds(payment_id=p["id"])}
             paid = [r for n in range(len(payments)) for r in simulator.list_refunds(f"g-out-{n}", {})]
     finally:
         database.BUSY_TIMEOUT = old_timeout
@@ -289,7 +289,7 @@ def ledger_outage(ledger: str, directory: Path, figures: StatusFigures, seconds:
 
 def _in_flight(service: RefundService, payments: list[dict[str, Any]]) -> int:
     return sum(r.status not in (RefundStatus.REFUNDED, RefundStatus.FAILED)
-               for p in payments for r in service.list_refunds(payment_id=p["id"]))
+               for p in payments for r in service.reads.list_refunds(payment_id=p["id"]))
 
 
 # --- crash recovery ----------------------------------------------------------------------------------
@@ -309,11 +309,11 @@ def crash_recovery(ledger: str, url: str, directory: Path, figures: StatusFigure
     for n in range(crashes):
         crash_during_refund(url, simulator.path, payment["id"], "before" if n % 2 else "after", f"g-crash-{n:04d}",
                             1000 + n)
-    held = service.payment_view(payment["id"]).balance.in_flight.minor
+    held = service.reads.payment_view(payment["id"]).balance.in_flight.minor
     started = time.monotonic()
-    report = service.reconcile()
+    report = service.reconciler.reconcile()
     took = time.monotonic() - started
-    refunds = service.list_refunds(payment_id=payment["id"])
+    refunds = service.reads.list_refunds(payment_id=payment["id"])
     paid = simulator.list_refunds("g-crash", {})
     figures.add(ledger, "crash: refunds killed mid-way (half before the provider's call)", crashes)
     figures.add(ledger, "crash: amount held in flight before reconcile (øre)", held)

@@ -122,7 +122,9 @@ CRASHING_REFUND = textwrap.dedent("""
     from refunder.ledger.database import Database
     from refunder.money import Money
     from refunder.providers.simulator import SimulatorProvider
-    from refunder.refunds import Actor, RefundRequest, RefundService
+    from refunder.ledger.audit import Actor
+    from refunder.refunds import RefundRequest
+    from refunder.service import RefundService
 
     url, sim_path, payment_id, when, key, amount = sys.argv[1:7]
     clock = lambda: datetime.now(timezone.utc)
@@ -135,7 +137,7 @@ CRASHING_REFUND = textwrap.dedent("""
             os._exit(9)  # killed after the provider refunded, before the ledger heard the answer
 
     service = RefundService(Database.from_url(url), {"simulator": Dies(sim_path, clock)}, clock)
-    service.create_refund(payment_id, RefundRequest(Money(int(amount), "NOK"), "Cancelled", Actor("1", "Kari")),
+    service.refunds.create_refund(payment_id, RefundRequest(Money(int(amount), "NOK"), "Cancelled", Actor("1", "Kari")),
                           key, key)
 """)
 

@@ -18,12 +18,14 @@ from sqlalchemy import update
 from refunder.bulk import BulkLine, BulkRefunds
 from refunder.config import Settings
 from refunder.detection import Mode
+from refunder.ledger.audit import Actor
 from refunder.ledger.database import Database, migrate
 from refunder.ledger.models import BulkItem
 from refunder.money import Money
+from refunder.payments import Registration
 from refunder.providers import build_providers
 from refunder.providers.base import PaymentClaim
-from refunder.refunds import Actor, RefundService, Registration
+from refunder.service import RefundService
 from tests.conftest import SECRET
 from tests.fakes.server import serving
 from tests.fakes.stripe import FakeStripe
@@ -58,7 +60,7 @@ def test_a_killed_worker_resumes_without_refunding_twice(database_url: str, tmp_
         for i in range(BOOKINGS):
             stripe.add_payment(f"pi_kill{i:03d}", 45000)
             claim = PaymentClaim(f"pi_kill{i:03d}", str(i), Money(45000, "NOK"), now())
-            view = service.register_payment("stripe", claim, Actor("7", "Kari"), Registration(mode=Mode.TEST))
+            view = service.payments.register_payment("stripe", claim, Actor("7", "Kari"), Registration(mode=Mode.TEST))
             lines.append(BulkLine(str(i), view.payment.id, None))
         job, _ = BulkRefunds(service).start(lines, "Event cancelled", Actor("7", "Kari"), "kill-job", "kill-job")
         stripe.timing, stripe.per_second, stripe.recent = Timing(0.3), 25, []
@@ -79,7 +81,7 @@ def test_a_killed_worker_resumes_without_refunding_twice(database_url: str, tmp_
         second = worker(env, tmp_path / "worker.log")
         assert second.wait(120) == 0, (tmp_path / "worker.log").read_text()[-3000:]
         stripe.wait_idle()
-        service.follow_up()  # refunds the dead worker had sent: read back, or sent again with their own key
+        service.reconciler.follow_up()  # refunds the dead worker had sent: read back, or sent again with their own key
 
         items = BulkRefunds(service).view(job.id).items
         outcomes: list[Any] = [refund.status if refund else item.status for item, refund, _ in items]

@@ -321,10 +321,10 @@ def test_reconcile_settles_every_refund_that_is_not_final(app: Any, api: Any, si
     slow = refund(api, register(api, "simulator", "sim-7-async", 20000, order_id="7"), 100, "key-recon-0002").json
     assert (lost["status"], slow["status"]) == ("unknown", "processing")
     clock.advance(seconds=3)
-    report = app.extensions["refunder"].reconcile()
+    report = app.extensions["refunder"].reconciler.reconcile()
     assert {r.id: r.status for r in report.refreshed} == {lost["id"]: "refunded", slow["id"]: "refunded"}
     assert report.discovered == []
-    assert app.extensions["refunder"].reconcile().refreshed == []
+    assert app.extensions["refunder"].reconciler.reconcile().refreshed == []
 
 
 def test_refunds_made_in_the_providers_dashboard_are_found_and_count(app: Any, api: Any, paid: dict[str, Any],
@@ -332,14 +332,14 @@ def test_refunds_made_in_the_providers_dashboard_are_found_and_count(app: Any, a
     assert refund(api, paid, 30000, "key-dash-00001").json["status"] == "refunded"
     clock.advance(minutes=5)
     dashboard_id = simulator.refund_outside("sim-1001", Money(50000, "NOK"))
-    report = app.extensions["refunder"].reconcile()
+    report = app.extensions["refunder"].reconciler.reconcile()
     assert [(r.kind, r.external_id, r.amount_minor, r.status) for r in report.discovered] == [
         ("external", dashboard_id, 50000, "refunded")]
     summary = api.get(f"/v1/payments/{paid['id']}").json
     assert summary["refunded"]["value"] == 80000 and summary["refundable"]["value"] == 20000
     over = refund(api, paid, 30000, "key-dash-00002")
     assert over.status_code == 422 and over.json["code"] == "exceeds_refundable"
-    assert app.extensions["refunder"].reconcile().discovered == []  # found once
+    assert app.extensions["refunder"].reconciler.reconcile().discovered == []  # found once
     listed = api.get(f"/v1/payments/{paid['id']}/refunds").json["refunds"]
     assert [r["kind"] for r in listed] == ["requested", "external"]
     events = api.get(f"/v1/payments/{paid['id']}/events").json["events"]

@@ -17,8 +17,8 @@ from refunder.money import Money
 from refunder.providers.http import ProviderBusy
 from refunder.providers.manual import ManualProvider
 from refunder.providers.simulator import SimulatorProvider
-from refunder.refunds import RefundService
 from refunder.rules import RefundPolicy
+from refunder.service import RefundService
 from tests.conftest import SignedClient
 from tests.sidecar.helpers import ACTOR, register
 
@@ -148,7 +148,7 @@ def test_a_worker_that_dies_is_resumed_without_paying_twice(world: Any, clock: A
     assert restarted.work() == 3 - refunded  # claimed but not sent: given back; the dead one waits for its lease
     clock.advance(seconds=LEASE.total_seconds() + 1)
     assert restarted.work() == 1
-    app.extensions["refunder"].reconcile()  # the refund the dead worker sent is read back, not sent again
+    app.extensions["refunder"].reconciler.reconcile()  # the refund the dead worker sent is read back, not sent again
     final = api.get(f"/v1/bulk-refunds/{job['id']}").json
     assert final["status"] == "done" and final["counts"] == {"refunded": 4}
     assert [len(simulator.list_refunds(f"event-{i:04d}", {})) for i in range(4)] == [1, 1, 1, 1]

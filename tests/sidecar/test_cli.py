@@ -15,10 +15,12 @@ from gunicorn.ctl.client import ControlClient
 
 from refunder import cli, signing
 from refunder.demo import BOOKINGS, seed
+from refunder.ledger.audit import Actor
 from refunder.money import Money
 from refunder.providers import build_providers
 from refunder.providers.base import PaymentClaim
-from refunder.refunds import Actor, RefundRequest, RefundService
+from refunder.refunds import RefundRequest
+from refunder.service import RefundService
 from tests.conftest import SECRET
 from tests.fakes.sidecar import serving_sidecar
 
@@ -60,16 +62,17 @@ def test_reconcile_command_once_and_on_a_schedule(settings: Any, db: Any, tmp_pa
     service = RefundService(db, build_providers(settings, clock), clock)
     simulator = service.providers["simulator"]
     simulator.add_payment("cli-1-timeout", Money(1000, "NOK"), clock())  # type: ignore[attr-defined]
-    payment = service.register_payment("simulator", PaymentClaim("cli-1-timeout", "1", Money(1000, "NOK"), clock()),
-                                       Actor("1", "x")).payment
-    refund, _ = service.create_refund(payment.id, RefundRequest(Money(100, "NOK"), "x", Actor("1", "x")), "cli-k", "f")
+    claim = PaymentClaim("cli-1-timeout", "1", Money(1000, "NOK"), clock())
+    payment = service.payments.register_payment("simulator", claim, Actor("1", "x")).payment
+    request = RefundRequest(Money(100, "NOK"), "x", Actor("1", "x"))
+    refund, _ = service.refunds.create_refund(payment.id, request, "cli-k", "f")
     assert refund.status == "unknown"
     env = {**os.environ, "REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": settings.database_url,
            "REFUNDER_PROVIDERS": "manual,simulator", "REFUNDER_SIMULATOR_PATH": settings.section("simulator")["path"]}
     once = subprocess.run([sys.executable, "-m", "refunder.cli", "reconcile"], env=env, capture_output=True,
                           text=True, timeout=60)
     assert once.returncode == 0 and "reconciled 1 refunds (1 now final)" in once.stdout
-    assert service.get_refund(refund.id).status == "refunded"
+    assert service.reads.get_refund(refund.id).status == "refunded"
     loop = subprocess.Popen([sys.executable, "-m", "refunder.cli", "reconcile", "--every", "0.2"], env=env,
                             stdout=subprocess.PIPE, text=True)
     time.sleep(2.5)

@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from refunder.app import create_app
 from refunder.bookkeeping.models import CreditNote
+from refunder.ledger.audit import SYSTEM
 from refunder.money import Money
+from refunder.outcomes import apply_result
 from refunder.providers.base import ProviderResult
 from refunder.providers.simulator import SimulatorProvider
-from refunder.refunds import SYSTEM
 from refunder.rules import RefundStatus
 from tests.conftest import SignedClient
 from tests.sidecar.helpers import ACTOR, CountingProvider, refund_body
@@ -73,7 +74,7 @@ def test_a_refund_reported_refunded_twice_at_once_gets_one_number(settings: Any,
 
     def report(i: int) -> str:  # webhooks and read-backs from every instance, all at once
         service = instances[i % INSTANCES].extensions["refunder"]
-        return str(service._apply(pending["id"], ProviderResult(RefundStatus.REFUNDED), SYSTEM).status)
+        return str(apply_result(service, pending["id"], ProviderResult(RefundStatus.REFUNDED), SYSTEM).status)
 
     with ThreadPoolExecutor(THREADS) as pool:
         assert set(pool.map(report, range(THREADS))) == {"refunded"}

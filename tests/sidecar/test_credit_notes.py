@@ -17,10 +17,11 @@ from sqlalchemy import select
 
 from refunder.bookkeeping import render
 from refunder.bookkeeping.models import CreditNote
+from refunder.ledger.audit import SYSTEM
 from refunder.money import Money
+from refunder.outcomes import apply_result
 from refunder.providers.base import ProviderResult
 from refunder.providers.simulator import SimulatorProvider
-from refunder.refunds import SYSTEM
 from refunder.rules import RefundStatus
 from tests.conftest import SignedClient
 from tests.sidecar.helpers import ACTOR, refund_body
@@ -137,7 +138,7 @@ def test_a_refund_that_fails_after_being_refunded_gets_a_cancelling_document(
     clock.advance(days=3)
     bounced = ProviderResult(RefundStatus.FAILED, failure_code="card_declined",
                              failure_params={"provider": "Simulator"}, confirmed=True)  # the provider's own record
-    app.extensions["refunder"]._apply(done["id"], bounced, SYSTEM)
+    apply_result(app.extensions["refunder"], done["id"], bounced, SYSTEM)
     notes = api.get(f"/v1/refunds/{done['id']}/credit-notes").json["credit_notes"]
     assert [(n["kind"], n["number"], n["gross"]["value"]) for n in notes] == [
         ("credit_note", 1, 25000), ("cancellation", 2, -25000)]

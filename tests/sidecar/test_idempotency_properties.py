@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from refunder import errors
+from refunder.ledger.audit import Actor
 from refunder.ledger.database import Database, migrate
 from refunder.money import Money
 from refunder.providers.base import PaymentClaim
 from refunder.providers.simulator import SimulatorProvider
-from refunder.refunds import Actor, RefundRequest, RefundService
+from refunder.refunds import RefundRequest
 from refunder.rules import RefundStatus
+from refunder.service import RefundService
 from tests.conftest import FakeClock
 from tests.sidecar.helpers import CountingProvider
 
@@ -40,11 +42,11 @@ class RefundMachine(RuleBasedStateMachine):
         self.captured = captured
         self.sim.add_payment(self.reference, Money(captured, "NOK"), self.clock())
         claim = PaymentClaim(self.reference, "1", Money(captured, "NOK"), self.clock())
-        self.payment_id = self.service.register_payment("simulator", claim, ACTOR).payment.id
+        self.payment_id = self.service.payments.register_payment("simulator", claim, ACTOR).payment.id
         self.keys: dict[str, tuple[int, str]] = {}  # key -> (amount, refund id)
 
     def _counted(self) -> int:
-        refunds = self.service.list_refunds(payment_id=self.payment_id)
+        refunds = self.service.reads.list_refunds(payment_id=self.payment_id)
         return sum(r.amount_minor for r in refunds if r.status != RefundStatus.FAILED)
 
     @rule(key=st.sampled_from([f"key-{i:04d}" for i in range(6)]),
@@ -54,7 +56,7 @@ class RefundMachine(RuleBasedStateMachine):
         key = f"{self.reference}/{key}"  # the ledger is shared by all examples; keys are global
         before = self._counted()
         try:
-            refund, created = self.service.create_refund(self.payment_id, request, key, fingerprint=str(amount))
+            refund, created = self.service.refunds.create_refund(self.payment_id, request, key, fingerprint=str(amount))
         except errors.IdempotencyConflict:
             assert key in self.keys and self.keys[key][0] != amount
             return
@@ -75,7 +77,7 @@ class RefundMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def read_back(self, data: st.DataObject) -> None:
         _, refund_id = data.draw(st.sampled_from(sorted(self.keys.values())))
-        self.service.refresh_refund(refund_id)
+        self.service.reconciler.refresh_refund(refund_id)
 
     @rule(seconds=st.integers(min_value=0, max_value=5))
     def time_passes(self, seconds: int) -> None:
@@ -84,7 +86,7 @@ class RefundMachine(RuleBasedStateMachine):
     @invariant()
     def never_more_than_captured(self) -> None:
         if hasattr(self, "service"):
-            view = self.service.payment_view(self.payment_id)
+            view = self.service.reads.payment_view(self.payment_id)
             assert view.balance.refunded.minor + view.balance.in_flight.minor <= self.captured
 
     @invariant()

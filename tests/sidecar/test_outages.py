@@ -99,7 +99,7 @@ def test_a_ledger_failing_after_the_provider_paid_says_the_outcome_is_being_chec
     assert api.get(f"/v1/refunds/{refund_id}").json["status"] == "pending"  # recorded before the call: not lost
     assert api.get(f"/v1/payments/{payment['id']}").json["refundable"]["value"] == 60000  # still held
     clock.advance(seconds=11)
-    assert [r.id for r in app.extensions["refunder"].follow_up()] == [refund_id]  # read back, not sent again
+    assert [r.id for r in app.extensions["refunder"].reconciler.follow_up()] == [refund_id]  # read back, not sent again
     assert api.get(f"/v1/refunds/{refund_id}").json["status"] == "refunded"
     replay = api.post(f"/v1/payments/{payment['id']}/refunds", refund_body(40000),
                       headers={"Idempotency-Key": "key-pending-0001"})  # the plugin's retry with its review's key

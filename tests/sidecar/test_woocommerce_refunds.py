@@ -36,7 +36,7 @@ def refund(api: Any, payment: dict[str, Any], value: int, key: str) -> dict[str,
 
 
 def sync(app: Any, payment: dict[str, Any]) -> list[Any]:
-    return list(app.extensions["refunder"].sync_payment(payment["id"]))
+    return list(app.extensions["refunder"].payments.sync_payment(payment["id"]))
 
 
 def test_a_manual_woocommerce_refund_counts_once_and_stops_when_deleted(api: Any, paid: dict[str, Any]) -> None:
@@ -104,7 +104,7 @@ def test_woocommerce_reporting_a_refunder_refund_before_its_id_was_known_counts_
     report(api, payment, "506", 40000, gateway_refund=True, source="stripe_webhook",
            provider_refund_id=f"sim_{ours['id']}")
     assert balance(api, payment) == (40000, 20000)  # counted twice for now: 40000 refunded + 40000 in flight
-    app.extensions["refunder"].reconcile()
+    app.extensions["refunder"].reconciler.reconcile()
     refunds = {r["kind"]: r for r in api.get(f"/v1/payments/{payment['id']}/refunds").json["refunds"]}
     assert refunds["requested"]["status"] == "refunded"
     assert (refunds["woocommerce"]["status"], refunds["woocommerce"]["failure"]["code"]) == (

@@ -16,14 +16,18 @@ from .. import __version__
 from ..bulk import BulkLine, BulkRefunds, JobView, outcome
 from ..detection import Block, Detection, Mode, OrderFacts, recorded_mode
 from ..errors import NotFound, RefunderError
+from ..ledger.audit import Actor
 from ..ledger.models import AuditEvent, Refund
 from ..messages import define
 from ..money import Money
+from ..payments import Registration
 from ..providers import detect
 from ..providers.base import PaymentClaim, PaymentNotAtProvider, WebhookRequest
 from ..quote import Item, Proposal, quote
-from ..refunds import Actor, PaymentView, RefundRequest, RefundService, Registration
+from ..reads import PaymentView
+from ..refunds import RefundRequest
 from ..rules import RefundPolicy
+from ..service import RefundService
 from ..woocommerce import WooCommerceBooks, WooCommerceRefund
 from . import schemas as s
 from .auth import signed_target
@@ -211,7 +215,7 @@ class Payments(MethodView):
                              paid_at=data["paid_at"], provider_data=found.provider_data)
         registration = Registration(mode=found.mode, block=found.block, rule=found.rule,
                                     gateway=data["facts"]["gateway"] if data["facts"] else None)
-        view = service().register_payment(found.provider, claim, _actor(data["actor"]), registration)
+        view = service().payments.register_payment(found.provider, claim, _actor(data["actor"]), registration)
         if data["document"] is not None:  # the order's facts, for its credit notes
             current_app.extensions["refunder_notes"].remember_document(view.payment.id, data["document"])
         return {**payment_out(view), "detection": detection_out(found)}
@@ -224,7 +228,7 @@ class PaymentItem(MethodView):
     def get(self, payment_id: str) -> dict[str, Any]:
         """Captured, refunded, in-flight and refundable amounts of one payment, from the ledger alone (no provider
         is asked: checked_at says when the provider last confirmed them; refresh asks it)."""
-        return payment_out(service().payment_view(payment_id))
+        return payment_out(service().reads.payment_view(payment_id))
 
 
 @v1.route("/payments/<string:payment_id>/refresh")
@@ -236,7 +240,7 @@ class PaymentRefresh(MethodView):
     def post(self, payment_id: str) -> dict[str, Any]:
         """Check with the provider now ("Check with provider"): captured amount, payment time and its refunds,
         those made elsewhere included, within the time budget (provider_budget). Sets checked_at."""
-        return payment_out(service().refresh_payment(payment_id))
+        return payment_out(service().payments.refresh_payment(payment_id))
 
 
 @v1.route("/payments/<string:payment_id>/refunds")
@@ -245,7 +249,7 @@ class PaymentRefunds(MethodView):
     @v1.response(200, s.RefundListSchema)
     def get(self, payment_id: str) -> dict[str, Any]:
         """Refunds of one payment, oldest first."""
-        return {"refunds": [refund_out(r) for r in service().list_refunds(payment_id=payment_id)]}
+        return {"refunds": [refund_out(r) for r in service().reads.list_refunds(payment_id=payment_id)]}
 
     @v1.doc(security=SIGNED)
     @v1.arguments(s.IdempotencyHeaderSchema, location="headers")
@@ -258,7 +262,7 @@ class PaymentRefunds(MethodView):
         req = RefundRequest(amount=data["amount"], reason=data["reason"].strip(), actor=_actor(data["actor"]),
                             lines=lines, bank_reference=data["bank_reference"],
                             reason_internal=data["reason_internal"], via=data["via"])
-        refund, created = service().create_refund(payment_id, req, headers["idempotency_key"], fingerprint())
+        refund, created = service().refunds.create_refund(payment_id, req, headers["idempotency_key"], fingerprint())
         return refund_out(refund), (201 if created else 200), {"Idempotent-Replayed": str(not created).lower()}
 
 
@@ -275,7 +279,7 @@ class PaymentQuote(MethodView):
         whether a bank reference is needed, and each refusal as a coded problem with its params.
         """
         svc = service()
-        view = svc.payment_view(payment_id)
+        view = svc.reads.payment_view(payment_id)
         provider = svc.providers.get(view.payment.provider)
         proposal = Proposal(refund=data["refund"], amount=data["amount"], via=data["via"],
                             items=[Item(**item) for item in data["items"]])
@@ -347,7 +351,7 @@ class PaymentEvents(MethodView):
     @v1.response(200, s.EventListSchema)
     def get(self, payment_id: str) -> dict[str, Any]:
         """Audit trail of one payment: who did what, when, why, with which provider reference."""
-        return {"events": [event_out(e) for e in service().events(payment_id)]}
+        return {"events": [event_out(e) for e in service().reads.events(payment_id)]}
 
 
 @v1.route("/refunds")
@@ -357,7 +361,7 @@ class Refunds(MethodView):
     @v1.response(200, s.RefundListSchema)
     def get(self, query: dict[str, str]) -> dict[str, Any]:
         """Refunds of an order (all its payments), oldest first."""
-        return {"refunds": [refund_out(r) for r in service().list_refunds(order_id=query["order_id"])]}
+        return {"refunds": [refund_out(r) for r in service().reads.list_refunds(order_id=query["order_id"])]}
 
 
 @v1.route("/refunds/<string:refund_id>")
@@ -366,7 +370,7 @@ class RefundItem(MethodView):
     @v1.response(200, s.RefundSchema)
     def get(self, refund_id: str) -> dict[str, Any]:
         """One refund as the ledger has it."""
-        return refund_out(service().get_refund(refund_id))
+        return refund_out(service().reads.get_refund(refund_id))
 
 
 @v1.route("/refunds/<string:refund_id>/refresh")
@@ -377,7 +381,7 @@ class RefundRefresh(MethodView):
         """Ask the provider for the state of a refund that is not final yet (unless it is being sent right now).
 
         One the provider never got, whose sender is gone, is sent again with its own idempotency key."""
-        return refund_out(service().refresh_refund(refund_id))
+        return refund_out(service().reconciler.refresh_refund(refund_id))
 
 
 @v1.route("/bulk-refunds/plan")
@@ -454,7 +458,7 @@ class ProviderWebhook(MethodView):
         except PaymentNotAtProvider as exc:  # not a payment of this account: a 4xx would be retried for days
             log.info("%s webhook about a payment the provider does not know, ignored: %s", provider, exc.message)
             updates = []
-        return {"received": len(updates), "applied": svc.apply_updates(provider, updates)}
+        return {"received": len(updates), "applied": svc.reconciler.apply_updates(provider, updates)}
 
 
 @webhooks.route("/<string:provider>/<string:endpoint>")

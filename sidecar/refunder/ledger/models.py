@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ..money import Money
+
+
+def new_id(prefix: str) -> str:
+    """A ledger row's id: its kind's prefix and 96 random bits (rf_…, pay_…, bulk_…)."""
+    return f"{prefix}_{secrets.token_hex(12)}"
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -1,0 +1,36 @@
+"""The audit trail: who did what to which payment or refund, appended and never changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from ..money import Money
+from .models import AuditEvent, Refund
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    name: str
+
+
+SYSTEM = Actor("system", "Refunder")
+
+
+def audit(
+    s: Session, at: datetime, action: str, actor: Actor, *, payment_id: str, refund: Refund | None = None,
+    amount: Money | None = None, reason: str | None = None, provider_reference: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append to the audit trail (an INSERT now: rows it refers to that are pending are flushed first)."""
+    s.execute(insert(AuditEvent), [dict(
+        at=at, action=action, actor_id=actor.id, actor_name=actor.name, payment_id=payment_id,
+        refund_id=refund.id if refund else None, amount_minor=amount.minor if amount else None,
+        currency=amount.currency if amount else None, reason=reason, provider_reference=provider_reference,
+        detail=detail or {},
+    )])
