@@ -11,7 +11,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from . import rules
@@ -24,6 +24,8 @@ from .providers.base import Provider, ProviderError, ProviderResult, ProviderUnr
 from .rules import RefundStatus
 
 log = logging.getLogger(__name__)
+
+_LOCK_REFUND = select(Refund).where(Refund.id == bindparam("refund_id")).with_for_update()  # built once
 
 
 def refund_call(payment: Payment, refund_id: str, amount: Money, reason: str, bank_reference: str | None,
@@ -53,19 +55,29 @@ def send(provider: Provider, call: RefundCall) -> ProviderResult:
 
 
 def apply_result(context: Context, refund_id: str, result: ProviderResult | None, actor: Actor) -> Refund:
-    """Apply the provider's word (None: no news) and schedule the next read-back while in flight."""
+    """Apply the provider's word (None: no news) and schedule the next read-back while in flight: the
+    refund's row is written once, with its next read-back time."""
     now = context.clock()
     with context.db.transaction() as s:
-        refund = s.scalars(select(Refund).where(Refund.id == refund_id).with_for_update()).one()
-        if result is not None:
-            transition(s, refund, result, actor, now)
+        refund = s.scalars(_LOCK_REFUND, {"refund_id": refund_id}).one()
+        before = _move(refund, result, now) if result is not None else None
         in_flight = RefundStatus(refund.status) in rules.IN_FLIGHT
         refund.next_check_at = now + rules.next_follow_up(now - refund.created_at) if in_flight else None
+        if before is not None and result is not None:
+            _moved(s, refund, before, result, actor, now)
         return refund
 
 
 def transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor, at: datetime) -> None:
     """Move a refund by what its provider reported (rules.next_status), and audit the move."""
+    before = _move(refund, result, at)
+    if before is not None:
+        _moved(s, refund, before, result, actor, at)
+
+
+def _move(refund: Refund, result: ProviderResult, at: datetime) -> RefundStatus | None:
+    """Set the refund's fields as its provider's word makes them (rules.next_status; written at the next flush);
+    returns its status before when that changed, else None."""
     before = RefundStatus(refund.status)
     status = rules.next_status(before, result.status, confirmed=result.confirmed)
     changed = status != before
@@ -79,11 +91,16 @@ def transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor,
             refund.failure_code = refund.failure_message = refund.failure_params = None
         refund.finalized_at = at if status in rules.FINAL else None
         refund.updated_at = at
-    if changed:
-        detail: dict[str, Any] = {"failure_code": result.failure_code, "failure_params": result.failure_params,
-                                  "failure_message": result.failure_message} if result.failure_code else {}
-        if before in rules.FINAL:
-            detail["corrected_from"] = before.value  # the provider's record says otherwise
-        audit(s, at, f"refund.{status}", actor, payment_id=refund.payment_id, refund=refund,
-              amount=refund.amount, provider_reference=refund.provider_reference, detail=detail)
-        issue_documents(s, refund, at)  # refunded: its credit note; failed after that: the cancelling document
+    return before if changed else None
+
+
+def _moved(s: Session, refund: Refund, before: RefundStatus, result: ProviderResult, actor: Actor,
+          at: datetime) -> None:
+    """Audit a refund's move from `before` (its row is written first) and issue its documents."""
+    detail: dict[str, Any] = {"failure_code": result.failure_code, "failure_params": result.failure_params,
+                              "failure_message": result.failure_message} if result.failure_code else {}
+    if before in rules.FINAL:
+        detail["corrected_from"] = before.value  # the provider's record says otherwise
+    audit(s, at, f"refund.{RefundStatus(refund.status)}", actor, payment_id=refund.payment_id, refund=refund,
+          amount=refund.amount, provider_reference=refund.provider_reference, detail=detail)
+    issue_documents(s, refund, at)  # refunded: its credit note; failed after that: the cancelling document

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from . import rules
@@ -21,6 +21,17 @@ from .ledger.models import AuditEvent, Payment, Refund
 from .money import Money
 from .providers import label as provider_label
 from .rules import Balance, RefundStatus
+
+# Built once (every refund runs both): a payment's refunds summed by status, with how many were created
+# after `since` ...
+_STANDING = (select(Refund.status, func.coalesce(func.sum(Refund.amount_minor), 0),
+                    func.count().filter(Refund.created_at > bindparam("since")))
+             .where(Refund.payment_id == bindparam("payment_id")).group_by(Refund.status))
+# ... and its last final refund through the provider.
+_LAST_FINAL = (select(Refund.status, Refund.failure_code, Refund.failure_params)
+               .where(Refund.payment_id == bindparam("payment_id"), Refund.kind == "requested",
+                      Refund.via == VIA_PROVIDER, Refund.status.in_(list(rules.FINAL)))
+               .order_by(Refund.created_at.desc(), Refund.id.desc()).limit(1))
 
 
 @dataclass(frozen=True)
@@ -48,12 +59,7 @@ class Reads:
     def view(self, s: Session, payment: Payment, since: datetime) -> tuple[PaymentView, int]:
         """The payment's balance, deadline and capabilities, and how many refunds were created after `since`."""
         balance, recent = _standing(s, payment, since)
-        last = s.execute(
-            select(Refund.status, Refund.failure_code, Refund.failure_params)
-            .where(Refund.payment_id == payment.id, Refund.kind == "requested", Refund.via == VIA_PROVIDER,
-                   Refund.status.in_(list(rules.FINAL)))
-            .order_by(Refund.created_at.desc(), Refund.id.desc()).limit(1)
-        ).one_or_none()
+        last = s.execute(_LAST_FINAL, {"payment_id": payment.id}).one_or_none()
         provider = self.context.providers.get(payment.provider)
         policy = provider.policy if provider else rules.RefundPolicy()
         deadline = rules.refund_deadline(payment.paid_at, policy)
@@ -115,12 +121,7 @@ def block_out(block: Block | None) -> dict[str, Any] | None:
 
 def _standing(s: Session, payment: Payment, since: datetime) -> tuple[Balance, int]:
     """The payment's balance, and how many refunds were created after `since` (one query)."""
-    rows = s.execute(
-        select(Refund.status, func.coalesce(func.sum(Refund.amount_minor), 0),
-               func.count().filter(Refund.created_at > since))
-        .where(Refund.payment_id == payment.id)
-        .group_by(Refund.status)
-    ).all()
+    rows = s.execute(_STANDING, {"payment_id": payment.id, "since": since}).all()
     sums = {RefundStatus(status): int(total) for status, total, _ in rows}
     currency = payment.currency
     balance = Balance(

@@ -15,7 +15,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
+
+from sqlalchemy import Table, insert
 
 from . import rules
 from .capabilities import VIA_PROVIDER
@@ -46,6 +48,8 @@ from .rules import RefundStatus
 BANK_TRANSFER = ManualProvider()  # how any refund paid back by bank transfer is recorded
 
 log = logging.getLogger(__name__)
+_NEW_REFUND = insert(cast(Table, Refund.__table__))  # built once
+_NEW_KEY = insert(cast(Table, IdempotencyKey.__table__))
 
 
 @dataclass(frozen=True)
@@ -147,18 +151,18 @@ class Refunds:
             _check_lines(request)
             rules.check_refund(balance=view.balance, amount=request.amount, paid_at=payment.paid_at,
                                now=now, policy=policy, refunds_last_minute=recent, provider=sender.label)
-            refund = Refund(
+            ledger = s.connection()  # Core: three INSERTs, no unit of work
+            ledger.execute(_NEW_REFUND, dict(
                 id=call.refund_id, payment_id=payment.id, amount_minor=request.amount.minor,
                 currency=request.amount.currency, status=RefundStatus.PENDING, reason=request.reason,
                 actor_id=request.actor.id, actor_name=request.actor.name, lines=request.lines,
                 bank_reference=request.bank_reference, reason_internal=request.reason_internal, via=via,
-                created_at=now, updated_at=now,
-                next_check_at=now + rules.FOLLOW_UP_FIRST,
-            )
-            s.add(refund)
-            audit(s, now, "refund.requested", request.actor, payment_id=payment.id, refund=refund,
+                created_at=now, updated_at=now, next_check_at=now + rules.FOLLOW_UP_FIRST,
+            ))
+            audit(s, now, "refund.requested", request.actor, payment_id=payment.id, refund_id=call.refund_id,
                   amount=request.amount, reason=request.reason, detail={"via": via})
-            s.add(IdempotencyKey(key=idempotency_key, fingerprint=fingerprint, refund_id=refund.id, created_at=now))
+            ledger.execute(_NEW_KEY, dict(key=idempotency_key, fingerprint=fingerprint, refund_id=call.refund_id,
+                                          created_at=now))
             return sender, call
 
 

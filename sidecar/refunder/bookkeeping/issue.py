@@ -28,26 +28,36 @@ def issue_documents(s: Session, refund: Refund, at: datetime) -> CreditNote | No
     """A refund that became refunded gets its credit note; one that failed after that, the cancelling document.
 
     Only refunds whose payment came with an order snapshot are documented (refunds found at a provider,
-    made outside Refunder, are the provider's dashboard's to document). Issuing runs in a savepoint: should it
-    ever fail, the refund is still recorded (and listed in the journal without a number), and the number
-    taken is given back, so the series keeps no gap.
+    made outside Refunder, are the provider's dashboard's to document). Issuing runs in a savepoint, opened
+    only when there is something to issue: should it ever fail, the refund is still recorded (and listed in
+    the journal without a number), and the number taken is given back, so the series keeps no gap.
     """
-    if refund.status not in (RefundStatus.REFUNDED, RefundStatus.FAILED):
-        return None
     try:
+        basis = _basis(s, refund)
+        if basis is None:
+            return None
         with s.begin_nested():
-            return _issue(s, refund, at)
+            return _issue(s, refund, basis, at)
     except Exception:
         log.exception("refund %s: no document issued", refund.id)
         return None
 
 
-def _issue(s: Session, refund: Refund, at: datetime) -> CreditNote | None:
+def _basis(s: Session, refund: Refund) -> PaymentDocument | CreditNote | None:
+    """What the refund's document rests on (the order's snapshot, or the credit note a failure cancels); None:
+    no document is due."""
     if refund.status == RefundStatus.REFUNDED and refund.kind == "requested":
         snapshot = s.get(PaymentDocument, refund.payment_id)
-        if snapshot is None or _issued(s, refund.id, "credit_note") is not None:
-            return None
-        series = document.series_of(snapshot.document)
+        return snapshot if snapshot is not None and _issued(s, refund.id, "credit_note") is None else None
+    if refund.status == RefundStatus.FAILED:
+        original = _issued(s, refund.id, "credit_note")
+        return original if original is not None and _issued(s, refund.id, "cancellation") is None else None
+    return None
+
+
+def _issue(s: Session, refund: Refund, basis: PaymentDocument | CreditNote, at: datetime) -> CreditNote:
+    if isinstance(basis, PaymentDocument):
+        series = document.series_of(basis.document)
         number = next_number(s, series)
         payment = s.get_one(Payment, refund.payment_id)
         facts = document.RefundFacts(
@@ -55,18 +65,12 @@ def _issue(s: Session, refund: Refund, at: datetime) -> CreditNote | None:
             reason=None if refund.reason_internal else refund.reason, created_at=refund.created_at.isoformat(),
             provider=payment.provider, provider_reference=refund.provider_reference,
             bank_reference=refund.bank_reference)
-        content = document.credit_note(snapshot.document, facts, number=number, series=series,
+        content = document.credit_note(basis.document, facts, number=number, series=series,
                                        issued_at=at.isoformat())
         return _add(s, refund, "credit_note", series, number, content, at, cancels=None)
-    if refund.status == RefundStatus.FAILED:
-        original = _issued(s, refund.id, "credit_note")
-        if original is None or _issued(s, refund.id, "cancellation") is not None:
-            return None
-        number = next_number(s, original.series)
-        content = document.cancellation(original.content, number=number, original_id=original.id,
-                                        issued_at=at.isoformat())
-        return _add(s, refund, "cancellation", original.series, number, content, at, cancels=original.id)
-    return None
+    number = next_number(s, basis.series)
+    content = document.cancellation(basis.content, number=number, original_id=basis.id, issued_at=at.isoformat())
+    return _add(s, refund, "cancellation", basis.series, number, content, at, cancels=basis.id)
 
 
 def next_number(s: Session, series: str) -> int:

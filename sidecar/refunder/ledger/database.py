@@ -27,7 +27,7 @@ from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Table, create_engine, event, select, text
+from sqlalchemy import Engine, Table, bindparam, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -43,6 +43,7 @@ CONNECT_TIMEOUT = 5  # seconds to reach the PostgreSQL server before the ledger 
 READ_ONLY = "refunder_read_only"  # execution option of reading transactions
 _UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, sqlite3.OperationalError)
 _MIGRATION_LOCK_ID = 0x52454655  # "REFU": one migrating process at a time on PostgreSQL
+_LOCK_PAYMENT = select(Payment).where(Payment.id == bindparam("payment_id")).with_for_update()  # built once
 
 
 def make_engine(url: str, connections: int | None = None) -> Engine:
@@ -62,10 +63,11 @@ def make_engine(url: str, connections: int | None = None) -> Engine:
 
 def _pool_of_its_own(engine: Engine) -> Engine:
     """For PostgreSQL refund locks: connections of their own, as many as there are holders (none kept idle
-    beyond five), so lock holders never wait for a connection that other lock holders keep."""
+    beyond five), so lock holders never wait for a connection that other lock holders keep. In autocommit:
+    a session's advisory lock needs no transaction, so taking and releasing one is a round trip each."""
     if engine.dialect.name != "postgresql":
         return engine
-    return create_engine(engine.url, pool_pre_ping=True, pool_size=5, max_overflow=-1,
+    return create_engine(engine.url, pool_pre_ping=True, pool_size=5, max_overflow=-1, isolation_level="AUTOCOMMIT",
                          connect_args={"connect_timeout": CONNECT_TIMEOUT})
 
 
@@ -185,9 +187,15 @@ class Database:
 
     @functools.cached_property
     def nonce_engine(self) -> Engine:
-        """Where request nonces are kept (made on first use: no connection is opened before gunicorn forks)."""
+        """Where request nonces are kept (made on first use: no connection is opened before gunicorn forks).
+
+        On PostgreSQL the ledger's pool in autocommit: a nonce is one INSERT, no BEGIN or COMMIT around it."""
         separate = nonce_url(self.engine.url.render_as_string(hide_password=False))
-        return self.engine if separate is None else make_engine(separate)
+        if separate is not None:
+            return make_engine(separate)
+        if self.engine.dialect.name == "postgresql":
+            return self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return self.engine
 
     def dispose(self) -> None:
         for engine in {self.engine, self._lock_engine, self.__dict__.get("nonce_engine", self.engine)}:
@@ -208,9 +216,7 @@ class Database:
     def locked_payment(self, payment_id: str) -> Iterator[tuple[Session, Payment | None]]:
         """A transaction holding the payment's lock until it ends."""
         with self.transaction() as session:
-            payment = session.scalars(
-                select(Payment).where(Payment.id == payment_id).with_for_update()
-            ).one_or_none()
+            payment = session.scalars(_LOCK_PAYMENT, {"payment_id": payment_id}).one_or_none()
             yield session, payment
 
     @contextmanager

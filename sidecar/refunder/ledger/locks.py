@@ -35,7 +35,8 @@ def refund_locks(engine: Engine) -> RefundLocks:
     """Advisory locks on PostgreSQL; lock files beside a SQLite ledger (one process for :memory:).
 
     On PostgreSQL `engine` should have a pool of its own: a lock's connection is kept while its holder
-    works with other connections, so a shared pool could be emptied by lock holders waiting for it.
+    works with other connections, so a shared pool could be emptied by lock holders waiting for it. In
+    autocommit, its commits are no-ops and no BEGIN goes out: one round trip to take a lock, one to free it.
     """
     if engine.dialect.name == "postgresql":
         return AdvisoryLocks(engine)

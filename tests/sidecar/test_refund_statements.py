@@ -1,0 +1,43 @@
+"""What one refund asks of the ledger, statement by statement: a change that adds work to every refund shows
+here (bench.overhead measures what it costs)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event
+
+from refunder.money import Money
+from tests.sidecar.helpers import refund_body, register
+
+
+@contextmanager
+def statements(app: Any) -> Iterator[list[str]]:
+    """The SQL the ledger's engine runs meanwhile (each statement's first words)."""
+    engine, seen = app.extensions["refunder"].db.engine, []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()[:3]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_refund_writes_its_row_once_with_the_answer_and_opens_no_savepoint_without_a_document(
+        app: Any, api: Any, simulator: Any, clock: Any) -> None:
+    simulator.add_payment("sim-stmt", Money(100000, "NOK"), clock() - timedelta(days=2))
+    payment = register(api, "simulator", "sim-stmt", 100000)
+    with statements(app) as seen:
+        answer = api.post(f"/v1/payments/{payment['id']}/refunds", refund_body(2500),
+                          headers={"Idempotency-Key": "stmt-key-0001"})
+    assert answer.status_code == 201 and answer.json["status"] == "refunded"
+    updates = [s for s in seen if s.startswith("UPDATE refunds")]
+    assert len(updates) == 1, seen  # status, provider reference and next read-back in one UPDATE
+    assert not [s for s in seen if "SAVEPOINT" in s], seen  # no order snapshot: no credit note, no savepoint
+    assert sum(s.startswith("INSERT INTO audit_events") for s in seen) == 2  # requested, refunded
