@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -90,7 +91,15 @@ def create_app(
     def verify_signature() -> None:
         """Before routing errors too: unsigned callers learn nothing about /v1."""
         if request.path.startswith("/v1/") or request.path == "/v1":
+            g.ledger_scope = ExitStack()  # PostgreSQL: the request's nonce and transactions on one connection
+            g.ledger_scope.enter_context(db.request_scope())
             verify(request)
+
+    @app.teardown_request
+    def leave_ledger_scope(_error: BaseException | None) -> None:
+        scope = g.pop("ledger_scope", None)
+        if scope is not None:
+            scope.close()
 
     @app.before_request
     def refuse_control() -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, insert, select
 
 from . import rules
 from .capabilities import VIA_PROVIDER
@@ -50,6 +50,8 @@ BANK_TRANSFER = ManualProvider()  # how any refund paid back by bank transfer is
 log = logging.getLogger(__name__)
 _NEW_REFUND = insert(cast(Table, Refund.__table__))  # built once
 _NEW_KEY = insert(cast(Table, IdempotencyKey.__table__))
+_KNOWN_KEY = select(IdempotencyKey.fingerprint, IdempotencyKey.refund_id).where(
+    IdempotencyKey.key == bindparam("key"))
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,7 @@ class Refunds:
         with self.context.db.locked_payment(payment_id) as (s, payment):
             if payment is None:
                 raise PaymentNotFound(payment_id=payment_id)
-            known = s.get(IdempotencyKey, idempotency_key)
+            known = s.execute(_KNOWN_KEY, {"key": idempotency_key}).first()  # Core: a row, no ORM object
             if known is not None:
                 prior = s.get_one(Refund, known.refund_id)
                 if known.fingerprint != fingerprint or prior.payment_id != payment.id:

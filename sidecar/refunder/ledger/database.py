@@ -11,6 +11,10 @@ file of their own ("<database>.nonces"), so signed reads never wait behind a led
 
 A ledger that cannot be reached (server down, pool exhausted, SQLite locked past its timeout) raises
 LedgerUnavailable, answered 503 with Retry-After.
+
+PostgreSQL: a signed request's ledger work (its nonce, then its transactions one after another) runs on one
+connection checked out for the request (Database.request_scope): one checkout and one pre-ping per request,
+not one per transaction. A transaction opened while another is open on it gets a connection of its own.
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Table, bindparam, create_engine, event, select, text
+from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -180,6 +185,7 @@ class Database:
         self._readers = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
         self._lock_engine = _pool_of_its_own(engine)
         self._locks = refund_locks(self._lock_engine)
+        self._request: ContextVar[list[Connection] | None] = ContextVar(f"refunder_request_{id(self)}", default=None)
 
     @classmethod
     def from_url(cls, url: str, connections: int | None = None) -> Database:
@@ -202,15 +208,61 @@ class Database:
             engine.dispose()
 
     @contextmanager
+    def request_scope(self) -> Iterator[None]:
+        """PostgreSQL: the ledger work inside runs on one connection, checked out (and pre-pinged) once, when
+        first needed; elsewhere nothing changes (SQLite: no pre-ping, and nonces live in a file of their own)."""
+        if self.engine.dialect.name != "postgresql" or self._request.get() is not None:
+            yield
+            return
+        held: list[Connection] = []
+        token = self._request.set(held)
+        try:
+            yield
+        finally:
+            self._request.reset(token)
+            for connection in held:
+                connection.close()
+
+    def _request_connection(self) -> Connection | None:
+        """The request's connection when there is one and no transaction is open on it (checked out on first use)."""
+        held = self._request.get()
+        if held is None:
+            return None
+        if not held:
+            with ledger_errors():
+                held.append(self.engine.connect())
+        return None if held[0].in_transaction() else held[0]
+
+    @contextmanager
+    def autocommit(self) -> Iterator[Connection]:
+        """A connection for one statement in autocommit (request nonces): no BEGIN or COMMIT around it."""
+        connection = self._request_connection()
+        if connection is None:
+            with ledger_errors(), self.nonce_engine.begin() as separate:
+                yield separate
+            return
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            with ledger_errors(), connection.begin():
+                yield connection
+        finally:
+            if not connection.invalidated:
+                connection.execution_options(isolation_level=connection.default_isolation_level)
+
+    @contextmanager
     def transaction(self) -> Iterator[Session]:
-        with ledger_errors(), self._sessions.begin() as session:
+        with ledger_errors(), self._session(self._sessions) as session, session.begin():
             yield session
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
         """A transaction that only reads: on SQLite it never waits behind a writer."""
-        with ledger_errors(), self._readers.begin() as session:
+        with ledger_errors(), self._session(self._readers) as session, session.begin():
             yield session
+
+    def _session(self, sessions: sessionmaker[Session]) -> Session:
+        connection = self._request_connection()
+        return sessions() if connection is None else sessions(bind=connection)
 
     @contextmanager
     def locked_payment(self, payment_id: str) -> Iterator[tuple[Session, Payment | None]]:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import ReplayedRequest
 from ..signing import MAX_SKEW_SECONDS
-from .database import Database, ledger_errors
+from .database import Database
 from .models import RequestNonce
 
 PURGE_EVERY = 100  # requests between deletions of expired nonces (in each process)
@@ -25,7 +25,7 @@ def remember_nonce(db: Database, nonce: str, timestamp: int, now: int) -> None:
     their timestamps are refused first.
     """
     try:
-        with ledger_errors(), db.nonce_engine.begin() as connection:  # Core, not a Session: before every request
+        with db.autocommit() as connection:  # Core, not a Session: before every request
             if next(_seen) % PURGE_EVERY == 0:
                 connection.execute(_PURGE, {"now": now})
             connection.execute(_REMEMBER, {"nonce": nonce, "expires_at": timestamp + MAX_SKEW_SECONDS})
