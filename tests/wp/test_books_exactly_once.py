@@ -1,10 +1,13 @@
 """Every Refunder refund is in WooCommerce's books exactly once, on real WordPress + MariaDB under real
 concurrency (php -S with 12 workers, separate PHP processes): eight parallel confirms of one review, and every
 way WordPress hears about a refund (a page view, the panel's status poll, the follow-up job, the bulk progress
-poll) racing on one refund, give one WooCommerce refund and one customer e-mail, each of 20 times."""
+poll) racing on one refund, give one WooCommerce refund and one customer e-mail, each time of REPEATS
+(REFUNDER_TEST_RACE_REPEATS, 10 in the test command: the read-then-write claim failed 18 of 20; 20 for the README's
+figures)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -21,7 +24,7 @@ from tests.wp.books import ajax, books, panel_nonce, refund_mails, sidecar, simu
 from tests.wp.conftest import WordPress
 from tests.wp.test_admin_http import login
 
-REPEATS = 20
+REPEATS = int(os.environ.get("REFUNDER_TEST_RACE_REPEATS", "10"))
 FOLLOW_UP = "Refunder_Follow_Up::run();"  # the job Action Scheduler runs (a PHP process of its own here)
 
 
