@@ -80,21 +80,8 @@ class CurrencyTest extends Refunder_TestCase {
 
 	public function test_a_total_with_more_digits_than_its_currency_is_refused_in_the_admins_language() {
 		update_option( 'woocommerce_price_num_decimals', 2 );
-		$order  = $this->order( array( 'currency' => 'JPY', 'total' => '1500.50', 'items' => array( array( 'Haircut', 1, '1500.50' ) ) ) );
-		$before = get_current_user_id();
-		$user   = $this->user( 'administrator' );
-		update_user_meta( $user, 'locale', 'nb_NO' );
-		wp_set_current_user( $user );
-		$admin_screen = fn() => get_user_locale();
-		add_filter( 'determine_locale', $admin_screen );
-		Refunder_Plugin::load_textdomain();
-		try {
-			$refused = Refunder_Payments::summary( $order, Refunder_Client::configured() );
-		} finally {
-			remove_filter( 'determine_locale', $admin_screen );
-			wp_set_current_user( $before );
-			Refunder_Plugin::load_textdomain();
-		}
+		$order   = $this->order( array( 'currency' => 'JPY', 'total' => '1500.50', 'items' => array( array( 'Haircut', 1, '1500.50' ) ) ) );
+		$refused = $this->as_norwegian_admin( fn() => Refunder_Payments::summary( $order, Refunder_Client::configured() ) );
 		$this->assertInstanceOf( WP_Error::class, $refused );
 		$this->assertSame( 422, Refunder_Client::status( $refused ) );
 		$this->assertSame( '1500.50 er ikke et eksakt beløp i JPY, som har 0 desimaler.', $refused->get_error_message() );

@@ -11,27 +11,6 @@ class MessagesTest extends Refunder_TestCase {
 		return json_decode( file_get_contents( dirname( __DIR__, 2 ) . '/vectors/problems.json' ), true )['problems'];
 	}
 
-	/**
-	 * Runs $work as a Norwegian administrator sees it: their profile's language, which determine_locale()
-	 * gives on admin screens (this process is none, and the site has no core nb_NO pack for switch_to_locale).
-	 */
-	private function as_norwegian_admin( callable $work ) {
-		$before = get_current_user_id();
-		$user   = $this->user( 'administrator' );
-		update_user_meta( $user, 'locale', 'nb_NO' );
-		wp_set_current_user( $user );
-		$admin_screen = fn() => get_user_locale();
-		add_filter( 'determine_locale', $admin_screen );
-		Refunder_Plugin::load_textdomain();
-		try {
-			return $work();
-		} finally {
-			remove_filter( 'determine_locale', $admin_screen );
-			wp_set_current_user( $before );
-			Refunder_Plugin::load_textdomain();
-		}
-	}
-
 	/** A param the sentence shows as the service sent it, money and dates aside. */
 	private static function plain_params( array $params ): bool {
 		foreach ( $params as $value ) {

@@ -77,6 +77,27 @@ abstract class Refunder_TestCase extends PHPUnit\Framework\TestCase {
 		return wp_insert_user( array( 'user_login' => $role . '-' . wp_generate_password( 6, false ), 'user_pass' => wp_generate_password(), 'role' => $role, 'display_name' => ucfirst( $role ) . ' user' ) );
 	}
 
+	/**
+	 * Runs $work as a Norwegian administrator sees it: their profile's language, which determine_locale()
+	 * gives on admin screens (this process is none, and the site has no core nb_NO pack for switch_to_locale).
+	 */
+	protected function as_norwegian_admin( callable $work ) {
+		$before = get_current_user_id();
+		$user   = $this->user( 'administrator' );
+		update_user_meta( $user, 'locale', 'nb_NO' );
+		wp_set_current_user( $user );
+		$admin_screen = fn() => get_user_locale();
+		add_filter( 'determine_locale', $admin_screen );
+		Refunder_Plugin::load_textdomain();
+		try {
+			return $work();
+		} finally {
+			remove_filter( 'determine_locale', $admin_screen );
+			wp_set_current_user( $before );
+			Refunder_Plugin::load_textdomain();
+		}
+	}
+
 	/** Calls a wp_ajax_ action as admin-ajax.php would; returns [HTTP status, decoded JSON]. */
 	protected function ajax( string $action, array $post ): array {
 		$_POST    = $post;
