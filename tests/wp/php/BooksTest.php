@@ -113,6 +113,14 @@ class BooksTest extends Refunder_TestCase {
 		$this->assertCount( 1, $this->refunds( $order->get_id() ) );
 	}
 
+	public function test_two_refunds_made_within_one_second_are_listed_in_the_order_they_were_made() {
+		$order = $this->simulated();
+		$made  = fn( $id, $at ) => array( 'id' => $id, 'status' => 'refunded', 'amount' => array( 'value' => 1000, 'currency' => 'NOK', 'exponent' => 2 ), 'reason' => 'x', 'created_at' => $at, 'updated_at' => $at );
+		Refunder_Store::save( $order->get_id(), $made( 'rf_b_made_first', '2026-11-30T05:00:00.100000+00:00' ) );
+		Refunder_Store::save( $order->get_id(), $made( 'rf_a_made_second', '2026-11-30T05:00:00.900000+00:00' ) );
+		$this->assertSame( array( 'rf_b_made_first', 'rf_a_made_second' ), array_keys( Refunder_Store::for_order( $order->get_id() ) ) ); // Stripe's meta follows the newest
+	}
+
 	public function test_a_stale_claim_is_taken_over_and_a_fresh_one_is_left_alone() {
 		global $wpdb;
 		$order  = $this->simulated();

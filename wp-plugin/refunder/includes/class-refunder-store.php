@@ -15,7 +15,7 @@ defined( 'ABSPATH' ) || exit;
 
 final class Refunder_Store {
 
-	const DB_VERSION = '3';
+	const DB_VERSION = '4';
 	const FINAL      = array( 'refunded', 'failed' );
 	const STALE      = 600; // seconds after which a claim whose process died is taken over
 
@@ -55,7 +55,7 @@ final class Refunder_Store {
 				provider_reference varchar(100) NOT NULL DEFAULT '',
 				failure text NOT NULL,
 				refund_lines longtext NOT NULL,
-				created_at datetime NOT NULL,
+				created_at datetime(6) NOT NULL,
 				updated_at datetime(6) NOT NULL,
 				wc_refund_id bigint(20) unsigned NOT NULL DEFAULT 0,
 				record_state varchar(16) NOT NULL DEFAULT 'none',
