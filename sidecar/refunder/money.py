@@ -51,24 +51,26 @@ class Money:
     def parse(cls, value: str, currency: str) -> Money:
         """Read a decimal string such as "10.00" exactly; more digits than the currency has are refused."""
         digits = exponent(currency)
-        match = _DECIMAL.match(value) if isinstance(value, str) else None
-        if not match or (match.group(2) and len(match.group(2)) > digits):
-            raise MoneyError(f"{value!r} is not an amount in {currency}")
-        whole, frac = match.group(1), (match.group(2) or "")
-        return cls(int(whole) * 10**digits + int(frac.ljust(digits, "0") or "0"), currency)
+        refused = f"{value!r} is not an amount in {currency}"
+        whole, frac = _parts(value, refused)
+        if len(frac) > digits:
+            raise MoneyError(refused)
+        return cls._of(whole, frac, digits, currency)
 
     @classmethod
     def exact(cls, value: str, currency: str) -> Money:
         """A decimal string as WooCommerce writes it ("1500.00" JPY, "12.5" NOK), read with the currency's
         ISO 4217 digits: digits beyond them may only be zeros (InexactAmount otherwise)."""
         digits = exponent(currency)
-        match = _DECIMAL.match(value) if isinstance(value, str) else None
-        if not match:
-            raise MoneyError(f"{value!r} is not a decimal amount")
-        whole, frac = match.group(1), (match.group(2) or "")
+        whole, frac = _parts(value, f"{value!r} is not a decimal amount")
         if frac[digits:].strip("0"):
             raise InexactAmount(value, currency)
-        return cls(int(whole) * 10**digits + int(frac[:digits].ljust(digits, "0") or "0"), currency)
+        return cls._of(whole, frac[:digits], digits, currency)
+
+    @classmethod
+    def _of(cls, whole: str, frac: str, digits: int, currency: str) -> Money:
+        """Minor units from a decimal's whole and fraction digits (the fraction at most `digits` long)."""
+        return cls(int(whole) * 10**digits + int(frac.ljust(digits, "0") or "0"), currency)
 
     def decimal_string(self) -> str:
         """Exact decimal form with the currency's digits: 1000 NOK minor -> "10.00"."""
@@ -113,3 +115,11 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.decimal_string()} {self.currency}"
+
+
+def _parts(value: object, refusal: str) -> tuple[str, str]:
+    """A decimal string's whole and fraction digits ("12.5" -> "12", "5"); MoneyError(refusal) otherwise."""
+    match = _DECIMAL.match(value) if isinstance(value, str) else None
+    if not match:
+        raise MoneyError(refusal)
+    return match.group(1), match.group(2) or ""
