@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
 
-from .database import Database
+from ..errors import LedgerUnavailable
+from .database import Database, ledger_errors
 from .models import IdempotencyKey
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def purge_now_and_then(db: Database, now: int) -> None:
         return
     oldest_kept = datetime.fromtimestamp(now, UTC) - IDEMPOTENCY_KEYS_KEPT
     try:
-        with db.engine.begin() as connection:
+        with ledger_errors(), db.engine.begin() as connection:
             connection.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < oldest_kept))
-    except SQLAlchemyError as exc:
+    except (SQLAlchemyError, LedgerUnavailable) as exc:
         log.warning("idempotency keys not purged this time: %s", type(exc).__name__)
