@@ -15,7 +15,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.wp.conftest import ROOT, SECRET, WordPress
-from tests.wp.test_browser import browser, shot
+from tests.wp.test_browser import browser, log_in, shot
 
 __all__ = ["browser"]
 
@@ -54,10 +54,7 @@ def test_norwegian_admin_refunds_through_a_refusal_and_an_outage(wordpress: Word
     wait = WebDriverWait(browser, 30)
     try:
         browser.get(f"{wordpress.url}/wp-admin/")
-        if browser.find_elements(By.ID, "user_login"):
-            browser.find_element(By.ID, "user_login").send_keys("admin")
-            browser.find_element(By.ID, "user_pass").send_keys("admin-Pass-123")
-            browser.find_element(By.ID, "wp-submit").click()
+        log_in(browser, wait)
         wait.until(ec.presence_of_element_located((By.ID, "wpadminbar")))
         browser.get(wordpress.order_screens(order_id)[order_screen])
         panel = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, ".refunder-panel")))
