@@ -146,6 +146,16 @@ if ($storage) {  // a real WooCommerce: its tables, and the order storage asked 
 echo 'WooCommerce ' . WC()->version . ($storage ? " ($storage order storage)" : '') . ", Refunder " . REFUNDER_VERSION . " active\n";
 PHP
 php "$W/bin/wp-eval.php" "$W/bin/setup.php"
+# Action Scheduler's move into its own tables, which WP-Cron runs in a shop's first minutes: until it has, the
+# store is ActionScheduler_HybridStore, whose "unique" actions behave unlike a live shop's ActionScheduler_DBStore.
+cat > "$W/bin/scheduler.php" <<'PHP'
+<?php
+if (class_exists('ActionScheduler_DataController') && !ActionScheduler_DataController::is_migration_complete()) {
+  (new Action_Scheduler\Migration\Scheduler())->run_migration();
+  if (!ActionScheduler_DataController::is_migration_complete()) { fwrite(STDERR, "Action Scheduler's migration did not complete\n"); exit(1); }
+}
+PHP
+php "$W/bin/wp-eval.php" "$W/bin/scheduler.php"
 
 PHP_CLI_SERVER_WORKERS=${WORKERS:-12} setsid php -S "127.0.0.1:$PORT" -t "$W/docroot" "$W/router.php" </dev/null >"$W/php-server.log" 2>&1 &
 echo $! > "$W/run/php-server.pid"

@@ -214,6 +214,42 @@ class BooksTest extends Refunder_TestCase {
 		$this->assertSame( 120000, $this->payment( $order )['refundable']['value'] );
 	}
 
+	public function test_each_failed_record_has_its_own_retry() {
+		$refuse = function ( $refund, $args ) {
+			if ( ! empty( $args['refunder_refund_id'] ) ) {
+				throw new Exception( 'Injected: the database said no' );
+			}
+		};
+		add_action( 'woocommerce_create_refund', $refuse, 20, 2 );
+		try {
+			$ids = array( $this->bank_refund( $this->order() )['id'], $this->bank_refund( $this->order() )['id'] );
+		} finally {
+			remove_action( 'woocommerce_create_refund', $refuse, 20 );
+		}
+		foreach ( $ids as $id ) { // Action Scheduler's "unique" looks at the hook only: one waiting retry kept the other out
+			$this->assertEqualsWithDelta( time() + 60, as_next_scheduled_action( Refunder_Follow_Up::RECORD, array( $id ), Refunder_Follow_Up::GROUP ), 10, "refund $id is tried again" );
+			self::due( $id );
+			do_action( Refunder_Follow_Up::RECORD, $id );
+			$this->assertSame( 'recorded', Refunder_Store::get( $id )['record_state'] );
+		}
+	}
+
+	public function test_every_refund_made_in_woocommerce_while_the_service_is_away_is_reported_later() {
+		$orders = array( $this->simulated(), $this->simulated() );
+		foreach ( $orders as $order ) {
+			Refunder_Payments::summary( $order, Refunder_Client::configured() );
+		}
+		$settings = get_option( 'refunder_settings' );
+		update_option( 'refunder_settings', array( 'url' => 'http://127.0.0.1:9', 'secret' => $settings['secret'] ) );
+		$away = array_map( fn( $o ) => wc_create_refund( array( 'order_id' => $o->get_id(), 'amount' => '300.00', 'reason' => 'Paid back in the shop', 'refund_payment' => false ) ), $orders );
+		update_option( 'refunder_settings', $settings );
+		foreach ( $away as $refund ) { // Action Scheduler's "unique" looks at the hook only: one waiting report kept the other out
+			$this->assertNotFalse( as_next_scheduled_action( Refunder_Follow_Up::REPORT, array( $refund->get_id(), 'created', 2, '' ), Refunder_Follow_Up::GROUP ), "WooCommerce refund {$refund->get_id()} is reported again later" );
+			do_action( Refunder_Follow_Up::REPORT, $refund->get_id(), 'created', 2, '' );
+		}
+		$this->assertSame( array( 120000, 120000 ), array_map( fn( $o ) => $this->payment( $o )['refundable']['value'], $orders ) );
+	}
+
 	public function test_an_order_set_to_refunded_records_refunders_refunds_first() {
 		if ( self::on_the_double() ) {
 			$this->markTestSkipped( "WooCommerce's status change refunds need a real WooCommerce" );

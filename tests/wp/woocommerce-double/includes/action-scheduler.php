@@ -22,8 +22,9 @@ function wc_double_scheduled() {
 	return $found;
 }
 
+/** $unique as Action Scheduler's own store has it: any waiting action of the hook, whatever its args. */
 function as_schedule_single_action( $timestamp, $hook, $args = array(), $group = '', $unique = false, $priority = 10 ) {
-	if ( $unique && as_has_scheduled_action( $hook, $args, $group ) ) {
+	if ( $unique && as_has_scheduled_action( $hook, null, $group ) ) {
 		return 0;
 	}
 	return wp_schedule_single_event( (int) $timestamp, $hook, array_values( $args ) ) ? 1 : 0;
@@ -34,7 +35,7 @@ function as_enqueue_async_action( $hook, $args = array(), $group = '', $unique =
 }
 
 function as_schedule_recurring_action( $timestamp, $interval_in_seconds, $hook, $args = array(), $group = '', $unique = false, $priority = 10 ) {
-	if ( $unique && as_has_scheduled_action( $hook, $args, $group ) ) {
+	if ( $unique && as_has_scheduled_action( $hook, null, $group ) ) {
 		return 0;
 	}
 	$schedule = 'hourly';
