@@ -21,9 +21,16 @@ function refunder_test_activate_plugin( $slug ) {
 	return is_plugin_active( $file ) ? true : ( activate_plugin( $file ) ?? true );
 }
 
+/**
+ * Deactivating any plugin sends Action Scheduler back to its hybrid store until WP-Cron runs its migration
+ * again; a live shop is there again within minutes, the test site at once (scripts/wp-env.sh does it too).
+ */
 function refunder_test_deactivate_plugin( $slug ) {
 	$file = refunder_test_plugin_file( $slug );
 	if ( $file ) {
 		deactivate_plugins( $file );
+		if ( class_exists( 'Action_Scheduler\Migration\Scheduler' ) ) {
+			( new Action_Scheduler\Migration\Scheduler() )->run_migration();
+		}
 	}
 }

@@ -59,10 +59,14 @@ final class Refunder_Follow_Up {
 		return (bool) as_get_scheduled_actions( null === $args ? $query : $query + array( 'args' => $args ), 'ids' );
 	}
 
-	/** A failed WooCommerce record, tried again after $delay seconds. */
+	/**
+	 * A failed WooCommerce record, tried again after $delay seconds (its earlier retry replaced). Not "unique":
+	 * Action Scheduler's store takes that as one waiting action per hook, whatever its args, so one refund's
+	 * retry would keep every other refund's out.
+	 */
 	public static function retry_record( $refund_id, $delay ) {
 		as_unschedule_all_actions( self::RECORD, array( $refund_id ), self::GROUP );
-		as_schedule_single_action( time() + $delay, self::RECORD, array( $refund_id ), self::GROUP, true );
+		as_schedule_single_action( time() + $delay, self::RECORD, array( $refund_id ), self::GROUP );
 	}
 
 	public static function record( $refund_id ) {
@@ -72,10 +76,16 @@ final class Refunder_Follow_Up {
 		}
 	}
 
-	/** A WooCommerce refund (created or deleted) whose report to the service failed, reported again with backoff. */
+	/**
+	 * A WooCommerce refund (created or deleted) whose report to the service failed, reported again with backoff:
+	 * one action per refund and event (not "unique", see retry_record).
+	 */
 	public static function retry_report( $wc_refund_id, $event, $attempt, $payment_id = '' ) {
 		$delay = min( HOUR_IN_SECONDS, self::EVERY * 2 ** max( 0, $attempt - 1 ) );
-		as_schedule_single_action( time() + $delay, self::REPORT, array( (int) $wc_refund_id, $event, $attempt + 1, $payment_id ), self::GROUP, true );
+		$args  = array( (int) $wc_refund_id, $event, $attempt + 1, $payment_id );
+		if ( ! self::waiting( self::REPORT, $args ) ) {
+			as_schedule_single_action( time() + $delay, self::REPORT, $args, self::GROUP );
+		}
 	}
 
 	/**
