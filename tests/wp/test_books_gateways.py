@@ -156,6 +156,7 @@ def test_a_full_refunder_refund_lets_vipps_release_the_reservation_and_refunds_n
 # --- Stripe -----------------------------------------------------------------------------------------------
 
 WEBHOOK_SECRET = "whsec_refunder_test"
+STRIPE = "https://api.stripe.com/v1/"
 STRIPE_SETUP = f"""
 update_option('woocommerce_stripe_settings', array('enabled' => 'yes', 'testmode' => 'no', 'secret_key' => 'sk_live_x',
   'publishable_key' => 'pk_live_x', 'webhook_secret' => '{WEBHOOK_SECRET}', 'capture' => 'yes',
@@ -202,12 +203,17 @@ def stripe_webhook(wp: WordPress, kind: str, obj: dict[str, Any]) -> None:
     assert answer.status_code == 200, answer.text[:500]
 
 
-def charge_refunded(order_id: int, refund_id: str, amount: int, refunded: int) -> dict[str, Any]:
-    return {"id": f"ch_{order_id}", "object": "charge", "amount": 10050, "amount_refunded": refunded,
-            "currency": "nok", "captured": True, "refunded": refunded >= 10050,
-            "refunds": {"object": "list", "data": [{"id": refund_id, "object": "refund", "amount": amount,
-                                                     "charge": f"ch_{order_id}", "currency": "nok",
-                                                     "status": "succeeded", "balance_transaction": None}]}}
+def charge_refunded(wp: WordPress, order_id: int, refunds: list[tuple[str, int]]) -> None:
+    """Stripe's charge.refunded as the plugin's webhook endpoint gets it (API version 2024-06-20): the event's charge
+    lists no refunds, so the plugin fetches the charge with them expanded, the newest first, and books that one."""
+    refunded = sum(amount for _, amount in refunds)
+    charge = {"id": f"ch_{order_id}", "object": "charge", "amount": 10050, "amount_refunded": refunded,
+              "currency": "nok", "captured": True, "refunded": refunded >= 10050}
+    listed = [{"id": refund_id, "object": "refund", "amount": amount, "charge": f"ch_{order_id}", "currency": "nok",
+               "status": "succeeded", "balance_transaction": None} for refund_id, amount in refunds]
+    wp.answer_http(f"{STRIPE}charges/ch_{order_id}", 200, json.dumps({**charge, "refunds": {
+        "object": "list", "data": listed, "has_more": False, "url": f"/v1/charges/ch_{order_id}/refunds"}}))
+    stripe_webhook(wp, "charge.refunded", charge)
 
 
 def refund_updated(order_id: int, refund_id: str, amount: int, status: str) -> dict[str, Any]:
@@ -226,8 +232,9 @@ def test_stripe_refunder_first_then_its_webhook(stripe: WordPress) -> None:
     first = remember_at_service(wp, order_id, 3000)
     second = remember_at_service(wp, order_id, 2000)
     assert wp.eval(f"echo wc_get_order({order_id})->get_meta('_stripe_refund_id');") == second["provider_reference"]
-    stripe_webhook(wp, "charge.refunded", charge_refunded(order_id, second["provider_reference"], 2000, 5000))
-    stripe_webhook(wp, "charge.refunded", charge_refunded(order_id, first["provider_reference"], 3000, 5000))  # late
+    at_stripe = [(second["provider_reference"], 2000), (first["provider_reference"], 3000)]  # the newest first
+    charge_refunded(wp, order_id, at_stripe)
+    charge_refunded(wp, order_id, at_stripe)  # the first refund's event, late: the plugin reads the newest again
     recorded = books(wp, order_id)
     assert sorted((r["amount"], r["refunder"]) for r in recorded["refunds"]) == [
         ("20.00", second["id"]), ("30.00", first["id"])]
@@ -240,7 +247,7 @@ def test_stripe_webhook_first_then_refunder(stripe: WordPress) -> None:
     wp = stripe
     order_id = stripe_order(wp, "wp-books-0026")
     refund = php(wp, f"echo json_encode(t_refund_at_service({order_id}, 3000));")
-    stripe_webhook(wp, "charge.refunded", charge_refunded(order_id, refund["provider_reference"], 3000, 3000))
+    charge_refunded(wp, order_id, [(refund["provider_reference"], 3000)])
     wp.eval("Refunder_Follow_Up::run();")  # WordPress hears of it now
     recorded = books(wp, order_id)
     assert [(r["amount"], r["refunder"], r["reason"]) for r in recorded["refunds"]] == [
@@ -255,7 +262,7 @@ def test_a_refund_made_in_stripe_counts_at_the_service(stripe: WordPress) -> Non
     wp = stripe
     order_id = stripe_order(wp, "wp-books-0027")
     wp.eval(f"Refunder_Payments::summary(wc_get_order({order_id}), Refunder_Client::configured());")
-    stripe_webhook(wp, "charge.refunded", charge_refunded(order_id, "re_dashboard1", 4000, 4000))
+    charge_refunded(wp, order_id, [("re_dashboard1", 4000)])
     assert [(r["amount"], r["provider_refund"]) for r in books(wp, order_id)["refunds"]] == [("40.00", "re_dashboard1")]
     [external] = sidecar(wp, "GET", f"/v1/refunds?order_id={order_id}")["refunds"]
     assert (external["kind"], external["provider_reference"], external["amount"]["value"]) == (

@@ -69,8 +69,32 @@ final class Refunder_Stripe {
 			return '';
 		}
 		$object = $event->data->object;
-		$refund = 'charge.refunded' === $type ? ( $object->refunds->data[0] ?? null ) : $object;
+		$refund = 'charge.refunded' === $type ? ( $object->refunds->data[0] ?? self::newest_refund( (string) ( $object->id ?? '' ) ) ) : $object;
 		return (string) ( $refund->id ?? '' );
+	}
+
+	/**
+	 * The charge's newest refund, fetched as the plugin fetches it (get_refund_object): since Stripe API version
+	 * 2022-11-15 an event's charge carries no refunds, and the plugin's webhook endpoint uses 2024-06-20.
+	 *
+	 * @param string $charge_id The event's charge.
+	 * @return object|null
+	 */
+	private static function newest_refund( $charge_id ) {
+		static $fetched = array();
+		if ( '' === $charge_id || ! class_exists( 'WC_Stripe_API' ) ) {
+			return null;
+		}
+		if ( ! array_key_exists( $charge_id, $fetched ) ) {
+			try {
+				$charge                 = WC_Stripe_API::request( array( 'expand' => array( 'refunds' ) ), 'charges/' . rawurlencode( $charge_id ), 'GET' );
+				$fetched[ $charge_id ] = $charge->refunds->data[0] ?? null;
+			} catch ( Exception $e ) {
+				Refunder_Log::warning( 'Stripe charge ' . $charge_id . ' could not be read for its refund: ' . $e->getMessage() );
+				$fetched[ $charge_id ] = null;
+			}
+		}
+		return $fetched[ $charge_id ];
 	}
 
 	/**
