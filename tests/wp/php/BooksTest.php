@@ -271,6 +271,25 @@ class BooksTest extends Refunder_TestCase {
 		$this->assertSame( array( 120000, 120000 ), array_map( fn( $o ) => $this->payment( $o )['refundable']['value'], $orders ) );
 	}
 
+	public function test_a_gateways_refund_reported_later_is_still_the_gateways() {
+		$order = $this->simulated();
+		Refunder_Payments::summary( $order, Refunder_Client::configured() );
+		$settings = get_option( 'refunder_settings' );
+		update_option( 'refunder_settings', array( 'url' => 'http://127.0.0.1:9', 'secret' => $settings['secret'] ) );
+		$webhook = 'woocommerce_api_mollie_wc_gateway_creditcard';
+		$book    = function () use ( $order, &$refund ) { // Mollie's webhook books a refund Mollie has made
+			$refund = wc_create_refund( array( 'order_id' => $order->get_id(), 'amount' => '300.00', 'reason' => 'Refunded at Mollie', 'refund_payment' => false ) );
+		};
+		add_action( $webhook, $book );
+		do_action( $webhook );
+		remove_action( $webhook, $book );
+		update_option( 'refunder_settings', $settings );
+		$this->run_action( Refunder_Follow_Up::REPORT, array( $refund->get_id(), 'created', 2, '' ) ); // no webhook now
+		$this->assertSame( 120000, $this->payment( $order )['refundable']['value'] );
+		wc_get_order( $refund->get_id() )->delete( true );
+		$this->assertSame( 120000, $this->payment( $order )['refundable']['value'], 'money a gateway moved keeps counting when its booking goes' );
+	}
+
 	public function test_an_order_set_to_refunded_records_refunders_refunds_first() {
 		if ( self::on_the_double() ) {
 			$this->markTestSkipped( "WooCommerce's status change refunds need a real WooCommerce" );

@@ -16,6 +16,7 @@ defined( 'ABSPATH' ) || exit;
 final class Refunder_WooCommerce_Refunds {
 
 	const REPORTED = '_refunder_reported_as'; // on the WooCommerce refund: the service's record of it
+	const HOW      = '_refunder_report_how'; // on it while its report waits: how it came about, as first seen
 	const MOLLIE   = array( 'mollie-payments-for-woocommerce_refund_payment_created', 'mollie-payments-for-woocommerce_refund_amount_created', 'mollie-payments-for-woocommerce_refund_items_created' );
 
 	/** @var array<int, string> Order id => provider refund id a gateway plugin made during this request. */
@@ -79,18 +80,33 @@ final class Refunder_WooCommerce_Refunds {
 		return array( false, $status_change ? 'status_change' : 'manual' );
 	}
 
+	/**
+	 * Whether a gateway moved money, the source in a word and the provider's refund id ('' when unknown): as
+	 * the request that made the refund saw them (the webhook, the gateway's refund), kept for a later retry.
+	 * A provider id a gateway plugin announced is used once.
+	 */
+	private static function how( WC_Order_Refund $refund, WC_Order $order ) {
+		$kept = $refund->get_meta( self::HOW );
+		if ( is_array( $kept ) && 3 === count( $kept ) ) {
+			return $kept;
+		}
+		list( $gateway, $source ) = self::source( $refund );
+		$provider_id              = (string) $refund->get_meta( Refunder_Books::PROVIDER_KEY ) ?: ( self::$provider_ids[ $order->get_id() ] ?? '' );
+		unset( self::$provider_ids[ $order->get_id() ] );
+		if ( '' === $provider_id && 'gateway' === $source && Refunder_Stripe::is_stripe_order( $order ) ) {
+			$provider_id = (string) wc_get_order( $order->get_id() )->get_meta( '_stripe_refund_id' );
+		}
+		return array( $gateway, $source, $provider_id );
+	}
+
 	private static function report( WC_Order_Refund $refund, $attempt ) {
 		$order  = wc_get_order( $refund->get_parent_id() );
 		$client = Refunder_Client::configured();
 		if ( ! $order || is_wp_error( $client ) ) {
 			return; // Refunder is not connected: there is no service to tell.
 		}
-		list( $gateway, $source ) = self::source( $refund );
-		$provider_id              = (string) $refund->get_meta( Refunder_Books::PROVIDER_KEY ) ?: ( self::$provider_ids[ $order->get_id() ] ?? '' );
-		if ( '' === $provider_id && 'gateway' === $source && Refunder_Stripe::is_stripe_order( $order ) ) {
-			$provider_id = (string) wc_get_order( $order->get_id() )->get_meta( '_stripe_refund_id' );
-		}
-		$payment_id = (string) $order->get_meta( Refunder_Payments::META );
+		list( $gateway, $source, $provider_id ) = self::how( $refund, $order );
+		$payment_id                             = (string) $order->get_meta( Refunder_Payments::META );
 		if ( '' === $payment_id ) {
 			$summary    = Refunder_Payments::summary( $order, $client );
 			$payment_id = is_wp_error( $summary ) ? '' : $summary['id'];
@@ -113,6 +129,8 @@ final class Refunder_WooCommerce_Refunds {
 		);
 		if ( is_wp_error( $answer ) ) {
 			Refunder_Log::warning( sprintf( 'WooCommerce refund %d of order %d not reported to the service (attempt %d): %s', $refund->get_id(), $order->get_id(), $attempt, $answer->get_error_message() ) );
+			$refund->update_meta_data( self::HOW, array( $gateway, $source, $provider_id ) ); // the retry runs outside this request
+			$refund->save();
 			Refunder_Follow_Up::retry_report( $refund->get_id(), 'created', $attempt );
 			return;
 		}
@@ -123,6 +141,7 @@ final class Refunder_WooCommerce_Refunds {
 			}
 		}
 		$refund->update_meta_data( self::REPORTED, $answer['id'] );
+		$refund->delete_meta_data( self::HOW );
 		if ( $provider_id ) {
 			$refund->update_meta_data( Refunder_Books::PROVIDER_KEY, $provider_id );
 		}
