@@ -57,9 +57,12 @@ class Reads:
         return view
 
     def view(self, s: Session, payment: Payment, since: datetime) -> tuple[PaymentView, int]:
-        """The payment's balance, deadline and capabilities, and how many refunds were created after `since`."""
+        """The payment's balance, deadline and capabilities, and how many refunds were created after `since`.
+
+        Read with Core statements on the session's connection (every refund asks): nothing pending in `s` is
+        flushed first."""
         balance, recent = _standing(s, payment, since)
-        last = s.execute(_LAST_FINAL, {"payment_id": payment.id}).one_or_none()
+        last = s.connection().execute(_LAST_FINAL, {"payment_id": payment.id}).one_or_none()
         provider = self.context.providers.get(payment.provider)
         policy = provider.policy if provider else rules.RefundPolicy()
         deadline = rules.refund_deadline(payment.paid_at, policy)
@@ -121,7 +124,7 @@ def block_out(block: Block | None) -> dict[str, Any] | None:
 
 def _standing(s: Session, payment: Payment, since: datetime) -> tuple[Balance, int]:
     """The payment's balance, and how many refunds were created after `since` (one query)."""
-    rows = s.execute(_STANDING, {"payment_id": payment.id, "since": since}).all()
+    rows = s.connection().execute(_STANDING, {"payment_id": payment.id, "since": since}).all()
     sums = {RefundStatus(status): int(total) for status, total, _ in rows}
     currency = payment.currency
     balance = Balance(

@@ -47,9 +47,10 @@ def issue_documents(s: Session, refund: Refund, at: datetime) -> CreditNote | No
 
 def _basis(s: Session, refund: Refund) -> dict[str, Any] | CreditNote | None:
     """What the refund's document rests on (the order's snapshot document, or the credit note a failure
-    cancels); None: no document is due. The snapshot is read as a Core row: every refunded refund asks."""
+    cancels); None: no document is due. Every refunded refund asks for the snapshot: a Core row on the session's
+    connection (the refund's move is flushed already, by its audit)."""
     if refund.status == RefundStatus.REFUNDED and refund.kind == "requested":
-        snapshot = s.execute(_SNAPSHOT, {"payment_id": refund.payment_id}).scalar_one_or_none()
+        snapshot = s.connection().execute(_SNAPSHOT, {"payment_id": refund.payment_id}).scalar_one_or_none()
         return snapshot if snapshot is not None and _issued(s, refund.id, "credit_note") is None else None
     if refund.status == RefundStatus.FAILED:
         original = _issued(s, refund.id, "credit_note")
