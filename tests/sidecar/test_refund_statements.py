@@ -41,6 +41,7 @@ def test_a_refund_writes_its_row_once_with_the_answer_and_opens_no_savepoint_wit
     updates = [s for s in seen if s.startswith("UPDATE refunds")]
     assert len(updates) == 1, seen  # status, provider reference and next read-back in one UPDATE
     assert not [s for s in seen if "SAVEPOINT" in s], seen  # no order snapshot: no credit note, no savepoint
+    assert not [s for s in seen if "failure_code" in s], seen  # no failed refund: its last failure is not read
     assert sum(s.startswith("INSERT INTO audit_events") for s in seen) == 2  # requested, refunded
 
 
