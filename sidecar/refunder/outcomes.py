@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import rules
 from .bookkeeping.issue import issue_documents
@@ -25,7 +26,9 @@ from .rules import RefundStatus
 
 log = logging.getLogger(__name__)
 
-_LOCK_REFUND = select(Refund).where(Refund.id == bindparam("refund_id")).with_for_update()  # built once
+# Built once: the refund locked, and its row written (the columns set are the parameters given).
+_LOCK_REFUND = select(Refund).where(Refund.id == bindparam("refund_id")).with_for_update()
+_UPDATE_REFUND = update(cast(Table, Refund.__table__)).where(Refund.id == bindparam("refund_id"))
 
 
 def refund_call(payment: Payment, refund_id: str, amount: Money, reason: str, bank_reference: str | None,
@@ -56,42 +59,48 @@ def send(provider: Provider, call: RefundCall) -> ProviderResult:
 
 def apply_result(context: Context, refund_id: str, result: ProviderResult | None, actor: Actor) -> Refund:
     """Apply the provider's word (None: no news) and schedule the next read-back while in flight: the
-    refund's row is written once, with its next read-back time."""
+    refund's row is written once, with its next read-back time, by a Core UPDATE (no unit of work)."""
     now = context.clock()
     with context.db.transaction() as s:
         refund = s.scalars(_LOCK_REFUND, {"refund_id": refund_id}).one()
-        before = _move(refund, result, now) if result is not None else None
-        in_flight = RefundStatus(refund.status) in rules.IN_FLIGHT
-        refund.next_check_at = now + rules.next_follow_up(now - refund.created_at) if in_flight else None
-        if before is not None and result is not None:
+        before = RefundStatus(refund.status)
+        changes = _changes(refund, result, now) if result is not None else {}
+        status = changes.get("status", before)
+        changes["next_check_at"] = now + rules.next_follow_up(now - refund.created_at) \
+            if status in rules.IN_FLIGHT else None
+        changes = {name: value for name, value in changes.items() if getattr(refund, name) != value}
+        if changes:
+            s.connection().execute(_UPDATE_REFUND, {"refund_id": refund.id, **changes})
+            for name, value in changes.items():  # the object as written: nothing left for a flush
+                set_committed_value(refund, name, value)
+        if status != before and result is not None:
             _moved(s, refund, before, result, actor, now)
         return refund
 
 
 def transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor, at: datetime) -> None:
     """Move a refund by what its provider reported (rules.next_status), and audit the move."""
-    before = _move(refund, result, at)
-    if before is not None:
+    before = RefundStatus(refund.status)
+    for name, value in _changes(refund, result, at).items():
+        setattr(refund, name, value)  # written at the next flush
+    if refund.status != before:
         _moved(s, refund, before, result, actor, at)
 
 
-def _move(refund: Refund, result: ProviderResult, at: datetime) -> RefundStatus | None:
-    """Set the refund's fields as its provider's word makes them (rules.next_status; written at the next flush);
-    returns its status before when that changed, else None."""
-    before = RefundStatus(refund.status)
-    status = rules.next_status(before, result.status, confirmed=result.confirmed)
-    changed = status != before
-    if changed or (result.provider_reference and not refund.provider_reference):
-        refund.status = status
-        refund.provider_reference = refund.provider_reference or result.provider_reference
-        if status in (RefundStatus.FAILED, RefundStatus.UNKNOWN):
-            refund.failure_code, refund.failure_message = result.failure_code, result.failure_message
-            refund.failure_params = result.failure_params
-        elif status is RefundStatus.REFUNDED:
-            refund.failure_code = refund.failure_message = refund.failure_params = None
-        refund.finalized_at = at if status in rules.FINAL else None
-        refund.updated_at = at
-    return before if changed else None
+def _changes(refund: Refund, result: ProviderResult, at: datetime) -> dict[str, Any]:
+    """The refund's fields as its provider's word makes them (rules.next_status); empty when it changes nothing."""
+    status = rules.next_status(RefundStatus(refund.status), result.status, confirmed=result.confirmed)
+    if status == refund.status and not (result.provider_reference and not refund.provider_reference):
+        return {}
+    changes: dict[str, Any] = {"status": status,
+                               "provider_reference": refund.provider_reference or result.provider_reference,
+                               "finalized_at": at if status in rules.FINAL else None, "updated_at": at}
+    if status in (RefundStatus.FAILED, RefundStatus.UNKNOWN):
+        changes.update(failure_code=result.failure_code, failure_message=result.failure_message,
+                       failure_params=result.failure_params)
+    elif status is RefundStatus.REFUNDED:
+        changes.update(failure_code=None, failure_message=None, failure_params=None)
+    return changes
 
 
 def _moved(s: Session, refund: Refund, before: RefundStatus, result: ProviderResult, actor: Actor,

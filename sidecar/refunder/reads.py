@@ -57,9 +57,13 @@ class Reads:
         return view
 
     def view(self, s: Session, payment: Payment, since: datetime) -> tuple[PaymentView, int]:
-        """The payment's balance, deadline and capabilities, and how many refunds were created after `since`."""
-        balance, recent = _standing(s, payment, since)
-        last = s.execute(_LAST_FINAL, {"payment_id": payment.id}).one_or_none()
+        """The payment's balance, deadline and capabilities, and how many refunds were created after `since`.
+
+        Read with Core statements on the session's connection (every refund asks): nothing pending in `s` is
+        flushed first."""
+        balance, recent, failed = _standing(s, payment, since)
+        # Only a last refund that failed can block the payment: with no failed refund there is none to read.
+        last = s.connection().execute(_LAST_FINAL, {"payment_id": payment.id}).one_or_none() if failed else None
         provider = self.context.providers.get(payment.provider)
         policy = provider.policy if provider else rules.RefundPolicy()
         deadline = rules.refund_deadline(payment.paid_at, policy)
@@ -119,9 +123,10 @@ def block_out(block: Block | None) -> dict[str, Any] | None:
     return {"code": block.code, "message": block.message, "params": block.params} if block else None
 
 
-def _standing(s: Session, payment: Payment, since: datetime) -> tuple[Balance, int]:
-    """The payment's balance, and how many refunds were created after `since` (one query)."""
-    rows = s.execute(_STANDING, {"payment_id": payment.id, "since": since}).all()
+def _standing(s: Session, payment: Payment, since: datetime) -> tuple[Balance, int, bool]:
+    """The payment's balance, how many refunds were created after `since`, and whether any refund of it failed
+    (one query)."""
+    rows = s.connection().execute(_STANDING, {"payment_id": payment.id, "since": since}).all()
     sums = {RefundStatus(status): int(total) for status, total, _ in rows}
     currency = payment.currency
     balance = Balance(
@@ -129,4 +134,4 @@ def _standing(s: Session, payment: Payment, since: datetime) -> tuple[Balance, i
         refunded=Money(sums.get(RefundStatus.REFUNDED, 0), currency),
         in_flight=Money(sum(sums.get(st, 0) for st in rules.IN_FLIGHT), currency),
     )
-    return balance, sum(int(recent) for _, _, recent in rows)
+    return balance, sum(int(recent) for _, _, recent in rows), RefundStatus.FAILED in sums

@@ -130,7 +130,8 @@ class Refunds:
         with self.context.db.locked_payment(payment_id) as (s, payment):
             if payment is None:
                 raise PaymentNotFound(payment_id=payment_id)
-            known = s.execute(_KNOWN_KEY, {"key": idempotency_key}).first()  # Core: a row, no ORM object
+            ledger = s.connection()  # Core on it: rows, no ORM objects, execution layer or unit of work
+            known = ledger.execute(_KNOWN_KEY, {"key": idempotency_key}).first()
             if known is not None:
                 prior = s.get_one(Refund, known.refund_id)
                 if known.fingerprint != fingerprint or prior.payment_id != payment.id:
@@ -153,7 +154,6 @@ class Refunds:
             _check_lines(request)
             rules.check_refund(balance=view.balance, amount=request.amount, paid_at=payment.paid_at,
                                now=now, policy=policy, refunds_last_minute=recent, provider=sender.label)
-            ledger = s.connection()  # Core: three INSERTs, no unit of work
             ledger.execute(_NEW_REFUND, dict(
                 id=call.refund_id, payment_id=payment.id, amount_minor=request.amount.minor,
                 currency=request.amount.currency, status=RefundStatus.PENDING, reason=request.reason,

@@ -41,12 +41,14 @@ def test_a_refund_writes_its_row_once_with_the_answer_and_opens_no_savepoint_wit
     updates = [s for s in seen if s.startswith("UPDATE refunds")]
     assert len(updates) == 1, seen  # status, provider reference and next read-back in one UPDATE
     assert not [s for s in seen if "SAVEPOINT" in s], seen  # no order snapshot: no credit note, no savepoint
+    assert not [s for s in seen if "failure_code" in s], seen  # no failed refund: its last failure is not read
     assert sum(s.startswith("INSERT INTO audit_events") for s in seen) == 2  # requested, refunded
 
 
 def test_a_signed_refund_checks_out_one_ledger_connection_on_postgresql(
         app: Any, api: Any, simulator: Any, clock: Any) -> None:
-    """Nonce, recording and the answer on one connection: one pre-ping, not one per transaction."""
+    """Nonce, refund lock, recording and the answer on one connection: one pre-ping, not one per transaction
+    (the refund lock takes no connection of its own either)."""
     db = app.extensions["refunder"].db
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite: no pre-ping, and nonces live in a file of their own")
@@ -57,11 +59,14 @@ def test_a_signed_refund_checks_out_one_ledger_connection_on_postgresql(
     def count(*_: Any) -> None:
         checkouts.append(None)
 
-    event.listen(db.engine.pool, "checkout", count)
+    pools = {db.engine.pool, db._lock_engine.pool}
+    for pool in pools:
+        event.listen(pool, "checkout", count)
     try:
         answer = api.post(f"/v1/payments/{payment['id']}/refunds", refund_body(2500),
                           headers={"Idempotency-Key": "checkout-key-01"})
     finally:
-        event.remove(db.engine.pool, "checkout", count)
+        for pool in pools:
+            event.remove(pool, "checkout", count)
     assert answer.status_code == 201 and answer.json["status"] == "refunded"
     assert len(checkouts) == 1

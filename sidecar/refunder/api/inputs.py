@@ -7,12 +7,13 @@ the field named. Text fields in bodies are checked by schemas.Text.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from typing import Any, NoReturn
 
 import flask
-from marshmallow import ValidationError, fields
+from marshmallow import Schema, ValidationError, fields
 from webargs import core
 from webargs.flaskparser import FlaskParser, abort, is_json_request
 
@@ -29,7 +30,13 @@ CONTROL_CHARACTER = define("control_character", "{field} holds a control charact
 
 
 class StrictParser(FlaskParser):
-    """webargs' Flask parser with strict_json for bodies, and the reason a body was refused in the answer."""
+    """webargs' Flask parser with strict_json for bodies, the reason a body was refused in the answer, and each
+    schema class built once per process (webargs builds one per request: its fields deep-copied each time)."""
+
+    def _get_schema(self, argmap: Any, req: flask.Request) -> Schema:
+        if isinstance(argmap, type) and issubclass(argmap, Schema):
+            return _built_once(argmap)
+        return super()._get_schema(argmap, req)
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         if not is_json_request(req):
@@ -40,6 +47,12 @@ class StrictParser(FlaskParser):
                                    *args: Any, **kwargs: Any) -> NoReturn:
         reason = error.msg if isinstance(error, json.JSONDecodeError) else error.reason
         abort(400, exc=error, messages={"json": [f"Invalid JSON body: {reason}."]}, reason=reason)
+
+
+@functools.cache
+def _built_once(schema: type[Schema]) -> Schema:
+    """A schema instance shared by every request and thread: loading keeps no state in it."""
+    return schema()
 
 
 def refuse_control_characters(request: flask.Request) -> None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,7 @@ from . import document
 from .models import CreditNote, NoteSeries, PaymentDocument
 
 log = logging.getLogger(__name__)
+_SNAPSHOT = select(PaymentDocument.document).where(PaymentDocument.payment_id == bindparam("payment_id"))  # built once
 
 
 def issue_documents(s: Session, refund: Refund, at: datetime) -> CreditNote | None:
@@ -43,11 +45,12 @@ def issue_documents(s: Session, refund: Refund, at: datetime) -> CreditNote | No
         return None
 
 
-def _basis(s: Session, refund: Refund) -> PaymentDocument | CreditNote | None:
-    """What the refund's document rests on (the order's snapshot, or the credit note a failure cancels); None:
-    no document is due."""
+def _basis(s: Session, refund: Refund) -> dict[str, Any] | CreditNote | None:
+    """What the refund's document rests on (the order's snapshot document, or the credit note a failure
+    cancels); None: no document is due. Every refunded refund asks for the snapshot: a Core row on the session's
+    connection (the refund's move is flushed already, by its audit)."""
     if refund.status == RefundStatus.REFUNDED and refund.kind == "requested":
-        snapshot = s.get(PaymentDocument, refund.payment_id)
+        snapshot = s.connection().execute(_SNAPSHOT, {"payment_id": refund.payment_id}).scalar_one_or_none()
         return snapshot if snapshot is not None and _issued(s, refund.id, "credit_note") is None else None
     if refund.status == RefundStatus.FAILED:
         original = _issued(s, refund.id, "credit_note")
@@ -55,9 +58,9 @@ def _basis(s: Session, refund: Refund) -> PaymentDocument | CreditNote | None:
     return None
 
 
-def _issue(s: Session, refund: Refund, basis: PaymentDocument | CreditNote, at: datetime) -> CreditNote:
-    if isinstance(basis, PaymentDocument):
-        series = document.series_of(basis.document)
+def _issue(s: Session, refund: Refund, basis: dict[str, Any] | CreditNote, at: datetime) -> CreditNote:
+    if isinstance(basis, dict):
+        series = document.series_of(basis)
         number = next_number(s, series)
         payment = s.get_one(Payment, refund.payment_id)
         facts = document.RefundFacts(
@@ -65,7 +68,7 @@ def _issue(s: Session, refund: Refund, basis: PaymentDocument | CreditNote, at: 
             reason=None if refund.reason_internal else refund.reason, created_at=refund.created_at.isoformat(),
             provider=payment.provider, provider_reference=refund.provider_reference,
             bank_reference=refund.bank_reference)
-        content = document.credit_note(basis.document, facts, number=number, series=series,
+        content = document.credit_note(basis, facts, number=number, series=series,
                                        issued_at=at.isoformat())
         return _add(s, refund, "credit_note", series, number, content, at, cancels=None)
     number = next_number(s, basis.series)

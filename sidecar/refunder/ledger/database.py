@@ -34,12 +34,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import LedgerUnavailable
-from .locks import refund_locks
+from .locks import FREE_ADVISORY, TRY_ADVISORY, advisory_key, refund_locks
 from .models import Payment, RequestNonce
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -241,13 +241,8 @@ class Database:
             with ledger_errors(), self.nonce_engine.begin() as separate:
                 yield separate
             return
-        connection.execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            with ledger_errors(), connection.begin():
-                yield connection
-        finally:
-            if not connection.invalidated:
-                connection.execution_options(isolation_level=connection.default_isolation_level)
+        with _autocommitting(connection):
+            yield connection
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -273,9 +268,27 @@ class Database:
 
     @contextmanager
     def refund_lock(self, refund_id: str) -> Iterator[bool]:
-        """The refund's lock (ledger.locks), taken without waiting: yields whether it was taken."""
-        with ledger_errors(), self._locks.hold(refund_id) as taken:
+        """The refund's lock (ledger.locks), taken without waiting: yields whether it was taken.
+
+        PostgreSQL, in a request: held on the request's connection, between its transactions (no checkout or
+        pre-ping of its own); if it cannot be freed there, the connection is dropped, and the lock with it."""
+        connection = self._request_connection()
+        if connection is None:
+            with ledger_errors(), self._locks.hold(refund_id) as taken:
+                yield taken
+            return
+        key = advisory_key(refund_id)
+        with _autocommitting(connection):
+            taken = bool(connection.execute(TRY_ADVISORY, key).scalar())
+        try:
             yield taken
+        finally:
+            if taken and not connection.invalidated:  # invalidated: its session is gone, and the lock with it
+                try:
+                    with _autocommitting(connection):
+                        connection.execute(FREE_ADVISORY, key)
+                except (LedgerUnavailable, SQLAlchemyError):  # the server went away: drop the session
+                    connection.invalidate()
 
     def ready(self, timeout: float) -> None:
         """Raise LedgerUnavailable unless the ledger answers a read within about `timeout` seconds."""
@@ -283,6 +296,19 @@ class Database:
             if self.engine.dialect.name == "postgresql":
                 s.execute(text(f"SET LOCAL statement_timeout = {int(timeout * 1000)}"))
             s.execute(text("SELECT 1 FROM payments LIMIT 1"))
+
+
+@contextmanager
+def _autocommitting(connection: Connection) -> Iterator[None]:
+    """Statements on a kept connection in autocommit (no BEGIN or COMMIT round trips); its isolation after."""
+    with ledger_errors():  # a connection the server dropped fails as early as setting its isolation
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            with connection.begin():
+                yield
+        finally:
+            if not connection.invalidated:
+                connection.execution_options(isolation_level=connection.default_isolation_level)
 
 
 T = TypeVar("T")

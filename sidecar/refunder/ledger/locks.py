@@ -24,6 +24,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 _ADVISORY_SPACE = 0x52465344  # "RFSD": the first key of every refund's advisory lock
+TRY_ADVISORY = text("SELECT pg_try_advisory_lock(:space, :key)")
+FREE_ADVISORY = text("SELECT pg_advisory_unlock(:space, :key)")
 
 
 class RefundLocks(Protocol):
@@ -91,23 +93,28 @@ class AdvisoryLocks:
 
     @contextmanager
     def hold(self, refund_id: str) -> Iterator[bool]:
-        key = {"space": _ADVISORY_SPACE,
-               "key": int.from_bytes(hashlib.sha256(refund_id.encode()).digest()[:4], "big", signed=True)}
+        key = advisory_key(refund_id)
         connection = self.engine.connect()
         taken = False
         try:
-            taken = bool(connection.execute(text("SELECT pg_try_advisory_lock(:space, :key)"), key).scalar())
+            taken = bool(connection.execute(TRY_ADVISORY, key).scalar())
             connection.commit()
             yield taken
         finally:
             try:
                 if taken:
-                    connection.execute(text("SELECT pg_advisory_unlock(:space, :key)"), key)
+                    connection.execute(FREE_ADVISORY, key)
                     connection.commit()
             except SQLAlchemyError:  # the server went away (maybe mid-commit), and the lock with the session
                 connection.invalidate()
             finally:
                 connection.close()
+
+
+def advisory_key(refund_id: str) -> dict[str, int]:
+    """The parameters of TRY_ADVISORY and FREE_ADVISORY for a refund."""
+    return {"space": _ADVISORY_SPACE,
+            "key": int.from_bytes(hashlib.sha256(refund_id.encode()).digest()[:4], "big", signed=True)}
 
 
 class ThreadLocks:
