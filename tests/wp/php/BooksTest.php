@@ -290,6 +290,22 @@ class BooksTest extends Refunder_TestCase {
 		$this->assertSame( 120000, $this->payment( $order )['refundable']['value'], 'money a gateway moved keeps counting when its booking goes' );
 	}
 
+	public function test_the_hourly_sync_is_scheduled_again_when_it_stopped() {
+		$scheduled = fn() => as_has_scheduled_action( Refunder_Follow_Up::SYNC, null, Refunder_Follow_Up::GROUP );
+		as_unschedule_all_actions( Refunder_Follow_Up::SYNC, array(), Refunder_Follow_Up::GROUP ); // cancelled, or its run died
+		update_option( Refunder_Follow_Up::SYNC_SEEN, 'yes' ); // as the previous version left it: never looked at again
+		Refunder_Follow_Up::schedule_sync();
+		$this->assertTrue( $scheduled() );
+
+		as_unschedule_all_actions( Refunder_Follow_Up::SYNC, array(), Refunder_Follow_Up::GROUP );
+		update_option( Refunder_Follow_Up::SYNC_SEEN, time() - 60 );
+		Refunder_Follow_Up::schedule_sync();
+		$this->assertFalse( $scheduled(), 'looked at once an hour, not on every page' );
+		update_option( Refunder_Follow_Up::SYNC_SEEN, time() - HOUR_IN_SECONDS - 1 );
+		Refunder_Follow_Up::schedule_sync();
+		$this->assertTrue( $scheduled() );
+	}
+
 	public function test_an_order_set_to_refunded_records_refunders_refunds_first() {
 		if ( self::on_the_double() ) {
 			$this->markTestSkipped( "WooCommerce's status change refunds need a real WooCommerce" );

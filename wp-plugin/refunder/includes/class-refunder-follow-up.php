@@ -29,6 +29,7 @@ final class Refunder_Follow_Up {
 	const EVERY     = 60;
 	const CURSOR    = 'refunder_changes_since'; // option: the service's time of the newest change seen
 	const OVERLAP   = 120; // seconds asked again each time: a change committed late is still seen
+	const SYNC_SEEN = 'refunder_sync_scheduled'; // option: when the hourly sync was last seen scheduled
 
 	public static function register() {
 		add_action( self::FOLLOW_UP, array( __CLASS__, 'run' ) );
@@ -37,14 +38,19 @@ final class Refunder_Follow_Up {
 		add_action( 'init', array( __CLASS__, 'schedule_sync' ) );
 	}
 
-	/** The hourly sync, scheduled once (an autoloaded option remembers it, so page loads ask nothing). */
+	/**
+	 * The hourly sync, kept scheduled. Looked at no more than once an hour (an autoloaded option holds when),
+	 * so page loads do not query Action Scheduler; a sync that stopped (cancelled under Scheduled Actions, or
+	 * a run that died: Action Scheduler then schedules no next one) is scheduled again within the hour.
+	 */
 	public static function schedule_sync() {
-		if ( function_exists( 'as_has_scheduled_action' ) && 'yes' !== get_option( 'refunder_sync_scheduled' ) ) {
-			if ( ! as_has_scheduled_action( self::SYNC, null, self::GROUP ) ) {
-				as_schedule_recurring_action( time() + HOUR_IN_SECONDS, HOUR_IN_SECONDS, self::SYNC, array(), self::GROUP, true );
-			}
-			update_option( 'refunder_sync_scheduled', 'yes', true );
+		if ( ! function_exists( 'as_has_scheduled_action' ) || time() - (int) get_option( self::SYNC_SEEN, 0 ) < HOUR_IN_SECONDS ) {
+			return;
 		}
+		if ( ! as_has_scheduled_action( self::SYNC, null, self::GROUP ) ) {
+			as_schedule_recurring_action( time() + HOUR_IN_SECONDS, HOUR_IN_SECONDS, self::SYNC, array(), self::GROUP, true );
+		}
+		update_option( self::SYNC_SEEN, time(), true );
 	}
 
 	/** Follow up in a minute (unless a follow-up is waiting already). */

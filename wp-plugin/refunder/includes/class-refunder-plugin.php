@@ -52,6 +52,6 @@ final class Refunder_Plugin {
 		if ( function_exists( 'as_unschedule_all_actions' ) ) {
 			as_unschedule_all_actions( '', array(), Refunder_Follow_Up::GROUP );
 		}
-		delete_option( 'refunder_sync_scheduled' );
+		delete_option( Refunder_Follow_Up::SYNC_SEEN );
 	}
 }
