@@ -281,11 +281,15 @@ class BooksTest extends Refunder_TestCase {
 			$refund = wc_create_refund( array( 'order_id' => $order->get_id(), 'amount' => '300.00', 'reason' => 'Refunded at Mollie', 'refund_payment' => false ) );
 		};
 		add_action( $webhook, $book );
+		wp_set_current_user( 0 ); // a webhook: no one is logged in (WooCommerce writes user 1 as refunded_by)
 		do_action( $webhook );
 		remove_action( $webhook, $book );
 		update_option( 'refunder_settings', $settings );
-		$this->run_action( Refunder_Follow_Up::REPORT, array( $refund->get_id(), 'created', 2, '' ) ); // no webhook now
+		wp_set_current_user( 1 );
+		$this->run_action( Refunder_Follow_Up::REPORT, array( $refund->get_id(), 'created', 2, '' ) ); // no webhook now, and the admin logged in
 		$this->assertSame( 120000, $this->payment( $order )['refundable']['value'] );
+		$reported = Refunder_Client::configured()->call( 'GET', '/v1/refunds?order_id=' . $order->get_id() )['refunds'];
+		$this->assertSame( array( array( 'id' => 'system', 'name' => 'WordPress' ) ), array_column( $reported, 'actor' ), 'not the admin, user 1' );
 		wc_get_order( $refund->get_id() )->delete( true );
 		$this->assertSame( 120000, $this->payment( $order )['refundable']['value'], 'money a gateway moved keeps counting when its booking goes' );
 	}

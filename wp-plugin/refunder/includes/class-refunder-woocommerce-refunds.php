@@ -81,13 +81,13 @@ final class Refunder_WooCommerce_Refunds {
 	}
 
 	/**
-	 * Whether a gateway moved money, the source in a word and the provider's refund id ('' when unknown): as
-	 * the request that made the refund saw them (the webhook, the gateway's refund), kept for a later retry.
-	 * A provider id a gateway plugin announced is used once.
+	 * Whether a gateway moved money, the source in a word, the provider's refund id ('' when unknown) and who
+	 * made it: as the request that made the refund saw them (the webhook, the gateway's refund, the person
+	 * logged in), kept for a later retry. A provider id a gateway plugin announced is used once.
 	 */
-	private static function how( WC_Order_Refund $refund, WC_Order $order ) {
+	private static function how( WC_Order_Refund $refund, WC_Order $order, $attempt ) {
 		$kept = $refund->get_meta( self::HOW );
-		if ( is_array( $kept ) && 3 === count( $kept ) ) {
+		if ( is_array( $kept ) && 4 === count( $kept ) ) {
 			return $kept;
 		}
 		list( $gateway, $source ) = self::source( $refund );
@@ -96,7 +96,10 @@ final class Refunder_WooCommerce_Refunds {
 		if ( '' === $provider_id && 'gateway' === $source && Refunder_Stripe::is_stripe_order( $order ) ) {
 			$provider_id = (string) wc_get_order( $order->get_id() )->get_meta( '_stripe_refund_id' );
 		}
-		return array( $gateway, $source, $provider_id );
+		// WooCommerce writes user 1 as refunded_by when no one is logged in (a webhook, a background action): only
+		// a retry kept by an older version, which knew no better, takes it.
+		$by = 1 < $attempt ? get_userdata( (int) $refund->get_refunded_by() ) : wp_get_current_user();
+		return array( $gateway, $source, $provider_id, Refunder_Payments::actor( $by ?: new WP_User( 0 ) ) );
 	}
 
 	private static function report( WC_Order_Refund $refund, $attempt ) {
@@ -105,8 +108,8 @@ final class Refunder_WooCommerce_Refunds {
 		if ( ! $order || is_wp_error( $client ) ) {
 			return; // Refunder is not connected: there is no service to tell.
 		}
-		list( $gateway, $source, $provider_id ) = self::how( $refund, $order );
-		$payment_id                             = (string) $order->get_meta( Refunder_Payments::META );
+		list( $gateway, $source, $provider_id, $actor ) = self::how( $refund, $order, $attempt );
+		$payment_id = (string) $order->get_meta( Refunder_Payments::META );
 		if ( '' === $payment_id ) {
 			$summary    = Refunder_Payments::summary( $order, $client );
 			$payment_id = is_wp_error( $summary ) ? '' : $summary['id'];
@@ -119,7 +122,7 @@ final class Refunder_WooCommerce_Refunds {
 					'wc_refund_id'       => (string) $refund->get_id(),
 					'amount'             => Refunder_Money::decimal( $refund->get_amount(), $order->get_currency() ), // read by the service's currency table
 					'reason'             => mb_substr( $refund->get_reason() ?: __( 'Refunded in WooCommerce', 'refunder' ), 0, 500 ),
-					'actor'              => Refunder_Payments::actor( get_userdata( (int) $refund->get_refunded_by() ) ?: wp_get_current_user() ),
+					'actor'              => $actor,
 					'gateway_refund'     => $gateway,
 					'source'             => $source,
 					'provider_refund_id' => $provider_id ?: null,
@@ -129,7 +132,7 @@ final class Refunder_WooCommerce_Refunds {
 		);
 		if ( is_wp_error( $answer ) ) {
 			Refunder_Log::warning( sprintf( 'WooCommerce refund %d of order %d not reported to the service (attempt %d): %s', $refund->get_id(), $order->get_id(), $attempt, $answer->get_error_message() ) );
-			$refund->update_meta_data( self::HOW, array( $gateway, $source, $provider_id ) ); // the retry runs outside this request
+			$refund->update_meta_data( self::HOW, array( $gateway, $source, $provider_id, $actor ) ); // the retry runs outside this request
 			$refund->save();
 			Refunder_Follow_Up::retry_report( $refund->get_id(), 'created', $attempt );
 			return;
