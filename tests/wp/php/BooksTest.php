@@ -229,6 +229,27 @@ class BooksTest extends Refunder_TestCase {
 		ActionScheduler::runner()->process_action( (int) $ids[0], 'PHPUnit' );
 	}
 
+	public function test_a_record_whose_process_died_inside_woocommerce_is_made_once_in_full() {
+		$order = $this->order();
+		$die   = function ( $refund, $args ) { // after WooCommerce's first save of the refund, before its last
+			if ( ! empty( $args['refunder_refund_id'] ) ) {
+				throw new Error( 'Injected: the process was killed' ); // not an Exception: wc_create_refund leaves the refund, as a kill does
+			}
+		};
+		add_action( 'woocommerce_create_refund', $die, 7, 2 );
+		try {
+			$id = $this->bank_refund( $order )['id'];
+		} finally {
+			remove_action( 'woocommerce_create_refund', $die, 7 );
+		}
+		self::due( $id );
+		do_action( Refunder_Follow_Up::RECORD, $id );
+		$refunds = $this->refunds( $order->get_id() );
+		$this->assertSame( 'recorded', Refunder_Store::get( $id )['record_state'] );
+		$this->assertSame( array( array( '100.00', $id, '' ) ), array_map( fn( $r ) => array( wc_format_decimal( $r->get_amount(), 2 ), (string) $r->get_meta( Refunder_Books::REFUND_KEY ), (string) $r->get_meta( Refunder_Books::INCOMPLETE ) ), $refunds ) );
+		$this->assertSame( '100.00', wc_format_decimal( wc_get_order( $order->get_id() )->get_total_refunded(), 2 ) );
+	}
+
 	public function test_each_failed_record_has_its_own_retry_until_it_is_recorded() {
 		$refuse = function ( $refund, $args ) {
 			if ( ! empty( $args['refunder_refund_id'] ) ) {

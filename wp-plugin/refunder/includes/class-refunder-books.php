@@ -19,13 +19,18 @@ final class Refunder_Books {
 
 	const REFUND_KEY    = '_refunder_refund_id';
 	const PROVIDER_KEY  = '_refunder_provider_refund_id';
+	const INCOMPLETE    = '_refunder_incomplete'; // on Refunder's WooCommerce refund until wc_create_refund's last save
 	const RETRY_FIRST   = 60;
 	const RETRY_LONGEST = 3600;
 
 	/** @var string|null The refund whose WooCommerce refund this request is removing (its own reversal). */
 	private static $reversing = null;
 
+	/** @var array|null The refund whose WooCommerce refund this request is creating. */
+	private static $recording = null;
+
 	public static function register() {
+		add_action( 'woocommerce_before_order_refund_object_save', array( __CLASS__, 'mark' ) );
 		add_action( 'woocommerce_create_refund', array( __CLASS__, 'tag' ), 5, 2 );
 		add_filter( 'woocommerce_pre_delete_order_refund', array( __CLASS__, 'keep' ), 10, 2 );
 	}
@@ -77,6 +82,11 @@ final class Refunder_Books {
 		}
 		try {
 			$found = self::find( $entry['order_id'], $entry['id'], $entry['provider_reference'] );
+			$half  = $found ? wc_get_order( $found ) : null;
+			if ( $half && '' !== (string) $half->get_meta( self::INCOMPLETE ) ) {
+				$half->delete( true ); // an earlier attempt died inside wc_create_refund: it is made again, in full.
+				$found = 0;
+			}
 			if ( $found ) { // an earlier owner that died before saying so, or a gateway's record of this refund.
 				self::tag_existing( $found, $entry );
 				Refunder_Store::recorded( $entry['id'], $claim, $found );
@@ -90,18 +100,12 @@ final class Refunder_Books {
 			if ( $held ) {
 				throw new RuntimeException( $held );
 			}
-			$refund = wc_create_refund(
-				array(
-					'order_id'                    => $order->get_id(),
-					'amount'                      => Refunder_Money::to_decimal( $entry['amount'], $entry['exponent'] ),
-					'reason'                      => $entry['reason'],
-					'line_items'                  => self::line_items( $order, $entry ),
-					'refund_payment'              => false, // the money already went back through the Refunder service.
-					'restock_items'               => false,
-					'refunder_refund_id'          => $entry['id'], // the keys, saved with the refund (tag()); the credit note's too.
-					'refunder_provider_refund_id' => $entry['provider_reference'],
-				)
-			);
+			self::$recording = $entry;
+			try {
+				$refund = self::create( $order, $entry );
+			} finally {
+				self::$recording = null;
+			}
 			if ( is_wp_error( $refund ) ) {
 				throw new RuntimeException( $refund->get_error_message() );
 			}
@@ -110,6 +114,22 @@ final class Refunder_Books {
 		} catch ( Throwable $e ) {
 			self::record_failed( $entry, $claim, $e->getMessage() );
 		}
+	}
+
+	/** @return WC_Order_Refund|WP_Error WooCommerce's record of the refund, with no gateway call. */
+	private static function create( WC_Order $order, array $entry ) {
+		return wc_create_refund(
+			array(
+				'order_id'                    => $order->get_id(),
+				'amount'                      => Refunder_Money::to_decimal( $entry['amount'], $entry['exponent'] ),
+				'reason'                      => $entry['reason'],
+				'line_items'                  => self::line_items( $order, $entry ),
+				'refund_payment'              => false, // the money already went back through the Refunder service.
+				'restock_items'               => false,
+				'refunder_refund_id'          => $entry['id'], // the keys, saved with the refund (tag()); the credit note's too.
+				'refunder_provider_refund_id' => $entry['provider_reference'],
+			)
+		);
 	}
 
 	/** Why WooCommerce must not record this refund on this order now, or ''. */
@@ -171,9 +191,28 @@ final class Refunder_Books {
 	public static function tag( $refund, $args ) {
 		if ( ! empty( $args['refunder_refund_id'] ) ) {
 			$refund->update_meta_data( self::REFUND_KEY, (string) $args['refunder_refund_id'] );
+			$refund->delete_meta_data( self::INCOMPLETE ); // saved next, complete
 		}
 		if ( ! empty( $args['refunder_provider_refund_id'] ) ) {
 			$refund->update_meta_data( self::PROVIDER_KEY, (string) $args['refunder_provider_refund_id'] );
+		}
+	}
+
+	/**
+	 * Before each save of the WooCommerce refund this request is creating for Refunder: wc_create_refund saves
+	 * it (its amount included) before woocommerce_create_refund, so the keys go on at its first save, marked
+	 * incomplete until its last. A process that dies in between leaves a refund the next attempt replaces.
+	 *
+	 * @param WC_Order_Refund $refund The refund being saved.
+	 */
+	public static function mark( $refund ) {
+		$entry = self::$recording;
+		if ( $entry && (int) $refund->get_parent_id() === (int) $entry['order_id'] && '' === (string) $refund->get_meta( self::REFUND_KEY ) ) {
+			$refund->update_meta_data( self::REFUND_KEY, $entry['id'] );
+			if ( $entry['provider_reference'] ) {
+				$refund->update_meta_data( self::PROVIDER_KEY, $entry['provider_reference'] );
+			}
+			$refund->update_meta_data( self::INCOMPLETE, '1' );
 		}
 	}
 

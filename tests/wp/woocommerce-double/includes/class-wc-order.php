@@ -101,7 +101,9 @@ class WC_Order {
 		$this->changes[ $key ] = null;
 	}
 
+	/** As WC_Abstract_Order::save: woocommerce_before_{order|order_refund}_object_save, then the changes written. */
 	public function save() {
+		do_action( 'woocommerce_before_' . ( $this instanceof WC_Order_Refund ? 'order_refund' : 'order' ) . '_object_save', $this, null );
 		foreach ( $this->changes as $key => $value ) {
 			if ( null === $value ) {
 				delete_post_meta( $this->id, $key );

@@ -130,6 +130,7 @@ function wc_create_refund( $args = array() ) {
 	update_post_meta( $refund_id, '_refunded_payment', ! empty( $args['refund_payment'] ) );
 	update_post_meta( $refund_id, '_refunded_line_items', $args['line_items'] ?? array() );
 	$refund = new WC_Order_Refund( $refund_id );
+	$refund->save(); // WooCommerce saves the refund (update_taxes, calculate_totals) before woocommerce_create_refund
 	try {
 		do_action( 'woocommerce_create_refund', $refund, $args );
 	} catch ( Exception $e ) {
