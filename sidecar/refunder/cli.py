@@ -234,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     p_sign.add_argument("--idempotency-key", metavar="KEY", help="sign and send this Idempotency-Key (refunds)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # stripe-python logs two INFO lines per call (request, answer): written on every refund, and saying less
+    # than the access log and our own warnings (http.with_retries) do; its warnings and errors still show.
+    logging.getLogger("stripe").setLevel(logging.WARNING)
     try:
         if args.command == "sign":
             secret = os.environ.get("REFUNDER_SHARED_SECRET")

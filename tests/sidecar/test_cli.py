@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -40,6 +41,20 @@ def test_sign_prints_curl_headers_that_verify(monkeypatch: pytest.MonkeyPatch, c
         signature=headers[signing.SIGNATURE_HEADER], now=int(datetime.now().timestamp()),
         content_type=headers["Content-Type"], idempotency_key=headers["Idempotency-Key"])
     assert verified.scheme == "v2"
+
+
+def test_the_sidecars_log_leaves_out_stripes_line_per_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REFUNDER_SHARED_SECRET", SECRET)
+    stripe_log, root = logging.getLogger("stripe"), logging.getLogger()
+    before = stripe_log.level, root.level
+    root.setLevel(logging.INFO)  # as the sidecar's (basicConfig leaves pytest's handlers and level alone)
+    stripe_log.setLevel(logging.NOTSET)
+    try:
+        assert cli.main(["sign", "GET", "/v1/ping"]) == 0
+        assert not stripe_log.isEnabledFor(logging.INFO) and stripe_log.isEnabledFor(logging.WARNING)
+    finally:
+        stripe_log.setLevel(before[0])
+        root.setLevel(before[1])
 
 
 def test_sign_without_secret_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,6 +13,7 @@ timeouts are what is left of it, and no attempt or pause starts that the budget 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -110,6 +111,24 @@ def with_retries(attempt: Callable[[], T], judge: Callable[[T | None, Exception 
     raise ProviderBusy(provider=label, provider_code="busy", what=what)
 
 
+def provider_session(base_url: str) -> requests.Session:
+    """A requests session for calls to one provider's base URL, with the environment read once, here.
+
+    requests reads it again on every call (proxy variables, NO_PROXY, ~/.netrc, CA bundle variables: a third
+    of a Stripe call's Python work); a process's environment does not change, so the session is given what
+    those calls would have found: the proxy for base_url (none when NO_PROXY exempts it) and
+    REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE. ~/.netrc is not read: every provider call carries its own
+    credentials.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    return session
+
+
 class Transport:
     """requests to one provider's base URL, through with_retries."""
 
@@ -124,7 +143,7 @@ class Transport:
     @property
     def session(self) -> requests.Session:
         if not hasattr(self._local, "session"):
-            self._local.session = requests.Session()
+            self._local.session = provider_session(self.base_url)
         return self._local.session
 
     def send(

@@ -45,7 +45,7 @@ from .base import (
     WebhookRequest,
     webhook_event,
 )
-from .http import DEFAULT_RETRY, RetryPolicy, Verdict, with_retries
+from .http import DEFAULT_RETRY, RetryPolicy, Verdict, provider_session, with_retries
 from .registry import ProviderSpec, register
 
 METADATA_KEY = "refunder_refund_id"
@@ -146,11 +146,17 @@ def signed_at(header: str | None) -> int | None:
 
 
 class BudgetedRequestsClient(stripe.RequestsClient):
-    """stripe-python's requests client, each call's timeouts shrunk to what is left of the time budget."""
+    """stripe-python's requests client, each call's timeouts shrunk to what is left of the time budget, and each
+    thread's session one that read the environment once (http.provider_session)."""
 
-    def __init__(self, timeout: tuple[float, float]) -> None:
-        self._limits = timeout
+    def __init__(self, timeout: tuple[float, float], base_url: str) -> None:
+        self._limits, self._base_url = timeout, base_url
         super().__init__(timeout=timeout)
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:  # every call stripe-python makes here comes through
+        if getattr(self._thread_local, "session", None) is None:  # where RequestsClient keeps each thread's session
+            self._thread_local.session = provider_session(self._base_url)
+        return super().request(*args, **kwargs)
 
     @property
     def _timeout(self) -> tuple[float, float]:  # read by RequestsClient at every request
@@ -176,7 +182,7 @@ class StripeProvider(Provider):
         self.client = stripe.StripeClient(
             settings.api_key, max_network_retries=0,
             base_addresses={"api": settings.api_base} if settings.api_base else None,
-            http_client=BudgetedRequestsClient(policy.timeout))
+            http_client=BudgetedRequestsClient(policy.timeout, settings.api_base or stripe.DEFAULT_API_BASE))
 
     # -- per-payment choices (Stripe Connect overrides these) --------------------------------------
 
