@@ -42,6 +42,32 @@ class BooksTest extends Refunder_TestCase {
 		return wc_get_order( $order_id )->get_refunds();
 	}
 
+	/** Runs $work while the service does not answer (Refunder's settings name a closed port), then connects again. */
+	private static function while_the_service_is_away( callable $work ) {
+		$settings = get_option( 'refunder_settings' );
+		update_option( 'refunder_settings', array( 'url' => 'http://127.0.0.1:9', 'secret' => $settings['secret'] ) );
+		try {
+			return $work();
+		} finally {
+			update_option( 'refunder_settings', $settings );
+		}
+	}
+
+	/** Runs $work while WooCommerce refuses to record Refunder's refunds (the database says no). */
+	private static function while_records_are_refused( callable $work ) {
+		$refuse = function ( $refund, $args ) {
+			if ( ! empty( $args['refunder_refund_id'] ) ) {
+				throw new Exception( 'Injected: the database said no' );
+			}
+		};
+		add_action( 'woocommerce_create_refund', $refuse, 20, 2 );
+		try {
+			return $work();
+		} finally {
+			remove_action( 'woocommerce_create_refund', $refuse, 20 );
+		}
+	}
+
 	private static function due( string $refund_id ): void {
 		global $wpdb;
 		$wpdb->query( $wpdb->prepare( 'UPDATE ' . Refunder_Store::table() . ' SET retry_at = UTC_TIMESTAMP() - INTERVAL 1 SECOND WHERE refund_id = %s', $refund_id ) );
@@ -52,18 +78,8 @@ class BooksTest extends Refunder_TestCase {
 	}
 
 	public function test_a_failed_record_is_shown_and_retried_with_backoff_until_it_succeeds() {
-		$order  = $this->order();
-		$refuse = function ( $refund, $args ) {
-			if ( ! empty( $args['refunder_refund_id'] ) ) {
-				throw new Exception( 'Injected: the database said no' );
-			}
-		};
-		add_action( 'woocommerce_create_refund', $refuse, 20, 2 );
-		try {
-			$done = $this->bank_refund( $order );
-		} finally {
-			remove_action( 'woocommerce_create_refund', $refuse, 20 );
-		}
+		$order = $this->order();
+		$done  = self::while_records_are_refused( fn() => $this->bank_refund( $order ) );
 		$id    = $done['id'];
 		$entry = Refunder_Store::get( $id );
 		$this->assertSame( array( 'refunded', 'failed', 1, 'Injected: the database said no' ), array( $entry['status'], $entry['record_state'], $entry['attempts'], $entry['last_error'] ) );
@@ -78,12 +94,7 @@ class BooksTest extends Refunder_TestCase {
 		$this->assertSame( 1, Refunder_Store::get( $id )['attempts'] );
 
 		self::due( $id );
-		add_action( 'woocommerce_create_refund', $refuse, 20, 2 );
-		try {
-			do_action( Refunder_Follow_Up::RECORD, $id );
-		} finally {
-			remove_action( 'woocommerce_create_refund', $refuse, 20 );
-		}
+		self::while_records_are_refused( fn() => do_action( Refunder_Follow_Up::RECORD, $id ) );
 		$this->assertSame( array( 'failed', 2 ), array( Refunder_Store::get( $id )['record_state'], Refunder_Store::get( $id )['attempts'] ) );
 		$this->assertEqualsWithDelta( time() + 120, as_next_scheduled_action( Refunder_Follow_Up::RECORD, array( $id ), Refunder_Follow_Up::GROUP ), 10 );
 		$this->assertCount( 1, array_filter( $this->notes( $order->get_id() ), fn( $n ) => false !== strpos( $n, 'did not record it' ) ), 'one note, not one per attempt' );
@@ -203,10 +214,7 @@ class BooksTest extends Refunder_TestCase {
 		wc_get_order( $by_hand->get_id() )->delete( true ); // a booking no gateway paid: it no longer counts
 		$this->assertSame( 150000, $this->payment( $order )['refundable']['value'] );
 
-		$settings = get_option( 'refunder_settings' );
-		update_option( 'refunder_settings', array( 'url' => 'http://127.0.0.1:9', 'secret' => $settings['secret'] ) );
-		$while_away = wc_create_refund( array( 'order_id' => $order->get_id(), 'amount' => '300.00', 'reason' => 'Paid back in the shop', 'refund_payment' => false ) );
-		update_option( 'refunder_settings', $settings );
+		$while_away = self::while_the_service_is_away( fn() => wc_create_refund( array( 'order_id' => $order->get_id(), 'amount' => '300.00', 'reason' => 'Paid back in the shop', 'refund_payment' => false ) ) );
 		$this->assertEqualsWithDelta( time() + 60, as_next_scheduled_action( Refunder_Follow_Up::REPORT, array( $while_away->get_id(), 'created', 2, '' ), Refunder_Follow_Up::GROUP ), 10 );
 		$this->assertSame( 150000, $this->payment( $order )['refundable']['value'] );
 		$this->assertSame( '1 200,00 kr', $review(), 'never more than WooCommerce shows left' );
@@ -251,22 +259,17 @@ class BooksTest extends Refunder_TestCase {
 	}
 
 	public function test_each_failed_record_has_its_own_retry_until_it_is_recorded() {
-		$refuse = function ( $refund, $args ) {
-			if ( ! empty( $args['refunder_refund_id'] ) ) {
-				throw new Exception( 'Injected: the database said no' );
+		$ids = self::while_records_are_refused(
+			function () {
+				$ids = array( $this->bank_refund( $this->order() )['id'], $this->bank_refund( $this->order() )['id'] );
+				foreach ( $ids as $id ) { // each has its own retry, and a retry that fails again schedules the next
+					self::due( $id );
+					$this->run_action( Refunder_Follow_Up::RECORD, array( $id ) );
+					$this->assertSame( 2, Refunder_Store::get( $id )['attempts'] );
+				}
+				return $ids;
 			}
-		};
-		add_action( 'woocommerce_create_refund', $refuse, 20, 2 );
-		try {
-			$ids = array( $this->bank_refund( $this->order() )['id'], $this->bank_refund( $this->order() )['id'] );
-			foreach ( $ids as $id ) { // each has its own retry, and a retry that fails again schedules the next
-				self::due( $id );
-				$this->run_action( Refunder_Follow_Up::RECORD, array( $id ) );
-				$this->assertSame( 2, Refunder_Store::get( $id )['attempts'] );
-			}
-		} finally {
-			remove_action( 'woocommerce_create_refund', $refuse, 20 );
-		}
+		);
 		foreach ( $ids as $id ) {
 			self::due( $id );
 			$this->run_action( Refunder_Follow_Up::RECORD, array( $id ) );
@@ -279,13 +282,15 @@ class BooksTest extends Refunder_TestCase {
 		foreach ( $orders as $order ) {
 			Refunder_Payments::summary( $order, Refunder_Client::configured() );
 		}
-		$settings = get_option( 'refunder_settings' );
-		update_option( 'refunder_settings', array( 'url' => 'http://127.0.0.1:9', 'secret' => $settings['secret'] ) );
-		$away = array_map( fn( $o ) => wc_create_refund( array( 'order_id' => $o->get_id(), 'amount' => '300.00', 'reason' => 'Paid back in the shop', 'refund_payment' => false ) ), $orders );
-		foreach ( $away as $refund ) { // still away: each report's retry schedules the next
-			$this->run_action( Refunder_Follow_Up::REPORT, array( $refund->get_id(), 'created', 2, '' ) );
-		}
-		update_option( 'refunder_settings', $settings );
+		$away = self::while_the_service_is_away(
+			function () use ( $orders ) {
+				$away = array_map( fn( $o ) => wc_create_refund( array( 'order_id' => $o->get_id(), 'amount' => '300.00', 'reason' => 'Paid back in the shop', 'refund_payment' => false ) ), $orders );
+				foreach ( $away as $refund ) { // still away: each report's retry schedules the next
+					$this->run_action( Refunder_Follow_Up::REPORT, array( $refund->get_id(), 'created', 2, '' ) );
+				}
+				return $away;
+			}
+		);
 		foreach ( $away as $refund ) {
 			$this->run_action( Refunder_Follow_Up::REPORT, array( $refund->get_id(), 'created', 3, '' ) );
 		}
@@ -295,17 +300,14 @@ class BooksTest extends Refunder_TestCase {
 	public function test_a_gateways_refund_reported_later_is_still_the_gateways() {
 		$order = $this->simulated();
 		Refunder_Payments::summary( $order, Refunder_Client::configured() );
-		$settings = get_option( 'refunder_settings' );
-		update_option( 'refunder_settings', array( 'url' => 'http://127.0.0.1:9', 'secret' => $settings['secret'] ) );
 		$webhook = 'woocommerce_api_mollie_wc_gateway_creditcard';
 		$book    = function () use ( $order, &$refund ) { // Mollie's webhook books a refund Mollie has made
 			$refund = wc_create_refund( array( 'order_id' => $order->get_id(), 'amount' => '300.00', 'reason' => 'Refunded at Mollie', 'refund_payment' => false ) );
 		};
 		add_action( $webhook, $book );
 		wp_set_current_user( 0 ); // a webhook: no one is logged in (WooCommerce writes user 1 as refunded_by)
-		do_action( $webhook );
+		self::while_the_service_is_away( fn() => do_action( $webhook ) );
 		remove_action( $webhook, $book );
-		update_option( 'refunder_settings', $settings );
 		wp_set_current_user( 1 );
 		$this->run_action( Refunder_Follow_Up::REPORT, array( $refund->get_id(), 'created', 2, '' ) ); // no webhook now, and the admin logged in
 		$this->assertSame( 120000, $this->payment( $order )['refundable']['value'] );
