@@ -3,13 +3,14 @@ here (bench.overhead measures what it costs)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
 
 from refunder.money import Money
 from tests.sidecar.helpers import refund_body, register
@@ -47,11 +48,11 @@ def test_a_refund_writes_its_row_once_with_the_answer_and_opens_no_savepoint_wit
 
 def test_a_signed_refund_checks_out_one_ledger_connection_on_postgresql(
         app: Any, api: Any, simulator: Any, clock: Any) -> None:
-    """Nonce, refund lock, recording and the answer on one connection: one pre-ping, not one per transaction
+    """Nonce, refund lock, recording and the answer on one connection: one checkout, not one per transaction
     (the refund lock takes no connection of its own either)."""
     db = app.extensions["refunder"].db
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("SQLite: no pre-ping, and nonces live in a file of their own")
+        pytest.skip("SQLite: no pool to check, and nonces live in a file of their own")
     simulator.add_payment("sim-checkout", Money(100000, "NOK"), clock() - timedelta(days=2))
     payment = register(api, "simulator", "sim-checkout", 100000)
     checkouts: list[object] = []
@@ -70,3 +71,48 @@ def test_a_signed_refund_checks_out_one_ledger_connection_on_postgresql(
             event.remove(pool, "checkout", count)
     assert answer.status_code == 201 and answer.json["status"] == "refunded"
     assert len(checkouts) == 1
+
+
+def test_connections_the_postgresql_server_closed_are_replaced_and_live_ones_used_without_a_ping(
+        app: Any, api: Any, simulator: Any, clock: Any) -> None:
+    """A restart (here: every backend of the ledger terminated, as a restart or an idle timeout does) leaves the
+    pool's connections closed by the server: the next refund, and the next refund lock taken outside a request,
+    get new ones instead of failing. A connection the server has not closed is used as it is (no round trip)."""
+    db = app.extensions["refunder"].db
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite: no server to lose")
+    simulator.add_payment("sim-restart", Money(100000, "NOK"), clock() - timedelta(days=2))
+    payment = register(api, "simulator", "sim-restart", 100000)
+    with db._locks.hold("rf_before"):
+        pass  # the lock pool keeps a connection too
+    pings: list[object] = []
+    ping = db.engine.dialect.do_ping
+
+    def counted(connection: Any) -> bool:
+        pings.append(None)
+        return ping(connection)
+
+    db.engine.dialect.do_ping = counted  # type: ignore[method-assign]
+    db._lock_engine.dialect.do_ping = counted  # type: ignore[method-assign]
+    answer = api.post(f"/v1/payments/{payment['id']}/refunds", refund_body(1000),
+                      headers={"Idempotency-Key": "restart-key-001"})
+    assert answer.status_code == 201 and pings == []  # pooled, still open: used as it is
+
+    admin = create_engine(db.engine.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        gone = c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalars().all()
+        assert gone and all(gone)
+        for _ in range(100):
+            if not c.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                  "AND pid <> pg_backend_pid()")).scalar():
+                break
+            time.sleep(0.02)
+    admin.dispose()
+
+    answer = api.post(f"/v1/payments/{payment['id']}/refunds", refund_body(1000),
+                      headers={"Idempotency-Key": "restart-key-002"})
+    assert answer.status_code == 201 and answer.json["status"] == "refunded", answer.json
+    with db._locks.hold("rf_after") as taken:
+        assert taken
+    assert api.get(f"/v1/payments/{payment['id']}").json["refunded"]["value"] == 2000

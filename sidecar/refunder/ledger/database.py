@@ -13,8 +13,9 @@ A ledger that cannot be reached (server down, pool exhausted, SQLite locked past
 LedgerUnavailable, answered 503 with Retry-After.
 
 PostgreSQL: a signed request's ledger work (its nonce, then its transactions one after another) runs on one
-connection checked out for the request (Database.request_scope): one checkout and one pre-ping per request,
-not one per transaction. A transaction opened while another is open on it gets a connection of its own.
+connection checked out for the request (Database.request_scope): one checkout per request, not one per
+transaction. A checkout costs no round trip: only a connection the server has closed is noticed and replaced
+(_checked_on_checkout). A transaction opened while another is open on it gets a connection of its own.
 """
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from select import POLLIN, poll
 from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, event, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -63,7 +65,29 @@ def make_engine(url: str, connections: int | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT}, **pool)
+    return _checked_on_checkout(create_engine(url, connect_args={"connect_timeout": CONNECT_TIMEOUT}, **pool))
+
+
+def _checked_on_checkout(engine: Engine) -> Engine:
+    """PostgreSQL: a pooled connection the server has closed (a restart, an idle timeout, a terminated backend)
+    is replaced before use, without a round trip for the ones it has not.
+
+    An idle connection the server keeps has nothing to read; one it closes gets its goodbye (an error message,
+    then the end of the stream), which makes the socket readable. So a quiet socket is used as it is, and only
+    one with something pending is pinged (SQLAlchemy's pre-ping costs a round trip on every checkout)."""
+    def check(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if dbapi_connection.closed:
+            raise DisconnectionError("closed")
+        socket = poll()
+        socket.register(dbapi_connection.fileno(), POLLIN)
+        if socket.poll(0):  # something to read, an error or a hang-up
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as exc:
+                raise DisconnectionError("the server closed the connection") from exc
+
+    event.listen(engine, "checkout", check)
+    return engine
 
 
 def _pool_of_its_own(engine: Engine) -> Engine:
@@ -72,8 +96,8 @@ def _pool_of_its_own(engine: Engine) -> Engine:
     a session's advisory lock needs no transaction, so taking and releasing one is a round trip each."""
     if engine.dialect.name != "postgresql":
         return engine
-    return create_engine(engine.url, pool_pre_ping=True, pool_size=5, max_overflow=-1, isolation_level="AUTOCOMMIT",
-                         connect_args={"connect_timeout": CONNECT_TIMEOUT})
+    return _checked_on_checkout(create_engine(engine.url, pool_size=5, max_overflow=-1, isolation_level="AUTOCOMMIT",
+                                              connect_args={"connect_timeout": CONNECT_TIMEOUT}))
 
 
 def nonce_url(url: str) -> str | None:
@@ -209,8 +233,8 @@ class Database:
 
     @contextmanager
     def request_scope(self) -> Iterator[None]:
-        """PostgreSQL: the ledger work inside runs on one connection, checked out (and pre-pinged) once, when
-        first needed; elsewhere nothing changes (SQLite: no pre-ping, and nonces live in a file of their own)."""
+        """PostgreSQL: the ledger work inside runs on one connection, checked out once, when first needed;
+        elsewhere nothing changes (SQLite: no pool to check, and nonces live in a file of their own)."""
         if self.engine.dialect.name != "postgresql" or self._request.get() is not None:
             yield
             return
@@ -270,8 +294,8 @@ class Database:
     def refund_lock(self, refund_id: str) -> Iterator[bool]:
         """The refund's lock (ledger.locks), taken without waiting: yields whether it was taken.
 
-        PostgreSQL, in a request: held on the request's connection, between its transactions (no checkout or
-        pre-ping of its own); if it cannot be freed there, the connection is dropped, and the lock with it."""
+        PostgreSQL, in a request: held on the request's connection, between its transactions (no checkout of its
+        own); if it cannot be freed there, the connection is dropped, and the lock with it."""
         connection = self._request_connection()
         if connection is None:
             with ledger_errors(), self._locks.hold(refund_id) as taken:
