@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from . import rules
 from .bookkeeping.issue import issue_documents
 from .context import Context
-from .ledger.audit import Actor, audit
+from .ledger.audit import SYSTEM, Actor, audit
 from .ledger.models import Payment, Refund
 from .money import Money
 from .providers.base import Provider, ProviderError, ProviderResult, ProviderUnreachable, RefundCall
@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 # Built once: the refund locked, and its row written (the columns set are the parameters given).
 _LOCK_REFUND = select(Refund).where(Refund.id == bindparam("refund_id")).with_for_update()
 _UPDATE_REFUND = update(cast(Table, Refund.__table__)).where(Refund.id == bindparam("refund_id"))
+_ANSWER_AS_RECORDED = update(Refund).where(  # the row as its sender recorded it, returned as written
+    Refund.id == bindparam("refund_id"), Refund.status == RefundStatus.PENDING,
+    Refund.provider_reference.is_(None)).returning(Refund)
 
 
 def refund_call(payment: Payment, refund_id: str, amount: Money, reason: str, bank_reference: str | None,
@@ -62,38 +65,66 @@ def apply_result(context: Context, refund_id: str, result: ProviderResult | None
     refund's row is written once, with its next read-back time, by a Core UPDATE (no unit of work)."""
     now = context.clock()
     with context.db.transaction() as s:
-        refund = s.scalars(_LOCK_REFUND, {"refund_id": refund_id}).one()
-        before = RefundStatus(refund.status)
-        changes = _changes(refund, result, now) if result is not None else {}
-        status = changes.get("status", before)
-        changes["next_check_at"] = now + rules.next_follow_up(now - refund.created_at) \
-            if status in rules.IN_FLIGHT else None
-        changes = {name: value for name, value in changes.items() if getattr(refund, name) != value}
-        if changes:
-            s.connection().execute(_UPDATE_REFUND, {"refund_id": refund.id, **changes})
-            for name, value in changes.items():  # the object as written: nothing left for a flush
-                set_committed_value(refund, name, value)
-        if status != before and result is not None:
-            _moved(s, refund, before, result, actor, now)
+        return _apply(s, refund_id, result, actor, now)
+
+
+def apply_answer(context: Context, refund_id: str, recorded_at: datetime, result: ProviderResult) -> Refund:
+    """The provider's answer to the refund its sender recorded as pending at `recorded_at`, applied as
+    apply_result does, in one UPDATE ... RETURNING of the row as recorded (no read before it). Should anything
+    have moved the refund meanwhile (it is no longer pending, or has a provider reference), the answer is
+    applied by apply_result's way instead, to the row as it is."""
+    now = context.clock()
+    with context.db.transaction() as s:
+        changes = _changes(RefundStatus.PENDING, None, result, now)
+        status = changes.get("status", RefundStatus.PENDING)
+        changes["next_check_at"] = _next_check(status, now, recorded_at)
+        refund = s.scalars(_ANSWER_AS_RECORDED.values(**changes), {"refund_id": refund_id}).one_or_none()
+        if refund is None:
+            return _apply(s, refund_id, result, SYSTEM, now)
+        if status != RefundStatus.PENDING:
+            _moved(s, refund, RefundStatus.PENDING, result, SYSTEM, now)
         return refund
+
+
+def _apply(s: Session, refund_id: str, result: ProviderResult | None, actor: Actor, now: datetime) -> Refund:
+    refund = s.scalars(_LOCK_REFUND, {"refund_id": refund_id}).one()
+    before = RefundStatus(refund.status)
+    changes = _changes(before, refund.provider_reference, result, now) if result is not None else {}
+    status = changes.get("status", before)
+    changes["next_check_at"] = _next_check(status, now, refund.created_at)
+    changes = {name: value for name, value in changes.items() if getattr(refund, name) != value}
+    if changes:
+        s.connection().execute(_UPDATE_REFUND, {"refund_id": refund.id, **changes})
+        for name, value in changes.items():  # the object as written: nothing left for a flush
+            set_committed_value(refund, name, value)
+    if status != before and result is not None:
+        _moved(s, refund, before, result, actor, now)
+    return refund
+
+
+def _next_check(status: RefundStatus, now: datetime, created_at: datetime) -> datetime | None:
+    """When a refund in flight is read back next; None once final."""
+    return now + rules.next_follow_up(now - created_at) if status in rules.IN_FLIGHT else None
 
 
 def transition(s: Session, refund: Refund, result: ProviderResult, actor: Actor, at: datetime) -> None:
     """Move a refund by what its provider reported (rules.next_status), and audit the move."""
     before = RefundStatus(refund.status)
-    for name, value in _changes(refund, result, at).items():
+    for name, value in _changes(before, refund.provider_reference, result, at).items():
         setattr(refund, name, value)  # written at the next flush
     if refund.status != before:
         _moved(s, refund, before, result, actor, at)
 
 
-def _changes(refund: Refund, result: ProviderResult, at: datetime) -> dict[str, Any]:
-    """The refund's fields as its provider's word makes them (rules.next_status); empty when it changes nothing."""
-    status = rules.next_status(RefundStatus(refund.status), result.status, confirmed=result.confirmed)
-    if status == refund.status and not (result.provider_reference and not refund.provider_reference):
+def _changes(before: RefundStatus, provider_reference: str | None, result: ProviderResult,
+             at: datetime) -> dict[str, Any]:
+    """The fields of a refund (its status and provider reference given) as its provider's word makes them
+    (rules.next_status); empty when it changes nothing."""
+    status = rules.next_status(before, result.status, confirmed=result.confirmed)
+    if status == before and not (result.provider_reference and not provider_reference):
         return {}
     changes: dict[str, Any] = {"status": status,
-                               "provider_reference": refund.provider_reference or result.provider_reference,
+                               "provider_reference": provider_reference or result.provider_reference,
                                "finalized_at": at if status in rules.FINAL else None, "updated_at": at}
     if status in (RefundStatus.FAILED, RefundStatus.UNKNOWN):
         changes.update(failure_code=result.failure_code, failure_message=result.failure_message,

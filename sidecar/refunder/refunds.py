@@ -3,7 +3,7 @@
 1. Under the lock: idempotency key, refund rules, refund recorded as pending (counts as in flight).
 2. No lock: the provider call, with the refund's own idempotency key, within the time budget
    (providers.budget, REFUNDER_PROVIDER_BUDGET): no answer within it is `unknown`, read back later.
-3. Under a transaction: the provider's answer applied (outcomes.apply_result), and audited.
+3. Under a transaction: the provider's answer applied (outcomes.apply_answer), and audited.
 
 The sender holds the refund's own lock (ledger.locks) throughout, so the follow-up (reconcile) never reads
 back a refund while its sender is still waiting for the answer.
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select
@@ -34,11 +34,11 @@ from .errors import (
     RefunderError,
     RefundOutcomePending,
 )
-from .ledger.audit import SYSTEM, Actor, audit
+from .ledger.audit import Actor, audit
 from .ledger.database import once_more_on_conflict
 from .ledger.models import IdempotencyKey, Refund, new_id
 from .money import Money
-from .outcomes import apply_result, refund_call, send
+from .outcomes import apply_answer, refund_call, send
 from .providers.base import Provider, RefundCall
 from .providers.budget import provider_budget
 from .providers.manual import ManualProvider
@@ -91,13 +91,13 @@ class Refunds:
                 raise
             if isinstance(recorded, Refund):
                 return recorded, False
-            provider, call = recorded
+            provider, call, recorded_at = recorded
             if before_sending is not None:
                 before_sending()
             with provider_budget(self.context.budget):
                 result = send(provider, call)
             try:
-                return apply_result(self.context, call.refund_id, result, SYSTEM), True
+                return apply_answer(self.context, call.refund_id, recorded_at, result), True
             except Exception as exc:
                 log.exception("refund %s: %s answered %s, but the ledger could not record it", refund_id,
                               provider.name, result.status)
@@ -120,8 +120,9 @@ class Refunds:
 
     def _record(
         self, payment_id: str, refund_id: str, request: RefundRequest, idempotency_key: str, fingerprint: str
-    ) -> Refund | tuple[Provider, RefundCall]:
-        """The refund an idempotency key already made, or the provider call for a newly recorded one.
+    ) -> Refund | tuple[Provider, RefundCall, datetime]:
+        """The refund an idempotency key already made, or the provider call for a newly recorded one (and when
+        it was recorded).
 
         All in one transaction holding the payment's lock: the replay check, the payment's capabilities and
         balance, and recording the refund. A bank transfer is never sent anywhere and keeps only the balance
@@ -165,7 +166,7 @@ class Refunds:
                   amount=request.amount, reason=request.reason, detail={"via": via})
             ledger.execute(_NEW_KEY, dict(key=idempotency_key, fingerprint=fingerprint, refund_id=call.refund_id,
                                           created_at=now))
-            return sender, call
+            return sender, call, now
 
 
 def _check_lines(request: RefundRequest) -> None:

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, event, text
 
+from refunder.ledger.audit import SYSTEM
 from refunder.money import Money
+from refunder.outcomes import apply_result
 from tests.sidecar.helpers import refund_body, register
 
 
@@ -116,3 +118,41 @@ def test_connections_the_postgresql_server_closed_are_replaced_and_live_ones_use
     with db._locks.hold("rf_after") as taken:
         assert taken
     assert api.get(f"/v1/payments/{payment['id']}").json["refunded"]["value"] == 2000
+
+
+def test_an_answer_finds_its_refund_moved_meanwhile_and_applies_to_the_row_as_it_is(
+        app: Any, api: Any, simulator: Any, clock: Any) -> None:
+    """The answer is written without reading the row first, on condition that it is still as its sender recorded
+    it. Here its provider's word arrived by another way while the call was out (moved to refunded, audited):
+    the sender's answer, the same word, then moves nothing and audits nothing a second time."""
+    service = app.extensions["refunder"]
+    simulator.add_payment("sim-moved", Money(100000, "NOK"), clock() - timedelta(days=2))
+    payment = register(api, "simulator", "sim-moved", 100000)
+    sent = simulator.refund
+
+    def answered_meanwhile(call: Any) -> Any:
+        result = sent(call)
+        apply_result(service, call.refund_id, result, SYSTEM)  # e.g. a webhook, applied while the call was out
+        return result
+
+    simulator.refund = answered_meanwhile
+    with statements(app) as seen:
+        answer = api.post(f"/v1/payments/{payment['id']}/refunds", refund_body(2500),
+                          headers={"Idempotency-Key": "moved-key-0001"})
+    assert answer.status_code == 201 and answer.json["status"] == "refunded", answer.json
+    assert answer.json["provider_reference"]
+    events = api.get(f"/v1/payments/{payment['id']}/events").json["events"]
+    assert [e["action"] for e in events if e["refund_id"] == answer.json["id"]] == [
+        "refund.requested", "refund.refunded"]
+    assert sum(s.startswith("UPDATE refunds") for s in seen) == 2  # the webhook's, and the sender's that found it moved
+
+
+def test_the_sender_writes_its_answer_without_reading_the_refund_again(
+        app: Any, api: Any, simulator: Any, clock: Any) -> None:
+    simulator.add_payment("sim-noread", Money(100000, "NOK"), clock() - timedelta(days=2))
+    payment = register(api, "simulator", "sim-noread", 100000)
+    with statements(app) as seen:
+        answer = api.post(f"/v1/payments/{payment['id']}/refunds", refund_body(2500),
+                          headers={"Idempotency-Key": "noread-key-001"})
+    assert answer.status_code == 201 and answer.json["status"] == "refunded"
+    assert not [s for s in seen if s.startswith("SELECT refunds.id")], seen  # the answer's UPDATE returns the row
