@@ -29,9 +29,11 @@ log = logging.getLogger(__name__)
 # Built once: the refund locked, and its row written (the columns set are the parameters given).
 _LOCK_REFUND = select(Refund).where(Refund.id == bindparam("refund_id")).with_for_update()
 _UPDATE_REFUND = update(cast(Table, Refund.__table__)).where(Refund.id == bindparam("refund_id"))
-_ANSWER_AS_RECORDED = update(Refund).where(  # the row as its sender recorded it, returned as written
-    Refund.id == bindparam("refund_id"), Refund.status == RefundStatus.PENDING,
-    Refund.provider_reference.is_(None)).returning(Refund)
+_ANSWERED = ("status", "provider_reference", "finalized_at", "updated_at",  # what an answer writes (_changes)
+             "failure_code", "failure_message", "failure_params", "next_check_at")
+_ANSWER_AS_RECORDED = select(Refund).from_statement(  # the row as its sender recorded it, returned as written
+    _UPDATE_REFUND.where(Refund.status == RefundStatus.PENDING, Refund.provider_reference.is_(None))
+    .values({name: bindparam(name) for name in _ANSWERED}).returning(*cast(Table, Refund.__table__).c))
 
 
 def refund_call(payment: Payment, refund_id: str, amount: Money, reason: str, bank_reference: str | None,
@@ -76,9 +78,12 @@ def apply_answer(context: Context, refund_id: str, recorded_at: datetime, result
     now = context.clock()
     with context.db.transaction() as s:
         changes = _changes(RefundStatus.PENDING, None, result, now)
-        status = changes.get("status", RefundStatus.PENDING)
-        changes["next_check_at"] = _next_check(status, now, recorded_at)
-        refund = s.scalars(_ANSWER_AS_RECORDED.values(**changes), {"refund_id": refund_id}).one_or_none()
+        if not changes:  # still pending, no reference: only its next read-back is due
+            return _apply(s, refund_id, result, SYSTEM, now)
+        status = changes["status"]
+        answer = {"failure_code": None, "failure_message": None, "failure_params": None, **changes,  # none yet
+                  "next_check_at": _next_check(status, now, recorded_at)}
+        refund = s.scalars(_ANSWER_AS_RECORDED, {"refund_id": refund_id, **answer}).one_or_none()
         if refund is None:
             return _apply(s, refund_id, result, SYSTEM, now)
         if status != RefundStatus.PENDING:
