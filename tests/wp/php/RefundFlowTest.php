@@ -152,6 +152,22 @@ class RefundFlowTest extends Refunder_TestCase {
 		$this->assertSame( 0, $sent );
 	}
 
+	public function test_a_review_removed_while_its_refund_was_sent_is_not_made_again() {
+		$order  = $this->simulated_order();
+		$token  = $this->review( $order );
+		$expire = function ( $response, $args, $url ) use ( $order, $token ) {
+			if ( preg_match( '#/refunds$#', $url ) ) { // its Action Scheduler action ran meanwhile
+				do_action( Refunder_Reviews::FORGET, $order->get_id(), $token );
+			}
+			return $response;
+		};
+		add_filter( 'http_response', $expire, 10, 3 );
+		list( $status, $confirm ) = $this->confirm( $order, $token );
+		remove_filter( 'http_response', $expire, 10 );
+		$this->assertSame( array( 200, 'refunded' ), array( $status, $confirm['data']['status'] ) );
+		$this->assertSame( '', self::kept( $order, $token ) );
+	}
+
 	/**
 	 * A shop with a persistent object cache keeps transients only there, and the cache may drop them at any
 	 * time: the answer to the first confirm is lost after the refund was made, the cache forgets, and

@@ -71,8 +71,8 @@ final class Refunder_Reviews {
 
 	private static function put( $order_id, $token, $entry ) {
 		$order = wc_get_order( $order_id );
-		if ( ! $order ) {
-			return;
+		if ( ! $order || '' === $order->get_meta( self::PREFIX . $token ) ) {
+			return; // removed meanwhile (it expired): not made again.
 		}
 		if ( null === $entry ) {
 			$order->delete_meta_data( self::PREFIX . $token );
