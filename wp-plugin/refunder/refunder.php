@@ -39,6 +39,7 @@ require_once __DIR__ . '/includes/class-refunder-stripe.php';
 require_once __DIR__ . '/includes/class-refunder-woocommerce-refunds.php';
 require_once __DIR__ . '/includes/class-refunder-notices.php';
 require_once __DIR__ . '/includes/class-refunder-registration.php';
+require_once __DIR__ . '/includes/class-refunder-reviews.php';
 require_once __DIR__ . '/includes/class-refunder-ajax.php';
 require_once __DIR__ . '/includes/class-refunder-order-panel.php';
 require_once __DIR__ . '/includes/class-refunder-bulk.php';

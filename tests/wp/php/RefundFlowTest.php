@@ -81,11 +81,134 @@ class RefundFlowTest extends Refunder_TestCase {
 		$this->assertStringContainsString( 'You cannot refund more of "Haircut" than is left of it: 1 ordered, 0 refunded before.', $json['data']['message'] );
 	}
 
+	private function review( WC_Order $order ): string {
+		list( $status, $review ) = $this->ajax( 'refunder_review', array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'mode' => 'amount', 'amount' => '100', 'reason' => 'Cancelled' ) );
+		$this->assertSame( 200, $status, wp_json_encode( $review ) );
+		return $review['data']['token'];
+	}
+
+	private function confirm( WC_Order $order, string $token ): array {
+		return $this->ajax( 'refunder_confirm', array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'token' => $token ) );
+	}
+
+	/** The review as its order keeps it (read fresh), or '' when there is none. */
+	private static function kept( WC_Order $order, string $token ) {
+		return wc_get_order( $order->get_id() )->get_meta( Refunder_Reviews::PREFIX . $token );
+	}
+
+	private function assertExpired( array $answer ): void {
+		$this->assertSame( 410, $answer[0] );
+		$this->assertStringContainsString( 'Review the refund again', $answer[1]['data']['message'] );
+	}
+
 	public function test_an_expired_or_foreign_review_is_refused() {
 		$order = $this->simulated_order();
-		list( $status, $json ) = $this->ajax( 'refunder_confirm', array( 'order_id' => $order->get_id(), 'nonce' => $this->nonce( $order ), 'token' => 'not-a-review' ) );
-		$this->assertSame( 410, $status );
-		$this->assertStringContainsString( 'Review the refund again', $json['data']['message'] );
+		$this->assertExpired( $this->confirm( $order, 'not-a-review' ) );
+		$token = $this->review( $order );
+		$this->assertExpired( $this->confirm( $this->simulated_order(), $token ) ); // another order
+		wp_set_current_user( $this->user( 'administrator' ) );
+		$this->assertExpired( $this->confirm( $order, $token ) ); // another user
+		wp_set_current_user( 1 );
+		$kept            = self::kept( $order, $token );
+		$kept['expires'] = time(); // its 30 minutes are up
+		$aged            = wc_get_order( $order->get_id() );
+		$aged->update_meta_data( Refunder_Reviews::PREFIX . $token, $kept );
+		$aged->save_meta_data();
+		$this->assertExpired( $this->confirm( $order, $token ) );
+		$this->assertSame( '', self::kept( $order, $token ), 'an expired review is removed' );
+		$this->assertSame( array(), Refunder_Store::for_order( $order->get_id() ) );
+	}
+
+	public function test_a_review_is_kept_on_its_order_for_30_minutes_then_removed() {
+		$order = $this->simulated_order();
+		$token = $this->review( $order );
+		$kept  = self::kept( $order, $token );
+		$this->assertEqualsWithDelta( time() + 1800, $kept['expires'], 5 );
+		$this->assertTrue( wp_is_uuid( $kept['idempotency_key'], 4 ) );
+		$this->assertSame( array( 'value' => 10000, 'currency' => 'NOK' ), $kept['body']['amount'] );
+		$args = array( $order->get_id(), $token );
+		$this->assertEqualsWithDelta( $kept['expires'], as_next_scheduled_action( Refunder_Reviews::FORGET, $args, Refunder_Follow_Up::GROUP ), 1 );
+		do_action( Refunder_Reviews::FORGET, ...$args ); // as Action Scheduler runs it when the review expires
+		$this->assertSame( '', self::kept( $order, $token ) );
+		$this->assertExpired( $this->confirm( $order, $token ) );
+	}
+
+	public function test_once_answered_a_review_keeps_only_its_refund_and_sends_nothing_again() {
+		$order  = $this->simulated_order();
+		$token  = $this->review( $order );
+		$first  = $this->confirm( $order, $token );
+		$kept   = self::kept( $order, $token );
+		$sent   = 0;
+		$count  = function ( $preempt, $args, $url ) use ( &$sent ) {
+			$sent += (int) preg_match( '#/refunds$#', $url );
+			return $preempt;
+		};
+		add_filter( 'pre_http_request', $count, 10, 3 );
+		$again = $this->confirm( $order, $token );
+		remove_filter( 'pre_http_request', $count, 10 );
+		$this->assertSame( array( 'expires', 'user_id', 'refund_id' ), array_keys( $kept ) );
+		$this->assertSame( $first[1]['data']['id'], $kept['refund_id'] );
+		$this->assertSame( array( 200, $first[1] ), $again );
+		$this->assertSame( 0, $sent );
+	}
+
+	public function test_a_review_removed_while_its_refund_was_sent_is_not_made_again() {
+		$order  = $this->simulated_order();
+		$token  = $this->review( $order );
+		$expire = function ( $response, $args, $url ) use ( $order, $token ) {
+			if ( preg_match( '#/refunds$#', $url ) ) { // its Action Scheduler action ran meanwhile
+				do_action( Refunder_Reviews::FORGET, $order->get_id(), $token );
+			}
+			return $response;
+		};
+		add_filter( 'http_response', $expire, 10, 3 );
+		list( $status, $confirm ) = $this->confirm( $order, $token );
+		remove_filter( 'http_response', $expire, 10 );
+		$this->assertSame( array( 200, 'refunded' ), array( $status, $confirm['data']['status'] ) );
+		$this->assertSame( '', self::kept( $order, $token ) );
+	}
+
+	/**
+	 * A shop with a persistent object cache keeps transients only there, and the cache may drop them at any
+	 * time: the answer to the first confirm is lost after the refund was made, the cache forgets, and
+	 * "Press Refund again" must send the same refund under the same key, not say the review expired.
+	 */
+	public function test_a_confirm_after_a_lost_answer_resends_the_same_key_when_the_object_cache_forgets() {
+		$order = $this->simulated_order();
+		$sent  = array();
+		$lose  = true;
+		$wire  = function ( $response, $args, $url ) use ( &$sent, &$lose ) {
+			if ( preg_match( '#/v1/payments/[^/]+/refunds$#', $url ) ) {
+				$sent[] = $args['headers']['Idempotency-Key'];
+				if ( $lose ) { // the service refunded; its answer never came back
+					return new WP_Error( 'http_request_failed', 'cURL error 28: Operation timed out after 45001 milliseconds' );
+				}
+			}
+			return $response;
+		};
+		$cache = wp_using_ext_object_cache( true ); // transients now live in the object cache only
+		add_filter( 'http_response', $wire, 10, 3 );
+		try {
+			$token = $this->review( $order );
+			list( $status, $first ) = $this->confirm( $order, $token );
+			$this->assertSame( 504, $status );
+			$this->assertStringContainsString( 'Press Refund again: it cannot refund twice.', $first['data']['message'] );
+			wp_cache_flush(); // the cache evicts everything
+			$lose = false;
+			list( $status, $again ) = $this->confirm( $order, $token );
+		} finally {
+			remove_filter( 'http_response', $wire, 10 );
+			wp_using_ext_object_cache( $cache );
+			wp_cache_flush();
+		}
+		$this->assertSame( 200, $status, wp_json_encode( $again ) );
+		$this->assertSame( 'refunded', $again['data']['status'] );
+		$this->assertCount( 2, $sent );
+		$this->assertSame( $sent[0], $sent[1], 'the same Idempotency-Key both times' );
+		$payment = Refunder_Client::configured()->call( 'GET', '/v1/payments/' . wc_get_order( $order->get_id() )->get_meta( Refunder_Payments::META ) );
+		$this->assertSame( 10000, $payment['refunded']['value'], 'one refund at the service' );
+		$this->assertCount( 1, wc_get_order( $order->get_id() )->get_refunds() );
+		$this->assertEquals( 100.0, wc_get_order( $order->get_id() )->get_total_refunded() );
 	}
 
 	public function test_declined_refund_shows_the_providers_reason_and_records_nothing() {

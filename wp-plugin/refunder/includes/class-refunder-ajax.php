@@ -12,7 +12,6 @@ defined( 'ABSPATH' ) || exit;
 
 final class Refunder_Ajax {
 
-	const REVIEW_TTL = 1800;
 	/** The codes that say the provider, not the service, is not answering. */
 	const PROVIDER_SILENT = array( 'provider_not_answering', 'provider_unreachable', 'provider_busy' );
 
@@ -139,11 +138,9 @@ final class Refunder_Ajax {
 		}
 		$amount = $quote['amount'];
 		$label  = 'bank_transfer' === $quote['via'] ? __( 'bank transfer', 'refunder' ) : Refunder_Messages::name( $quote['provider_label'] );
-		$token  = wp_generate_uuid4();
-		set_transient(
-			'refunder_review_' . $token,
+		$token  = Refunder_Reviews::keep(
+			$order,
 			array(
-				'order_id'        => $order->get_id(),
 				'user_id'         => get_current_user_id(),
 				'payment_id'      => $quote['payment_id'],
 				'provider_label'  => $quote['provider_label'],
@@ -156,8 +153,7 @@ final class Refunder_Ajax {
 					'lines'           => array_map( fn( $l ) => array( 'item_id' => $l['item_id'], 'name' => $l['name'], 'quantity' => $l['quantity'], 'amount' => $l['amount']['value'] ), $quote['lines'] ),
 					'via'             => $quote['via'],
 				) + ( '' === $bank_reference ? array() : array( 'bank_reference' => $bank_reference ) ),
-			),
-			self::REVIEW_TTL
+			)
 		);
 		wp_send_json_success(
 			array(
@@ -250,8 +246,12 @@ final class Refunder_Ajax {
 		$order  = self::guard();
 		$client = self::client();
 		$token  = sanitize_text_field( self::posted( 'token' ) );
-		$review = get_transient( 'refunder_review_' . $token );
-		if ( ! is_array( $review ) || $review['order_id'] !== $order->get_id() || get_current_user_id() !== $review['user_id'] ) {
+		$review = Refunder_Reviews::find( $order, $token, get_current_user_id() );
+		$known  = isset( $review['refund_id'] ) ? Refunder_Store::get( $review['refund_id'] ) : null;
+		if ( $known ) { // answered before: shown as it is now, nothing sent again.
+			wp_send_json_success( self::present( $known ) );
+		}
+		if ( ! isset( $review['idempotency_key'] ) ) {
 			self::fail( __( 'This review has expired. Review the refund again.', 'refunder' ), 410 );
 		}
 		$refund = $client->call( 'POST', '/v1/payments/' . rawurlencode( $review['payment_id'] ) . '/refunds', $review['body'], array( 'Idempotency-Key' => $review['idempotency_key'] ) );
@@ -262,7 +262,9 @@ final class Refunder_Ajax {
 			}
 			self::fail( $message, Refunder_Client::status( $refund ) );
 		}
-		wp_send_json_success( self::present( Refunder_Books::remember( $order, $refund, $review['provider_label'] ) ) );
+		$known = Refunder_Books::remember( $order, $refund, $review['provider_label'] );
+		Refunder_Reviews::answered( $order->get_id(), $token, $review, $refund['id'] );
+		wp_send_json_success( self::present( $known ) );
 	}
 
 	public static function status() {

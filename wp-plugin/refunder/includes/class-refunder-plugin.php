@@ -17,6 +17,7 @@ final class Refunder_Plugin {
 		Refunder_Payment_Mode::register();
 		Refunder_Registration::register();
 		Refunder_Order_Panel::register();
+		Refunder_Reviews::register();
 		Refunder_Ajax::register();
 		Refunder_Books::register();
 		Refunder_Follow_Up::register();
