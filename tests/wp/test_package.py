@@ -44,10 +44,19 @@ def test_zip_installs_activates_and_uninstalls(package: Path, tmp_path_factory: 
         assert wp.eval("echo REFUNDER_VERSION, ' ', is_plugin_active('refunder/refunder.php') ? 'active' : '-';") \
             == "0.1.0 active"
         wp.eval("update_option('refunder_settings', array('url' => 'x', 'secret' => 'y'));")
+        reviews = ("global $wpdb; $n = 0; foreach (array($wpdb->postmeta, $wpdb->prefix . 'wc_orders_meta') as $t)"
+                   " { if ($wpdb->get_var(\"SHOW TABLES LIKE '$t'\")) { $n += (int) $wpdb->get_var(\"SELECT COUNT(*)"
+                   " FROM $t WHERE meta_key LIKE '_refunder_review_%'\"); } } echo $n;")
+        wp.eval("global $wpdb; add_post_meta(wp_insert_post(array('post_title' => 'o')), '_refunder_review_t1', 'x');"
+                " $t = $wpdb->prefix . 'wc_orders_meta'; if ($wpdb->get_var(\"SHOW TABLES LIKE '$t'\")) {"
+                " $wpdb->insert($t, array('order_id' => 1, 'meta_key' => '_refunder_review_t2', 'meta_value' => 'x'));"
+                " }")
+        assert wp.eval(reviews) in ("1", "2")  # a review on an order (legacy meta; HPOS meta with WooCommerce)
         wp.eval("deactivate_plugins('refunder/refunder.php'); echo delete_plugins(array('refunder/refunder.php'))"
                 " === true ? 'deleted' : 'kept';")
         assert wp.eval("var_export(get_option('refunder_settings', 'gone')); echo ' ';"
                        " var_export(get_role('administrator')->has_cap('refunder_refund_orders'));") == "'gone' false"
+        assert wp.eval(reviews) == "0"
         assert not (directory / "docroot/wp-content/plugins/refunder").exists()
         assert wp.php_problems() == []
     finally:

@@ -1,7 +1,7 @@
 <?php
 /**
- * Removes Refunder's settings, capability and scheduled actions. Refund records stay (the refunds table, and the
- * keys on WooCommerce's refunds): they document refunds.
+ * Removes Refunder's settings, capability, scheduled actions and the reviews still waiting for their confirm. Refund
+ * records stay (the refunds table, and the keys on WooCommerce's refunds): they document refunds.
  *
  * @package Refunder
  */
@@ -21,4 +21,12 @@ foreach ( wp_roles()->role_objects as $role ) {
 wp_clear_scheduled_hook( 'refunder_refresh_pending' );
 if ( function_exists( 'as_unschedule_all_actions' ) ) {
 	as_unschedule_all_actions( '', array(), 'refunder' );
+}
+
+// Reviews waiting for their confirm (Refunder_Reviews: 30 minutes at most) hold what their refund would have sent.
+global $wpdb;
+$refunder_reviews = $wpdb->esc_like( '_refunder_review_' ) . '%';
+$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->postmeta} WHERE meta_key LIKE %s", $refunder_reviews ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+if ( $wpdb->get_var( $wpdb->prepare( 'SHOW TABLES LIKE %s', $wpdb->prefix . 'wc_orders_meta' ) ) ) { // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+	$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->prefix}wc_orders_meta WHERE meta_key LIKE %s", $refunder_reviews ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
 }
