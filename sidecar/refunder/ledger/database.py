@@ -46,8 +46,10 @@ from .models import Payment, RequestNonce
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUSY_TIMEOUT = 30.0  # seconds a SQLite writer waits, in the queue and then for SQLite's own lock
+LOCK_WAIT_AT_ONCE = 100  # milliseconds housekeeping on PostgreSQL waits for a lock (Database.at_once)
 CONNECT_TIMEOUT = 5  # seconds to reach the PostgreSQL server before the ledger counts as unavailable
 READ_ONLY = "refunder_read_only"  # execution option of reading transactions
+AT_ONCE = "refunder_at_once"  # execution option of housekeeping: the write queue tried once, never waited for
 _UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, sqlite3.OperationalError)
 _MIGRATION_LOCK_ID = 0x52454655  # "REFU": one migrating process at a time on PostgreSQL
 _LOCK_PAYMENT = select(Payment).where(Payment.id == bindparam("payment_id")).with_for_update()  # built once
@@ -122,7 +124,7 @@ def _sqlite_begin(connection: Any) -> None:
     if connection.get_execution_options().get(READ_ONLY):
         connection.exec_driver_sql("BEGIN")  # deferred: a reader neither queues nor takes the write lock
         return
-    connection.connection.dbapi_connection.queue()
+    connection.connection.dbapi_connection.queue(wait=not connection.get_execution_options().get(AT_ONCE))
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -135,14 +137,17 @@ class _QueuedConnection(sqlite3.Connection):
         self._lock = None if memory else os.open(f"{database}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._held = False
 
-    def queue(self) -> None:
+    def queue(self, wait: bool = True) -> None:
+        """Take the write queue's lock; `wait` False: only if it is free now."""
         if self._lock is None or self._held:
             return
-        deadline, pause = time.monotonic() + BUSY_TIMEOUT, 0.0002
+        deadline, pause = time.monotonic() + (BUSY_TIMEOUT if wait else 0.0), 0.0002
         while True:
             try:
                 fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                if not wait:
+                    raise sqlite3.OperationalError("database is locked (a writer holds the ledger)") from None
                 if time.monotonic() > deadline:
                     raise sqlite3.OperationalError(
                         f"database is locked (waited {BUSY_TIMEOUT:g} s for the ledger's write queue)") from None
@@ -272,6 +277,27 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         with ledger_errors(), self._session(self._sessions) as session, session.begin():
             yield session
+
+    @contextmanager
+    def at_once(self) -> Iterator[Connection]:
+        """A writing transaction for housekeeping that rides along with a request, which it must never make wait:
+        LedgerUnavailable unless the ledger can be written right away. SQLite: the write queue is tried once;
+        PostgreSQL: on the request's connection when there is one (no checkout to wait for), and a lock held by
+        another transaction is waited for LOCK_WAIT_AT_ONCE at most."""
+        connection = self._request_connection()
+        with ledger_errors():
+            if connection is None:
+                with self.engine.execution_options(**{AT_ONCE: True}).begin() as own:
+                    yield self._without_lock_waits(own)
+            else:
+                with connection.begin():
+                    yield self._without_lock_waits(connection)
+
+    @staticmethod
+    def _without_lock_waits(connection: Connection) -> Connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text(f"SET LOCAL lock_timeout = {LOCK_WAIT_AT_ONCE}"))
+        return connection
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -17,7 +17,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import LedgerUnavailable
-from .database import Database, ledger_errors
+from .database import Database
 from .models import IdempotencyKey
 
 log = logging.getLogger(__name__)
@@ -30,13 +30,14 @@ _seen = itertools.count()
 def purge_now_and_then(db: Database, now: int) -> None:
     """Every PURGE_EVERY calls, delete idempotency keys older than IDEMPOTENCY_KEYS_KEPT (now: Unix seconds).
 
-    Housekeeping: when it fails (the ledger busy or away), the request it rides along with goes on.
+    Housekeeping: it never makes the request it rides along with wait (Database.at_once). When the ledger is
+    busy or away it is left for the next time, and the request goes on.
     """
     if next(_seen) % PURGE_EVERY:
         return
     oldest_kept = datetime.fromtimestamp(now, UTC) - IDEMPOTENCY_KEYS_KEPT
     try:
-        with ledger_errors(), db.engine.begin() as connection:
+        with db.at_once() as connection:
             connection.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < oldest_kept))
     except (SQLAlchemyError, LedgerUnavailable) as exc:
         log.warning("idempotency keys not purged this time: %s", type(exc).__name__)
