@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import rules
@@ -31,7 +31,7 @@ _LOCK_REFUND = select(Refund).where(Refund.id == bindparam("refund_id")).with_fo
 _UPDATE_REFUND = update(cast(Table, Refund.__table__)).where(Refund.id == bindparam("refund_id"))
 _ANSWERED = ("status", "provider_reference", "finalized_at", "updated_at",  # what an answer writes (_changes)
              "failure_code", "failure_message", "failure_params", "next_check_at")
-_ANSWER_AS_RECORDED = select(Refund).from_statement(  # the row as its sender recorded it, returned as written
+_ANSWER_AS_RECORDED = (  # the row as its sender recorded it, returned as written
     _UPDATE_REFUND.where(Refund.status == RefundStatus.PENDING, Refund.provider_reference.is_(None))
     .values({name: bindparam(name) for name in _ANSWERED}).returning(*cast(Table, Refund.__table__).c))
 
@@ -72,7 +72,8 @@ def apply_result(context: Context, refund_id: str, result: ProviderResult | None
 
 def apply_answer(context: Context, refund_id: str, recorded_at: datetime, result: ProviderResult) -> Refund:
     """The provider's answer to the refund its sender recorded as pending at `recorded_at`, applied as
-    apply_result does, in one UPDATE ... RETURNING of the row as recorded (no read before it). Should anything
+    apply_result does, in one Core UPDATE ... RETURNING of the row as recorded (no read before it, no ORM load
+    after it: on SQLite, where a read costs no round trip, the ORM load cost more than the read). Should anything
     have moved the refund meanwhile (it is no longer pending, or has a provider reference), the answer is
     applied by apply_result's way instead, to the row as it is."""
     now = context.clock()
@@ -83,9 +84,12 @@ def apply_answer(context: Context, refund_id: str, recorded_at: datetime, result
         status = changes["status"]
         answer = {"failure_code": None, "failure_message": None, "failure_params": None, **changes,  # none yet
                   "next_check_at": _next_check(status, now, recorded_at)}
-        refund = s.scalars(_ANSWER_AS_RECORDED, {"refund_id": refund_id, **answer}).one_or_none()
-        if refund is None:
+        row = s.connection().execute(_ANSWER_AS_RECORDED, {"refund_id": refund_id, **answer}).one_or_none()
+        if row is None:
             return _apply(s, refund_id, result, SYSTEM, now)
+        refund = Refund(**row._mapping)  # the row as written, in the session as it is in the ledger (no load)
+        make_transient_to_detached(refund)
+        s.add(refund)
         if status != RefundStatus.PENDING:
             _moved(s, refund, RefundStatus.PENDING, result, SYSTEM, now)
         return refund
