@@ -141,7 +141,7 @@ class _QueuedConnection(sqlite3.Connection):
         """Take the write queue's lock; `wait` False: only if it is free now."""
         if self._lock is None or self._held:
             return
-        deadline, pause = time.monotonic() + (BUSY_TIMEOUT if wait else 0.0), 0.0002
+        deadline, pause = time.monotonic() + BUSY_TIMEOUT, 0.0002
         while True:
             try:
                 fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
