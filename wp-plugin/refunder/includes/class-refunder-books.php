@@ -82,13 +82,13 @@ final class Refunder_Books {
 		}
 		try {
 			$found = self::find( $entry['order_id'], $entry['id'], $entry['provider_reference'] );
-			$half  = $found ? wc_get_order( $found ) : null;
-			if ( $half && '' !== (string) $half->get_meta( self::INCOMPLETE ) ) {
-				$half->delete( true ); // an earlier attempt died inside wc_create_refund: it is made again, in full.
+			$existing = $found ? wc_get_order( $found ) : null;
+			if ( $existing && '' !== (string) $existing->get_meta( self::INCOMPLETE ) ) {
+				$existing->delete( true ); // an earlier attempt died inside wc_create_refund: it is made again, in full.
 				$found = 0;
 			}
 			if ( $found ) { // an earlier owner that died before saying so, or a gateway's record of this refund.
-				self::tag_existing( $found, $entry );
+				self::tag_existing( $existing, $entry );
 				Refunder_Store::recorded( $entry['id'], $claim, $found );
 				return;
 			}
@@ -208,22 +208,24 @@ final class Refunder_Books {
 	public static function mark( $refund ) {
 		$entry = self::$recording;
 		if ( $entry && (int) $refund->get_parent_id() === (int) $entry['order_id'] && '' === (string) $refund->get_meta( self::REFUND_KEY ) ) {
-			$refund->update_meta_data( self::REFUND_KEY, $entry['id'] );
-			if ( $entry['provider_reference'] ) {
-				$refund->update_meta_data( self::PROVIDER_KEY, $entry['provider_reference'] );
-			}
+			self::put_keys( $refund, $entry );
 			$refund->update_meta_data( self::INCOMPLETE, '1' );
 		}
 	}
 
-	private static function tag_existing( $wc_refund_id, array $entry ) {
-		$refund = wc_get_order( $wc_refund_id );
+	/** @param WC_Order_Refund|false|null $refund A WooCommerce refund found for $entry (not loadable: left alone). */
+	private static function tag_existing( $refund, array $entry ) {
 		if ( $refund && $refund->get_meta( self::REFUND_KEY ) !== $entry['id'] ) {
-			$refund->update_meta_data( self::REFUND_KEY, $entry['id'] );
-			if ( $entry['provider_reference'] ) {
-				$refund->update_meta_data( self::PROVIDER_KEY, $entry['provider_reference'] );
-			}
+			self::put_keys( $refund, $entry );
 			$refund->save();
+		}
+	}
+
+	/** Refunder's keys for $entry on a WooCommerce refund, saved with it by the caller. */
+	private static function put_keys( WC_Order_Refund $refund, array $entry ) {
+		$refund->update_meta_data( self::REFUND_KEY, $entry['id'] );
+		if ( $entry['provider_reference'] ) {
+			$refund->update_meta_data( self::PROVIDER_KEY, $entry['provider_reference'] );
 		}
 	}
 
