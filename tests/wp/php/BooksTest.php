@@ -90,8 +90,10 @@ class BooksTest extends Refunder_TestCase {
 		$this->assertStringContainsString( 'WooCommerce has not recorded it yet: Injected: the database said no. Refunder tries again in the background', self::plain( Refunder_Notices::unrecorded( $order->get_id() )[0] ) );
 		$this->assertStringContainsString( 'WooCommerce has not recorded it yet (Injected: the database said no)', Refunder_Ajax::present( $entry )['message'] );
 
-		do_action( Refunder_Follow_Up::RECORD, $id ); // not due yet: nothing happens
+		as_unschedule_all_actions( Refunder_Follow_Up::RECORD, array( $id ), Refunder_Follow_Up::GROUP ); // taken by the runner
+		do_action( Refunder_Follow_Up::RECORD, $id ); // not due yet on the database's clock: put off to its time
 		$this->assertSame( 1, Refunder_Store::get( $id )['attempts'] );
+		$this->assertEqualsWithDelta( time() + 60, as_next_scheduled_action( Refunder_Follow_Up::RECORD, array( $id ), Refunder_Follow_Up::GROUP ), 10 );
 
 		self::due( $id );
 		self::while_records_are_refused( fn() => do_action( Refunder_Follow_Up::RECORD, $id ) );

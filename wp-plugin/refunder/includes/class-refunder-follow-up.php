@@ -75,11 +75,21 @@ final class Refunder_Follow_Up {
 		as_schedule_single_action( time() + $delay, self::RECORD, array( $refund_id ), self::GROUP );
 	}
 
+	/**
+	 * A failed record's retry. Its time was set on the database's clock and the action's on PHP's, whose seconds
+	 * need not turn together: run a moment early, it is put off to its time instead of waiting for the hourly sync.
+	 */
 	public static function record( $refund_id ) {
 		$entry = Refunder_Store::get( $refund_id );
-		if ( $entry ) {
-			Refunder_Books::settle( $entry );
+		if ( ! $entry ) {
+			return;
 		}
+		$early = Refunder_Store::seconds_until_retry( $refund_id );
+		if ( $early > 0 ) {
+			as_schedule_single_action( time() + $early + 1, self::RECORD, array( $refund_id ), self::GROUP );
+			return;
+		}
+		Refunder_Books::settle( $entry );
 	}
 
 	/**

@@ -340,6 +340,13 @@ final class Refunder_Store {
 		return self::finish( $refund_id, $claim, "record_state = 'recorded', wc_refund_id = %d, last_error = '', retry_at = NULL", array( (int) $wc_refund_id ) );
 	}
 
+	/** Seconds until a failed record is due again, on the database's clock (0: due, or not a failed record). */
+	public static function seconds_until_retry( $refund_id ) {
+		global $wpdb;
+		$left = $wpdb->get_var( $wpdb->prepare( 'SELECT TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), retry_at) FROM ' . self::table() . " WHERE refund_id = %s AND record_state = 'failed'", $refund_id ) ); // phpcs:ignore WordPress.DB
+		return max( 0, (int) $left );
+	}
+
 	/** The claimed record failed: retried at retry_at. */
 	public static function failed( $refund_id, $claim, $error, $retry_in ) {
 		return self::finish( $refund_id, $claim, "record_state = 'failed', last_error = %s, retry_at = UTC_TIMESTAMP() + INTERVAL %d SECOND", array( $error, (int) $retry_in ) );
