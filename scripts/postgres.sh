@@ -2,7 +2,7 @@
 # Start a private, throw-away PostgreSQL on 127.0.0.1 for the tests (Debian's packages, installed if missing).
 # Prints an export line:  eval "$(scripts/postgres.sh)"   Stop: scripts/postgres.sh stop
 set -euo pipefail
-PGPORT=${PGPORT:-55432}
+PGPORT=${PGPORT:-25432}  # below the kernel's ephemeral ports (32768-60999): no outgoing connection can hold it
 PGDIR=${PGDIR:-/tmp/refunder-pg}
 
 find_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
@@ -22,6 +22,7 @@ if [ "${1:-}" = stop ]; then
 fi
 
 if ! "$bin/pg_isready" -q -h 127.0.0.1 -p "$PGPORT"; then
+  [ -d "$PGDIR/data" ] && as_owner "$bin/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1 || true  # another port's
   rm -rf "$PGDIR" && mkdir -p "$PGDIR"
   [ "$(id -u)" = 0 ] && chown postgres "$PGDIR"
   as_owner "$bin/initdb" -D "$PGDIR/data" -A trust -U refunder --no-sync -E UTF8 >"$PGDIR/initdb.log"
