@@ -2,11 +2,13 @@
 directly, both to one loopback fake of Stripe (in its own process).
 
 Prints, from one run:
-- at concurrency 1, provider answering at once: p50/p99 of each, the overhead (sidecar minus direct) and its
+- at concurrency 1, provider answering at once, a direct call and a refund through the sidecar taken in turn (so
+  that both meet the machine at the same speed): p50/p99 of each, the overhead (sidecar minus direct) and its
   ratio to the targets (p50 ≤ 5 ms, p99 ≤ 15 ms on SQLite; p50 ≤ 7 ms on PostgreSQL), and the floor every
   signed call pays (a signed /v1/ping);
 - the sidecar's own CPU milliseconds per refund: its processes' CPU time (gunicorn's master, workers and
-  follow-up, from /proc) over those refunds, divided by their number;
+  follow-up, from /proc) over those refunds, divided by their number; beside it the direct call's CPU time in
+  this process, the same work every run: when it is higher, the machine is slower;
 - open loop: refunds arriving at a fixed rate (not waiting for each other) for a few seconds at each of rising
   rates, with the provider answering in 0 and in 100 ms; the highest rate whose p99 (arrival to answer) is
   at most 1 s.
@@ -217,10 +219,14 @@ def main() -> None:
                   f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
             timed([straight(i) for i in range(50)])  # warm up
             timed([through_sidecar(i) for i in range(50)])
-            d = timed([straight(i) for i in range(args.requests)])
+            d, s, direct_cpu = [], [], 0.0
             pid = sidecar_pid()
             cpu_before = cpu_seconds(pid)
-            s = timed([through_sidecar(i) for i in range(args.requests)])
+            for i in range(args.requests):  # taken in turn: both see the machine at the same speed
+                began = time.thread_time()
+                d += timed([straight(i)])
+                direct_cpu += time.thread_time() - began
+                s += timed([through_sidecar(i)])
             cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / args.requests
             o50, o99 = percentile(s, 50) - percentile(d, 50), percentile(s, 99) - percentile(d, 99)
             print(f"concurrency 1, {args.requests} refunds each: direct p50 {percentile(d, 50):.2f} ms, p99 "
@@ -228,7 +234,8 @@ def main() -> None:
                   f"{percentile(s, 99):.2f} ms")
             print(f"overhead p50 {o50:.2f} ms (target {target50:g} ms: ×{o50 / target50:.2f}), p99 {o99:.2f} ms"
                   + ("" if backend == "postgresql" else f" (target 15 ms: ×{o99 / 15:.2f})"))
-            print(f"sidecar CPU per refund: {cpu_ms:.2f} ms (its processes' CPU time over those {args.requests})")
+            print(f"sidecar CPU per refund: {cpu_ms:.2f} ms (its processes' CPU time over those {args.requests}); "
+                  f"the direct call's own CPU: {direct_cpu * 1000 / args.requests:.2f} ms (this machine's speed now)")
             ping = timed([lambda: call("GET", "/v1/ping") for _ in range(args.requests)])
             print(f"floor: a signed /v1/ping through the sidecar (HTTP hop, signature, nonce) "
                   f"p50 {percentile(ping, 50):.2f} ms, p99 {percentile(ping, 99):.2f} ms")
