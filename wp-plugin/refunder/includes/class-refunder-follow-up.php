@@ -86,7 +86,7 @@ final class Refunder_Follow_Up {
 		}
 		$early = Refunder_Store::seconds_until_retry( $refund_id );
 		if ( $early > 0 ) {
-			as_schedule_single_action( time() + $early + 1, self::RECORD, array( $refund_id ), self::GROUP );
+			self::retry_record( $refund_id, $early + 1 );
 			return;
 		}
 		Refunder_Books::settle( $entry );
