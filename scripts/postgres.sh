@@ -7,6 +7,7 @@ PGDIR=${PGDIR:-/tmp/refunder-pg}
 
 find_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 as_owner() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+stop_server() { [ -d "$PGDIR/data" ] && as_owner "$bin/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1 || true; }
 
 bin=$(find_bin)
 if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
@@ -17,12 +18,12 @@ if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
 fi
 
 if [ "${1:-}" = stop ]; then
-  [ -d "$PGDIR/data" ] && as_owner "$bin/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1 || true
+  stop_server
   exit 0
 fi
 
 if ! "$bin/pg_isready" -q -h 127.0.0.1 -p "$PGPORT"; then
-  [ -d "$PGDIR/data" ] && as_owner "$bin/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1 || true  # another port's
+  stop_server  # one left running on another port from this directory
   rm -rf "$PGDIR" && mkdir -p "$PGDIR"
   [ "$(id -u)" = 0 ] && chown postgres "$PGDIR"
   as_owner "$bin/initdb" -D "$PGDIR/data" -A trust -U refunder --no-sync -E UTF8 >"$PGDIR/initdb.log"
