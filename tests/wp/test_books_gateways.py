@@ -357,17 +357,23 @@ def mollie_refunds(payment_id: str, refunds: list[tuple[str, str]]) -> str:
                                   "next": None}})
 
 
-def test_mollie_shows_the_payment_refunded_and_woocommerce_books_only_what_refunder_has_not(mollie: WordPress) -> None:
+@pytest.mark.parametrize("webhook", ["wc-api", "rest"])
+def test_mollie_shows_the_payment_refunded_and_woocommerce_books_only_what_refunder_has_not(mollie: WordPress,
+                                                                                           webhook: str) -> None:
     """Refunder refunded 30,00 (WordPress has not heard yet) and 70,50 was refunded in Mollie's dashboard. The
     Mollie webhook sees the payment fully refunded and sets the order to Refunded, whereupon WooCommerce books the
     rest as "Order fully refunded.": Refunder's 30,00 is recorded first, so that rest is 70,50, not 100,50, and
-    the service counts 100,50 in all, once."""
+    the service counts 100,50 in all, once, the 70,50 as Mollie's money (no bank transfer). The webhook comes by
+    ?wc-api=, or since Mollie 8.0.6 by its REST route."""
     wp = mollie
-    payment_id = "tr_paid1"
+    routes = "rest_get_server()->get_routes()"
+    if webhook == "rest" and wp.eval(f"echo isset({routes}['/mollie/v1/webhook']) ? 1 : 0;") != "1":
+        pytest.skip("this Mollie plugin has no REST webhook (/mollie/v1/webhook: Mollie 8.0.6 and later)")
+    payment_id, reference = ("tr_paid1", "wp-books-0015") if webhook == "wc-api" else ("tr_paid2", "wp-books-0016")
     order_id = int(php(wp, f"""
       $id = refunder_test_create_order(array('total' => '100.50', 'payment_method' => 'mollie_wc_gateway_creditcard',
         'transaction_id' => '{payment_id}', 'email' => 'mollie-webhook@example.com',
-        'meta' => array('_test_simulated_reference' => 'wp-books-0015', '_mollie_payment_id' => '{payment_id}',
+        'meta' => array('_test_simulated_reference' => '{reference}', '_mollie_payment_id' => '{payment_id}',
           '_mollie_order_id' => '{payment_id}', '_mollie_payment_mode' => 'live', '_mollie_paid_and_processed' => '1'),
         'items' => array(array('Booking', 1, '100.50'))));
       echo json_encode($id);"""))
@@ -379,8 +385,9 @@ def test_mollie_shows_the_payment_refunded_and_woocommerce_books_only_what_refun
     key = wp.eval(f"echo wc_get_order({order_id})->get_order_key();")
     before = len(wp.outbound())
 
-    answer = requests.post(f"{wp.url}/?wc-api=mollie_wc_gateway_creditcard&order_id={order_id}&key={key}",
-                           data={"id": payment_id}, timeout=60)
+    url = (f"{wp.url}/?wc-api=mollie_wc_gateway_creditcard&order_id={order_id}&key={key}" if webhook == "wc-api"
+           else f"{wp.url}/?rest_route=/mollie/v1/webhook")
+    answer = requests.post(url, data={"id": payment_id}, timeout=60)
 
     assert answer.status_code < 300, answer.text[:500]
     recorded = books(wp, order_id)
@@ -389,8 +396,8 @@ def test_mollie_shows_the_payment_refunded_and_woocommerce_books_only_what_refun
         ("30.00", ours["id"]), ("70.50", "")]
     assert "New refund re_dashboard2 processed in Mollie Dashboard" in notes(wp, order_id)
     at_service = sidecar(wp, "GET", f"/v1/refunds?order_id={order_id}")["refunds"]
-    assert sorted((r["kind"], r["status"], r["amount"]["value"]) for r in at_service) == [
-        ("requested", "refunded", 3000), ("woocommerce", "refunded", 7050)]
+    assert sorted((r["kind"], r["status"], r["via"], r["amount"]["value"]) for r in at_service) == [
+        ("requested", "refunded", "provider", 3000), ("woocommerce", "refunded", "provider", 7050)]
     assert sidecar(wp, "GET", f"/v1/payments/{ours['payment_id']}")["refunded"]["value"] == 10050
     assert [c for c in provider_calls(wp, before, "api.mollie.com") if c[0] != "GET"] == []  # nothing moved money
     wp.eval("$a = get_option('refunder_test_http_answers'); unset($a['" + MOLLIE + f"payments/{payment_id}/refunds'],"

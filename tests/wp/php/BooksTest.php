@@ -319,6 +319,29 @@ class BooksTest extends Refunder_TestCase {
 		$this->assertSame( 120000, $this->payment( $order )['refundable']['value'], 'money a gateway moved keeps counting when its booking goes' );
 	}
 
+	public function test_a_refund_booked_during_mollies_rest_webhook_is_the_gateways() {
+		$order = $this->simulated();
+		Refunder_Payments::summary( $order, Refunder_Client::configured() );
+		$book     = function () use ( $order ) { // since Mollie 8.0.6 its webhook is this REST route; it books a refund Mollie made
+			wc_create_refund( array( 'order_id' => $order->get_id(), 'amount' => '300.00', 'reason' => 'Refunded at Mollie', 'refund_payment' => false ) );
+			return new WP_REST_Response( null, 200 );
+		};
+		$register = fn() => register_rest_route( 'mollie/v1', '/webhook', array( 'methods' => 'POST', 'callback' => $book, 'permission_callback' => '__return_true' ), true );
+		if ( did_action( 'rest_api_init' ) ) {
+			$register();
+		} else {
+			add_action( 'rest_api_init', $register );
+		}
+		wp_set_current_user( 0 );
+		$answer = rest_do_request( new WP_REST_Request( 'POST', '/mollie/v1/webhook' ) );
+		wp_set_current_user( 1 );
+		remove_action( 'rest_api_init', $register );
+		$GLOBALS['wp_rest_server'] = null; // the stand-in route goes with the server
+		$this->assertSame( 200, $answer->get_status() );
+		$reported = Refunder_Client::configured()->call( 'GET', '/v1/refunds?order_id=' . $order->get_id() )['refunds'];
+		$this->assertSame( array( array( 'woocommerce', 'provider', 30000 ) ), array_map( fn( $r ) => array( $r['kind'], $r['via'], $r['amount']['value'] ), $reported ), 'Mollie moved the money: no bank transfer' );
+	}
+
 	public function test_the_hourly_sync_is_scheduled_again_when_it_stopped() {
 		$scheduled = fn() => as_has_scheduled_action( Refunder_Follow_Up::SYNC, null, Refunder_Follow_Up::GROUP );
 		as_unschedule_all_actions( Refunder_Follow_Up::SYNC, array(), Refunder_Follow_Up::GROUP ); // cancelled, or its run died

@@ -18,9 +18,15 @@ final class Refunder_WooCommerce_Refunds {
 	const REPORTED = '_refunder_reported_as'; // on the WooCommerce refund: the service's record of it
 	const HOW      = '_refunder_report_how'; // on it while its report waits: how it came about, as first seen
 	const MOLLIE   = array( 'mollie-payments-for-woocommerce_refund_payment_created', 'mollie-payments-for-woocommerce_refund_amount_created', 'mollie-payments-for-woocommerce_refund_items_created' );
+	// Mollie's webhook: ?wc-api=mollie_wc_gateway_<method> (the action below), and since Mollie 8.0.6 this REST route.
+	const MOLLIE_WEBHOOK_ACTION = 'woocommerce_api_mollie_wc_gateway_';
+	const MOLLIE_WEBHOOK_ROUTE  = '/mollie/v1/webhook';
 
 	/** @var array<int, string> Order id => provider refund id a gateway plugin made during this request. */
 	private static $provider_ids = array();
+
+	/** @var string[] The REST routes whose callbacks are running (innermost last). */
+	private static $rest_routes = array();
 
 	public static function register() {
 		add_action( 'woocommerce_refund_created', array( __CLASS__, 'created' ), 20 );
@@ -30,6 +36,19 @@ final class Refunder_WooCommerce_Refunds {
 		foreach ( self::MOLLIE as $action ) {
 			add_action( $action, array( __CLASS__, 'mollie_refund' ), 10, 2 );
 		}
+		add_filter( 'rest_request_before_callbacks', array( __CLASS__, 'rest_route_runs' ), 10, 3 );
+		add_filter( 'rest_request_after_callbacks', array( __CLASS__, 'rest_route_ran' ) );
+	}
+
+	/** WordPress runs a REST route's callbacks: which route, for source(). */
+	public static function rest_route_runs( $response, $handler, $request ) {
+		self::$rest_routes[] = $request instanceof WP_REST_Request ? untrailingslashit( $request->get_route() ) : '';
+		return $response;
+	}
+
+	public static function rest_route_ran( $response ) {
+		array_pop( self::$rest_routes );
+		return $response;
 	}
 
 	/** Stripe's "Refunded … - Refund ID: re_… - …" note, written during its process_refund. */
@@ -68,9 +87,12 @@ final class Refunder_WooCommerce_Refunds {
 		if ( doing_action( Refunder_Stripe::WEBHOOK ) ) {
 			return array( true, 'stripe_webhook' );
 		}
+		if ( self::MOLLIE_WEBHOOK_ROUTE === end( self::$rest_routes ) ) {
+			return array( true, 'mollie_webhook' ); // Mollie shows the payment refunded; WooCommerce books the rest.
+		}
 		foreach ( (array) $GLOBALS['wp_current_filter'] as $hook ) {
-			if ( 0 === strpos( $hook, 'woocommerce_api_mollie_wc_gateway_' ) ) {
-				return array( true, 'mollie_webhook' ); // Mollie shows the payment refunded; WooCommerce books the rest.
+			if ( 0 === strpos( $hook, self::MOLLIE_WEBHOOK_ACTION ) ) {
+				return array( true, 'mollie_webhook' );
 			}
 		}
 		if ( $refund->get_refunded_payment() ) {
