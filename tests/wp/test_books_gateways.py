@@ -170,7 +170,11 @@ $id = refunder_test_create_order(array('total' => '100.50', 'payment_method' => 
 $o = wc_get_order($id); $o->set_status('pending'); $o->save();
 $gw = WC()->payment_gateways()->payment_gateways()['stripe'];
 $gw->set_payment_method_title_for_order(wc_get_order($id), 'card');  // the plugin's own code paths, no network
-WC_Stripe_Helper::add_payment_intent_to_order('pi_' . $id, wc_get_order($id));
+if (class_exists('WC_Stripe_Order_Helper')) {  // Stripe 10 moved it there (WC_Stripe_Helper's is gone)
+  WC_Stripe_Order_Helper::get_instance()->add_payment_intent_to_order('pi_' . $id, wc_get_order($id));
+} else {
+  WC_Stripe_Helper::add_payment_intent_to_order('pi_' . $id, wc_get_order($id));
+}
 $gw->process_response((object) array('id' => 'ch_' . $id, 'object' => 'charge', 'captured' => true,
   'status' => 'succeeded', 'amount' => 10050, 'currency' => 'nok', 'livemode' => true, 'payment_intent' => 'pi_' . $id),
   wc_get_order($id));
