@@ -18,7 +18,7 @@ final class Refunder_WooCommerce_Refunds {
 	const REPORTED = '_refunder_reported_as'; // on the WooCommerce refund: the service's record of it
 	const HOW      = '_refunder_report_how'; // on it while its report waits: how it came about, as first seen
 	const MOLLIE   = array( 'mollie-payments-for-woocommerce_refund_payment_created', 'mollie-payments-for-woocommerce_refund_amount_created', 'mollie-payments-for-woocommerce_refund_items_created' );
-	// Mollie's webhook: ?wc-api=mollie_wc_gateway_<method> (the action below), and since Mollie 8.0.6 this REST route.
+	// Mollie's webhook: ?wc-api=mollie_wc_gateway_<method> (this action), and since Mollie 8.0.6 this REST route.
 	const MOLLIE_WEBHOOK_ACTION = 'woocommerce_api_mollie_wc_gateway_';
 	const MOLLIE_WEBHOOK_ROUTE  = '/mollie/v1/webhook';
 
@@ -87,19 +87,27 @@ final class Refunder_WooCommerce_Refunds {
 		if ( doing_action( Refunder_Stripe::WEBHOOK ) ) {
 			return array( true, 'stripe_webhook' );
 		}
-		if ( self::MOLLIE_WEBHOOK_ROUTE === end( self::$rest_routes ) ) {
+		if ( self::in_mollie_webhook() ) {
 			return array( true, 'mollie_webhook' ); // Mollie shows the payment refunded; WooCommerce books the rest.
-		}
-		foreach ( (array) $GLOBALS['wp_current_filter'] as $hook ) {
-			if ( 0 === strpos( $hook, self::MOLLIE_WEBHOOK_ACTION ) ) {
-				return array( true, 'mollie_webhook' );
-			}
 		}
 		if ( $refund->get_refunded_payment() ) {
 			return array( true, 'gateway' );
 		}
 		$status_change = doing_action( 'woocommerce_order_status_refunded' ) || doing_action( 'woocommerce_order_status_cancelled' );
 		return array( false, $status_change ? 'status_change' : 'manual' );
+	}
+
+	/** Whether Mollie's webhook is running: its wc-api action, or (Mollie 8.0.6 and later) its REST route. */
+	private static function in_mollie_webhook() {
+		if ( self::MOLLIE_WEBHOOK_ROUTE === end( self::$rest_routes ) ) {
+			return true;
+		}
+		foreach ( (array) $GLOBALS['wp_current_filter'] as $hook ) {
+			if ( 0 === strpos( $hook, self::MOLLIE_WEBHOOK_ACTION ) ) {
+				return true;
+			}
+		}
+		return false;
 	}
 
 	/**
