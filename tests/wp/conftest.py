@@ -36,8 +36,8 @@ SIMULATED = {**{f"wp-sim-{i:04d}": 150000 for i in range(40)}, "wp-async-0001-as
              "wp-browser-nb-legacy": 150000, "wp-browser-nb-hpos": 150000,
              **{f"wp-race-{i:04d}": 150000 for i in range(20)},
              **{f"wp-race-{i:04d}-async": 150000 for i in range(20)},
-             **{f"wp-books-{i:04d}": 150000 for i in range(30)},
-             **{f"wp-books-{i:04d}-async": 150000 for i in range(30)},
+             **{f"wp-books-{i:04d}": 150000 for i in range(32)},
+             **{f"wp-books-{i:04d}-async": 150000 for i in range(32)},
              "wp-bulk-nb-0001": 150000, "wp-bulk-browser-0001": 150000}
 
 

@@ -29,6 +29,9 @@ from tests.wp.books import books, notes, sidecar
 from tests.wp.conftest import WordPress
 
 PRELUDE = r"""
+function t_service_refund($refund_id) {  // the service's answer about one refund
+  return Refunder_Client::configured()->call('GET', '/v1/refunds/' . $refund_id);
+}
 function t_refund_at_service($order_id, $minor) {  // a refund made at the sidecar that WordPress has not heard of
   $client = Refunder_Client::configured();
   $payment = Refunder_Payments::summary(wc_get_order($order_id), $client);
@@ -361,6 +364,22 @@ def mollie_refunds(payment_id: str, refunds: list[tuple[str, str]]) -> str:
                                   "next": None}})
 
 
+def mollie_order(wp: WordPress, payment_id: str, reference: str) -> int:
+    """A paid order of 100,50 NOK through Mollie's Payments API, whose payment the sidecar's simulator holds."""
+    return int(php(wp, f"""
+      $id = refunder_test_create_order(array('total' => '100.50', 'payment_method' => 'mollie_wc_gateway_creditcard',
+        'transaction_id' => '{payment_id}', 'email' => 'mollie-webhook@example.com',
+        'meta' => array('_test_simulated_reference' => '{reference}', '_mollie_payment_id' => '{payment_id}',
+          '_mollie_order_id' => '{payment_id}', '_mollie_payment_mode' => 'live', '_mollie_paid_and_processed' => '1'),
+        'items' => array(array('Booking', 1, '100.50'))));
+      echo json_encode($id);"""))
+
+
+def forget_mollie_answers(wp: WordPress, payment_id: str) -> None:
+    wp.eval("$a = get_option('refunder_test_http_answers'); unset($a['" + MOLLIE + f"payments/{payment_id}/refunds'],"
+            " $a['" + MOLLIE + f"payments/{payment_id}']); update_option('refunder_test_http_answers', $a);")
+
+
 @pytest.mark.parametrize("webhook", ["wc-api", "rest"])
 def test_mollie_shows_the_payment_refunded_and_woocommerce_books_only_what_refunder_has_not(mollie: WordPress,
                                                                                            webhook: str) -> None:
@@ -374,13 +393,7 @@ def test_mollie_shows_the_payment_refunded_and_woocommerce_books_only_what_refun
     if webhook == "rest" and wp.eval(f"echo isset({routes}['/mollie/v1/webhook']) ? 1 : 0;") != "1":
         pytest.skip("this Mollie plugin has no REST webhook (/mollie/v1/webhook: Mollie 8.0.6 and later)")
     payment_id, reference = ("tr_paid1", "wp-books-0015") if webhook == "wc-api" else ("tr_paid2", "wp-books-0016")
-    order_id = int(php(wp, f"""
-      $id = refunder_test_create_order(array('total' => '100.50', 'payment_method' => 'mollie_wc_gateway_creditcard',
-        'transaction_id' => '{payment_id}', 'email' => 'mollie-webhook@example.com',
-        'meta' => array('_test_simulated_reference' => '{reference}', '_mollie_payment_id' => '{payment_id}',
-          '_mollie_order_id' => '{payment_id}', '_mollie_payment_mode' => 'live', '_mollie_paid_and_processed' => '1'),
-        'items' => array(array('Booking', 1, '100.50'))));
-      echo json_encode($id);"""))
+    order_id = mollie_order(wp, payment_id, reference)
     ours = php(wp, f"echo json_encode(t_refund_at_service({order_id}, 3000));")
     assert ours["status"] == "refunded" and books(wp, order_id)["refunds"] == []
     wp.answer_http(MOLLIE + f"payments/{payment_id}/refunds", 200, mollie_refunds(
@@ -404,8 +417,65 @@ def test_mollie_shows_the_payment_refunded_and_woocommerce_books_only_what_refun
         ("requested", "refunded", "provider", 3000), ("woocommerce", "refunded", "provider", 7050)]
     assert sidecar(wp, "GET", f"/v1/payments/{ours['payment_id']}")["refunded"]["value"] == 10050
     assert [c for c in provider_calls(wp, before, "api.mollie.com") if c[0] != "GET"] == []  # nothing moved money
-    wp.eval("$a = get_option('refunder_test_http_answers'); unset($a['" + MOLLIE + f"payments/{payment_id}/refunds'],"
-            " $a['" + MOLLIE + f"payments/{payment_id}']); update_option('refunder_test_http_answers', $a);")
+    forget_mollie_answers(wp, payment_id)
+    assert wp.php_problems() == []
+
+
+@pytest.mark.parametrize("outcome", ["refunded", "failed"])
+def test_mollie_shows_the_payment_refunded_while_refunders_refund_is_in_flight(mollie: WordPress,
+                                                                              outcome: str) -> None:
+    """Refunder is refunding 30,00 through Mollie (pending) when 70,50 is refunded in Mollie's dashboard and the
+    Mollie webhook sets the order to Refunded. WooCommerce's "Order fully refunded." of 100,50 is held back then
+    (it would count Refunder's 30,00 twice). Once Refunder's refund is refunded and recorded, the rest, 70,50, is
+    booked as Mollie's, so WooCommerce and the service both show 100,50 once. If Refunder's refund fails instead
+    (the service's answer, given here), Mollie's payment is not fully refunded after all: nothing is booked."""
+    wp = mollie
+    payment_id = f"tr_flight{outcome}"
+    order_id = mollie_order(wp, payment_id, f"wp-books-{30 if outcome == 'refunded' else 31:04d}-async")
+    ours = php(wp, f"echo json_encode(Refunder_Books::remember({order_id}, t_refund_at_service({order_id}, 3000)));")
+    assert ours["status"] == "processing", ours
+    wp.answer_http(MOLLIE + f"payments/{payment_id}/refunds", 200, mollie_refunds(
+        payment_id, [("re_refunder", "30.00"), ("re_dashboard3", "70.50")]))
+    wp.answer_http(MOLLIE + f"payments/{payment_id}", 200, mollie_payment(order_id, payment_id, "100.50"))
+    key = wp.eval(f"echo wc_get_order({order_id})->get_order_key();")
+    before = len(wp.outbound())
+
+    answer = requests.post(f"{wp.url}/?wc-api=mollie_wc_gateway_creditcard&order_id={order_id}&key={key}",
+                           data={"id": payment_id}, timeout=60)
+
+    assert answer.status_code < 300, answer.text[:500]
+    held = books(wp, order_id)
+    assert (held["status"], held["refunds"]) == ("refunded", [])
+    assert "Mollie shows the payment refunded, but WooCommerce did not record 100,50" in notes(wp, order_id)
+
+    if outcome == "refunded":
+        time.sleep(2.2)  # the simulator settles an -async refund 2 s after it was made, when read back
+        assert sidecar(wp, "POST", f"/v1/refunds/{ours['id']}/refresh")["status"] == "refunded"
+        php(wp, "echo json_encode(Refunder_Follow_Up::run());")  # the follow-up, as Action Scheduler runs it
+    else:
+        php(wp, f"echo json_encode(Refunder_Books::remember({order_id}, array_merge(t_service_refund('{ours['id']}'),"
+                " array('status' => 'failed'))));")
+
+    recorded = books(wp, order_id)
+    at_service = sidecar(wp, "GET", f"/v1/refunds?order_id={order_id}")["refunds"]
+    if outcome == "refunded":
+        assert recorded["refunded"] == "100.50"
+        assert sorted((r["amount"], r["refunder"]) for r in recorded["refunds"]) == [
+            ("30.00", ours["id"]), ("70.50", "")]
+        assert "Refunder recorded the rest the payment provider refunded, 70,50" in notes(wp, order_id)
+        assert sorted((r["kind"], r["status"], r["via"], r["amount"]["value"]) for r in at_service) == [
+            ("requested", "refunded", "provider", 3000), ("woocommerce", "refunded", "provider", 7050)]
+        payment = wp.eval(f"echo wc_get_order({order_id})->get_meta('_refunder_payment_id');")
+        assert sidecar(wp, "GET", f"/v1/payments/{payment}")["refunded"]["value"] == 10050
+        php(wp, "echo json_encode(Refunder_Follow_Up::run());")  # settling again books nothing more
+        assert len(books(wp, order_id)["refunds"]) == 2
+    else:
+        assert recorded["refunds"] == []
+        assert "the refund of 30,00 kr through the payment provider failed" in notes(wp, order_id)  # the simulator
+        assert [r["kind"] for r in at_service] == ["requested"]
+    assert wp.eval(f"echo json_encode(wc_get_order({order_id})->get_meta('_refunder_held_rest'));") == '""'
+    assert [c for c in provider_calls(wp, before, "api.mollie.com") if c[0] != "GET"] == []  # nothing moved money
+    forget_mollie_answers(wp, payment_id)
     assert wp.php_problems() == []
 
 

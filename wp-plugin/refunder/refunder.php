@@ -35,6 +35,7 @@ require_once __DIR__ . '/includes/class-refunder-store.php';
 require_once __DIR__ . '/includes/class-refunder-books.php';
 require_once __DIR__ . '/includes/class-refunder-follow-up.php';
 require_once __DIR__ . '/includes/class-refunder-status-guard.php';
+require_once __DIR__ . '/includes/class-refunder-held-rest.php';
 require_once __DIR__ . '/includes/class-refunder-stripe.php';
 require_once __DIR__ . '/includes/class-refunder-woocommerce-refunds.php';
 require_once __DIR__ . '/includes/class-refunder-notices.php';

@@ -319,24 +319,34 @@ class BooksTest extends Refunder_TestCase {
 		$this->assertSame( 120000, $this->payment( $order )['refundable']['value'], 'money a gateway moved keeps counting when its booking goes' );
 	}
 
-	public function test_a_refund_booked_during_mollies_rest_webhook_is_the_gateways() {
-		$order = $this->simulated();
-		Refunder_Payments::summary( $order, Refunder_Client::configured() );
-		$book     = function () use ( $order ) { // since Mollie 8.0.6 its webhook is this REST route; it books a refund Mollie made
-			wc_create_refund( array( 'order_id' => $order->get_id(), 'amount' => '300.00', 'reason' => 'Refunded at Mollie', 'refund_payment' => false ) );
+	/** Runs $work in a stand-in of Mollie's webhook (since Mollie 8.0.6 a REST route), as no one logged in. */
+	private static function mollie_rest_webhook( callable $work ): WP_REST_Response {
+		$callback = function () use ( $work ) {
+			$work();
 			return new WP_REST_Response( null, 200 );
 		};
-		$register = fn() => register_rest_route( 'mollie/v1', '/webhook', array( 'methods' => 'POST', 'callback' => $book, 'permission_callback' => '__return_true' ), true );
+		$register = fn() => register_rest_route( 'mollie/v1', '/webhook', array( 'methods' => 'POST', 'callback' => $callback, 'permission_callback' => '__return_true' ), true );
 		if ( did_action( 'rest_api_init' ) ) {
 			$register();
 		} else {
 			add_action( 'rest_api_init', $register );
 		}
 		wp_set_current_user( 0 );
-		$answer = rest_do_request( new WP_REST_Request( 'POST', '/mollie/v1/webhook' ) );
-		wp_set_current_user( 1 );
-		remove_action( 'rest_api_init', $register );
-		$GLOBALS['wp_rest_server'] = null; // the stand-in route goes with the server
+		try {
+			return rest_do_request( new WP_REST_Request( 'POST', '/mollie/v1/webhook' ) );
+		} finally {
+			wp_set_current_user( 1 );
+			remove_action( 'rest_api_init', $register );
+			$GLOBALS['wp_rest_server'] = null; // the stand-in route goes with the server
+		}
+	}
+
+	public function test_a_refund_booked_during_mollies_rest_webhook_is_the_gateways() {
+		$order = $this->simulated();
+		Refunder_Payments::summary( $order, Refunder_Client::configured() );
+		$answer = self::mollie_rest_webhook( // it books a refund Mollie made
+			fn() => wc_create_refund( array( 'order_id' => $order->get_id(), 'amount' => '300.00', 'reason' => 'Refunded at Mollie', 'refund_payment' => false ) )
+		);
 		$this->assertSame( 200, $answer->get_status() );
 		$reported = Refunder_Client::configured()->call( 'GET', '/v1/refunds?order_id=' . $order->get_id() )['refunds'];
 		$this->assertSame( array( array( 'woocommerce', 'provider', 30000 ) ), array_map( fn( $r ) => array( $r['kind'], $r['via'], $r['amount']['value'] ), $reported ), 'Mollie moved the money: no bank transfer' );
@@ -387,6 +397,30 @@ class BooksTest extends Refunder_TestCase {
 		Refunder_Client::configured()->call( 'POST', '/v1/refunds/' . $confirm['data']['id'] . '/refresh' );
 		Refunder_Follow_Up::run();
 		$this->assertSame( array( '200.00' ), array_map( fn( $r ) => $r->get_amount(), $this->refunds( $order->get_id() ) ) );
+		delete_transient( 'refunder_notices_1' );
+	}
+
+	public function test_mollie_refunding_the_rest_during_a_refund_in_flight_is_booked_once_it_is_settled() {
+		if ( self::on_the_double() ) {
+			$this->markTestSkipped( "WooCommerce's status change refunds need a real WooCommerce" );
+		}
+		$order = $this->simulated( '-async' );
+		list( , $confirm ) = $this->refund( $order, array( 'mode' => 'amount', 'amount' => '200', 'reason' => 'Cancelled' ) );
+		$this->assertSame( 'processing', $confirm['data']['status'] );
+		$answer = self::mollie_rest_webhook( fn() => wc_get_order( $order->get_id() )->update_status( 'refunded' ) ); // Mollie: refunded in full
+		$this->assertSame( 200, $answer->get_status() );
+		$this->assertCount( 0, $this->refunds( $order->get_id() ), "core's 1 500,00 kr would count Refunder's 200,00 kr twice" );
+		$this->assertStringContainsString( 'Mollie shows the payment refunded, but WooCommerce did not record 1 500,00 kr as refunded now: Refunder is still refunding 200,00 kr', implode( "\n", $this->notes( $order->get_id() ) ) );
+		sleep( 3 );
+		Refunder_Client::configured()->call( 'POST', '/v1/refunds/' . $confirm['data']['id'] . '/refresh' );
+		Refunder_Follow_Up::run();
+		$amounts = array_map( fn( $r ) => wc_format_decimal( $r->get_amount(), 2 ), $this->refunds( $order->get_id() ) );
+		sort( $amounts );
+		$this->assertSame( array( '200.00', '1300.00' ), $amounts, "Refunder's refund, and the rest Mollie refunded" );
+		$reported = Refunder_Client::configured()->call( 'GET', '/v1/refunds?order_id=' . $order->get_id() )['refunds'];
+		$this->assertContains( array( 'woocommerce', 'provider', 130000 ), array_map( fn( $r ) => array( $r['kind'], $r['via'], $r['amount']['value'] ), $reported ), "Mollie's money, not a bank transfer" );
+		Refunder_Follow_Up::run();
+		$this->assertCount( 2, $this->refunds( $order->get_id() ), 'booked once' );
 		delete_transient( 'refunder_notices_1' );
 	}
 }

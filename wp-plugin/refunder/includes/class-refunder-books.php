@@ -66,12 +66,18 @@ final class Refunder_Books {
 			: Refunder_Store::RECORDED === $entry['record_state'];
 	}
 
-	/** Records a refunded refund in WooCommerce, or reverses one that failed after it was recorded. */
+	/**
+	 * Records a refunded refund in WooCommerce, or reverses one that failed after it was recorded; then, once it is
+	 * final, any booking of the order held back until it was (Refunder_Held_Rest).
+	 */
 	public static function settle( array $entry ) {
 		if ( 'refunded' === $entry['status'] && Refunder_Store::RECORDED !== $entry['record_state'] && Refunder_Store::REVERSED !== $entry['record_state'] ) {
 			self::record( $entry );
 		} elseif ( 'failed' === $entry['status'] && Refunder_Store::RECORDED === $entry['record_state'] ) {
 			self::reverse( $entry );
+		}
+		if ( in_array( $entry['status'], Refunder_Store::FINAL, true ) ) {
+			Refunder_Held_Rest::check( $entry['order_id'] );
 		}
 	}
 

@@ -8,7 +8,9 @@
  * 1. before them (priority 5) WooCommerce is brought up to date with Refunder's refunds of the order;
  * 2. while one of them is still in flight, or refunded and not in WooCommerce's books, every automatic
  *    refund during that status change is refused (an exception in woocommerce_create_refund: WooCommerce
- *    deletes the refund before any gateway is called), with an order note and an admin notice.
+ *    deletes the refund before any gateway is called), with an order note and an admin notice. During Mollie's
+ *    webhook the money is already back at Mollie: that booking is held until those refunds are settled, and
+ *    then made for what is left (Refunder_Held_Rest).
  *
  * @package Refunder
  */
@@ -19,7 +21,8 @@ final class Refunder_Status_Guard {
 
 	const STATUSES = array( 'refunded', 'cancelled' );
 
-	/** @var array<int, string> Orders whose automatic refunds are refused during this status change => why. */
+	/** @var array<int, array> Orders whose automatic refunds are refused during this status change => why, and
+	 * the Refunder refunds not in the books. */
 	private static $held = array();
 
 	public static function register() {
@@ -47,7 +50,10 @@ final class Refunder_Status_Guard {
 		}
 		$unsettled = array_filter( Refunder_Store::for_order( $order_id ), fn( $e ) => 'failed' !== $e['status'] && Refunder_Store::RECORDED !== $e['record_state'] );
 		if ( $unsettled ) {
-			self::$held[ (int) $order_id ] = self::why( reset( $unsettled ) );
+			self::$held[ (int) $order_id ] = array(
+				'why'     => self::why( reset( $unsettled ) ),
+				'waiting' => array_column( $unsettled, 'id' ),
+			);
 		}
 	}
 
@@ -78,14 +84,25 @@ final class Refunder_Status_Guard {
 		if ( ! isset( self::$held[ $order_id ] ) || ! empty( $args['refunder_refund_id'] ) ) {
 			return;
 		}
-		$why     = self::$held[ $order_id ];
-		$message = sprintf(
-			/* translators: 1: amount, 2: why */
-			__( 'Refunder stopped WooCommerce from refunding %1$s automatically when the order status changed: %2$s Nothing more was refunded. Refund any rest only once Refunder\'s refund shows as refunded on the order.', 'refunder' ),
-			Refunder_Money::woocommerce_text( $refund->get_amount(), $refund->get_currency() ),
-			$why
-		);
-		$order = wc_get_order( $order_id );
+		$why     = self::$held[ $order_id ]['why'];
+		$amount  = Refunder_Money::woocommerce_text( $refund->get_amount(), $refund->get_currency() );
+		$order   = wc_get_order( $order_id );
+		if ( $order && Refunder_WooCommerce_Refunds::in_mollie_webhook() ) { // the money is back at Mollie already.
+			Refunder_Held_Rest::hold( $order, 'mollie_webhook', self::$held[ $order_id ]['waiting'] );
+			$message = sprintf(
+				/* translators: 1: amount, 2: why */
+				__( 'Mollie shows the payment refunded, but WooCommerce did not record %1$s as refunded now: %2$s Once Refunder\'s refunds of the order are settled, Refunder records what is left. Nothing more was refunded.', 'refunder' ),
+				$amount,
+				$why
+			);
+		} else {
+			$message = sprintf(
+				/* translators: 1: amount, 2: why */
+				__( 'Refunder stopped WooCommerce from refunding %1$s automatically when the order status changed: %2$s Nothing more was refunded. Refund any rest only once Refunder\'s refund shows as refunded on the order.', 'refunder' ),
+				$amount,
+				$why
+			);
+		}
 		if ( $order ) {
 			Refunder_Order_Notes::add( $order, $message );
 		}

@@ -28,6 +28,9 @@ final class Refunder_WooCommerce_Refunds {
 	/** @var string[] The REST routes whose callbacks are running (innermost last). */
 	private static $rest_routes = array();
 
+	/** @var string|null The source of the refund Refunder is booking for a gateway (booked_as()), if any. */
+	private static $booked_as = null;
+
 	public static function register() {
 		add_action( 'woocommerce_refund_created', array( __CLASS__, 'created' ), 20 );
 		add_filter( 'woocommerce_pre_delete_order_refund', array( __CLASS__, 'deleting' ), PHP_INT_MAX, 2 );
@@ -82,8 +85,28 @@ final class Refunder_WooCommerce_Refunds {
 		}
 	}
 
+	/**
+	 * Books a refund a gateway made as that gateway's (Refunder_Held_Rest: Mollie's rest, held back at a status
+	 * change while Refunder's money was in flight).
+	 *
+	 * @param string   $source The gateway source it is reported with (mollie_webhook).
+	 * @param callable $book   Makes the WooCommerce refund.
+	 * @return mixed What $book returns.
+	 */
+	public static function booked_as( $source, callable $book ) {
+		self::$booked_as = $source;
+		try {
+			return $book();
+		} finally {
+			self::$booked_as = null;
+		}
+	}
+
 	/** How the refund came about: whether a gateway moved money, and the source in a word. */
 	private static function source( WC_Order_Refund $refund ) {
+		if ( null !== self::$booked_as ) {
+			return array( true, self::$booked_as );
+		}
 		if ( doing_action( Refunder_Stripe::WEBHOOK ) ) {
 			return array( true, 'stripe_webhook' );
 		}
@@ -98,7 +121,7 @@ final class Refunder_WooCommerce_Refunds {
 	}
 
 	/** Whether Mollie's webhook is running: its wc-api action, or (Mollie 8.0.6 and later) its REST route. */
-	private static function in_mollie_webhook() {
+	public static function in_mollie_webhook() {
 		if ( self::MOLLIE_WEBHOOK_ROUTE === end( self::$rest_routes ) ) {
 			return true;
 		}
