@@ -381,21 +381,32 @@ class BooksTest extends Refunder_TestCase {
 		$this->assertSame( 0, $this->payment( $order )['refundable']['value'], "WooCommerce's 1 300,00 kr counts at the service" );
 	}
 
+	/** A refund of 200,00 kr through the panel that the simulator is still processing: its id. */
+	private function refund_in_flight( WC_Order $order ): string {
+		list( , $confirm ) = $this->refund( $order, array( 'mode' => 'amount', 'amount' => '200', 'reason' => 'Cancelled' ) );
+		$this->assertSame( 'processing', $confirm['data']['status'] );
+		return $confirm['data']['id'];
+	}
+
+	/** The simulator settles it (a few seconds on), the service reads it back, and the follow-up runs. */
+	private static function settled( string $refund_id ): void {
+		sleep( 3 );
+		Refunder_Client::configured()->call( 'POST', '/v1/refunds/' . $refund_id . '/refresh' );
+		Refunder_Follow_Up::run();
+	}
+
 	public function test_while_a_refund_is_in_flight_woocommerce_does_not_refund_the_rest_by_itself() {
 		if ( self::on_the_double() ) {
 			$this->markTestSkipped( "WooCommerce's status change refunds need a real WooCommerce" );
 		}
-		$order = $this->simulated( '-async' );
-		list( , $confirm ) = $this->refund( $order, array( 'mode' => 'amount', 'amount' => '200', 'reason' => 'Cancelled' ) );
-		$this->assertSame( 'processing', $confirm['data']['status'] );
+		$order     = $this->simulated( '-async' );
+		$refund_id = $this->refund_in_flight( $order );
 		wc_get_order( $order->get_id() )->update_status( 'refunded' );
 		$this->assertCount( 0, $this->refunds( $order->get_id() ) );
 		$held = 'Refunder stopped WooCommerce from refunding 1 500,00 kr automatically when the order status changed: Refunder is still refunding 200,00 kr through Simulated card provider. Nothing more was refunded.';
 		$this->assertStringContainsString( $held, implode( "\n", $this->notes( $order->get_id() ) ) );
 		$this->assertStringContainsString( $held, self::plain( implode( "\n", get_transient( 'refunder_notices_1' ) ) ) );
-		sleep( 3 );
-		Refunder_Client::configured()->call( 'POST', '/v1/refunds/' . $confirm['data']['id'] . '/refresh' );
-		Refunder_Follow_Up::run();
+		self::settled( $refund_id );
 		$this->assertSame( array( '200.00' ), array_map( fn( $r ) => $r->get_amount(), $this->refunds( $order->get_id() ) ) );
 		delete_transient( 'refunder_notices_1' );
 	}
@@ -404,16 +415,13 @@ class BooksTest extends Refunder_TestCase {
 		if ( self::on_the_double() ) {
 			$this->markTestSkipped( "WooCommerce's status change refunds need a real WooCommerce" );
 		}
-		$order = $this->simulated( '-async' );
-		list( , $confirm ) = $this->refund( $order, array( 'mode' => 'amount', 'amount' => '200', 'reason' => 'Cancelled' ) );
-		$this->assertSame( 'processing', $confirm['data']['status'] );
+		$order     = $this->simulated( '-async' );
+		$refund_id = $this->refund_in_flight( $order );
 		$answer = self::mollie_rest_webhook( fn() => wc_get_order( $order->get_id() )->update_status( 'refunded' ) ); // Mollie: refunded in full
 		$this->assertSame( 200, $answer->get_status() );
 		$this->assertCount( 0, $this->refunds( $order->get_id() ), "core's 1 500,00 kr would count Refunder's 200,00 kr twice" );
 		$this->assertStringContainsString( 'Mollie shows the payment refunded, but WooCommerce did not record 1 500,00 kr as refunded now: Refunder is still refunding 200,00 kr', implode( "\n", $this->notes( $order->get_id() ) ) );
-		sleep( 3 );
-		Refunder_Client::configured()->call( 'POST', '/v1/refunds/' . $confirm['data']['id'] . '/refresh' );
-		Refunder_Follow_Up::run();
+		self::settled( $refund_id );
 		$amounts = array_map( fn( $r ) => wc_format_decimal( $r->get_amount(), 2 ), $this->refunds( $order->get_id() ) );
 		sort( $amounts );
 		$this->assertSame( array( '200.00', '1300.00' ), $amounts, "Refunder's refund, and the rest Mollie refunded" );

@@ -70,8 +70,10 @@ final class Refunder_Held_Rest {
 		if ( ! is_array( $held ) ) {
 			return; // booked by another process meanwhile.
 		}
-		$failed = array_filter( array_map( array( 'Refunder_Store', 'get' ), $held['waiting'] ), fn( $e ) => $e && 'failed' === $e['status'] );
-		$left   = wc_format_decimal( $order->get_total() - $order->get_total_refunded() );
+		$entries  = array_filter( array_map( array( 'Refunder_Store', 'get' ), $held['waiting'] ) );
+		$failed   = array_filter( $entries, fn( $e ) => 'failed' === $e['status'] );
+		$exponent = $entries ? (int) reset( $entries )['exponent'] : wc_get_price_decimals();
+		$left     = Refunder_Books::woocommerce_left( $order, $exponent ); // minor units
 		if ( $failed ) {
 			$entry = reset( $failed );
 			Refunder_Order_Notes::add(
@@ -79,13 +81,13 @@ final class Refunder_Held_Rest {
 				/* translators: 1: amount, 2: provider */
 				sprintf( __( 'Refunder: the refund of %1$s through %2$s failed, so the payment is not fully refunded after all. WooCommerce\'s automatic record of the rest, held back when the order was set to Refunded, was not made. Check the payment with the provider.', 'refunder' ), Refunder_Money::text( $entry['amount'], $entry['currency'], $entry['exponent'] ), Refunder_Books::provider( $entry ) )
 			);
-		} elseif ( $order->has_status( 'refunded' ) && 0 < (float) $left ) {
+		} elseif ( $order->has_status( 'refunded' ) && 0 < $left ) {
 			$refund = Refunder_WooCommerce_Refunds::booked_as(
 				$held['source'],
 				fn() => wc_create_refund(
 					array(
 						'order_id'   => $order->get_id(),
-						'amount'     => $left,
+						'amount'     => Refunder_Money::to_decimal( $left, $exponent ),
 						'reason'     => __( 'Order fully refunded.', 'refunder' ),
 						'line_items' => array(),
 					)
