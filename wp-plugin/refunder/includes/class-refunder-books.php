@@ -66,6 +66,11 @@ final class Refunder_Books {
 			: Refunder_Store::RECORDED === $entry['record_state'];
 	}
 
+	/** Refunder's money WooCommerce's books do not show yet: in flight, or refunded and not recorded. */
+	public static function outside_the_books( array $entry ) {
+		return 'failed' !== $entry['status'] && Refunder_Store::RECORDED !== $entry['record_state'];
+	}
+
 	/**
 	 * Records a refunded refund in WooCommerce, or reverses one that failed after it was recorded; then, once it is
 	 * final, any booking of the order held back until it was (Refunder_Held_Rest).

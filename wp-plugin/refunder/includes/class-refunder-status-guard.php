@@ -48,7 +48,7 @@ final class Refunder_Status_Guard {
 				}
 			}
 		}
-		$unsettled = array_filter( Refunder_Store::for_order( $order_id ), fn( $e ) => 'failed' !== $e['status'] && Refunder_Store::RECORDED !== $e['record_state'] );
+		$unsettled = array_filter( Refunder_Store::for_order( $order_id ), array( 'Refunder_Books', 'outside_the_books' ) );
 		if ( $unsettled ) {
 			self::$held[ (int) $order_id ] = array(
 				'why'     => self::why( reset( $unsettled ) ),
