@@ -1,4 +1,4 @@
-"""The installable zip: reproducible, only the plugin's files, and it installs, activates and uninstalls."""
+"""The installable zip: reproducible, only the plugin's files; it installs, activates, deactivates, uninstalls."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def test_zip_is_reproducible_and_holds_only_the_plugin(package: Path) -> None:
     assert not [n for n in names if "test" in n.lower() or n.endswith((".pyc", ".orig"))]
 
 
-def test_zip_installs_activates_and_uninstalls(package: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_zip_installs_activates_deactivates_and_uninstalls(package: Path,
+                                                           tmp_path_factory: pytest.TempPathFactory) -> None:
     directory = tmp_path_factory.mktemp("wordpress-zip")
     env = {**os.environ, **SOURCES.site_env("hpos"), "W": str(directory), "PORT": str(free_port()),
            "DBPORT": str(free_port()), "PLUGIN_ZIP": str(package)}
@@ -44,19 +45,28 @@ def test_zip_installs_activates_and_uninstalls(package: Path, tmp_path_factory: 
         assert wp.eval("echo REFUNDER_VERSION, ' ', is_plugin_active('refunder/refunder.php') ? 'active' : '-';") \
             == "0.1.0 active"
         wp.eval("update_option('refunder_settings', array('url' => 'x', 'secret' => 'y'));")
-        reviews = ("global $wpdb; $n = 0; foreach (array($wpdb->postmeta, $wpdb->prefix . 'wc_orders_meta') as $t)"
-                   " { if ($wpdb->get_var(\"SHOW TABLES LIKE '$t'\")) { $n += (int) $wpdb->get_var(\"SELECT COUNT(*)"
-                   " FROM $t WHERE meta_key LIKE '_refunder_review_%'\"); } } echo $n;")
-        wp.eval("global $wpdb; add_post_meta(wp_insert_post(array('post_title' => 'o')), '_refunder_review_t1', 'x');"
-                " $t = $wpdb->prefix . 'wc_orders_meta'; if ($wpdb->get_var(\"SHOW TABLES LIKE '$t'\")) {"
-                " $wpdb->insert($t, array('order_id' => 1, 'meta_key' => '_refunder_review_t2', 'meta_value' => 'x'));"
-                " }")
-        assert wp.eval(reviews) in ("1", "2")  # a review on an order (legacy meta; HPOS meta with WooCommerce)
-        wp.eval("deactivate_plugins('refunder/refunder.php'); echo delete_plugins(array('refunder/refunder.php'))"
-                " === true ? 'deleted' : 'kept';")
+        count = ("global $wpdb; $n = 0; foreach (array($wpdb->postmeta, $wpdb->prefix . 'wc_orders_meta') as $t)"
+                 " { if ($wpdb->get_var(\"SHOW TABLES LIKE '$t'\")) { $n += (int) $wpdb->get_var(\"SELECT COUNT(*)"
+                 " FROM $t WHERE meta_key LIKE '{}'\"); } } echo $n;")
+        reviews, held = count.replace("{}", "_refunder_review_%"), count.replace("{}", "_refunder_held_rest")
+
+        def on_orders(key: str) -> None:  # legacy meta; HPOS meta as well with WooCommerce
+            wp.eval(f"global $wpdb; add_post_meta(wp_insert_post(array('post_title' => 'o')), '{key}', 'x');"
+                    " $t = $wpdb->prefix . 'wc_orders_meta'; if ($wpdb->get_var(\"SHOW TABLES LIKE '$t'\")) {"
+                    f" $wpdb->insert($t, array('order_id' => 1, 'meta_key' => '{key}', 'meta_value' => 'x')); }}")
+
+        on_orders("_refunder_review_t1")
+        on_orders("_refunder_held_rest")
+        assert wp.eval(reviews) in ("1", "2") and wp.eval(held) == wp.eval(reviews)
+        wp.eval("deactivate_plugins('refunder/refunder.php');")
+        assert wp.eval(reviews) == "0"  # their expiry actions are gone with the deactivation
+        assert wp.eval(held) in ("1", "2")  # booked when Refunder is active again
+        on_orders("_refunder_review_t2")  # as after a silent deactivation
+        assert wp.eval("echo delete_plugins(array('refunder/refunder.php')) === true ? 'deleted' : 'kept';") \
+            == "deleted"
         assert wp.eval("var_export(get_option('refunder_settings', 'gone')); echo ' ';"
                        " var_export(get_role('administrator')->has_cap('refunder_refund_orders'));") == "'gone' false"
-        assert wp.eval(reviews) == "0"
+        assert (wp.eval(reviews), wp.eval(held)) == ("0", "0")
         assert not (directory / "docroot/wp-content/plugins/refunder").exists()
         assert wp.php_problems() == []
     finally:

@@ -1,7 +1,8 @@
 <?php
 /**
- * Removes Refunder's settings, capability, scheduled actions and the reviews still waiting for their confirm. Refund
- * records stay (the refunds table, and the keys on WooCommerce's refunds): they document refunds.
+ * Removes Refunder's settings, capability, scheduled actions, the reviews still waiting for their confirm and a
+ * rest held back on an order for Refunder to book. Refund records stay (the refunds table, and the keys on
+ * WooCommerce's refunds): they document refunds.
  *
  * @package Refunder
  */
@@ -23,10 +24,10 @@ if ( function_exists( 'as_unschedule_all_actions' ) ) {
 	as_unschedule_all_actions( '', array(), 'refunder' );
 }
 
-// Reviews waiting for their confirm (Refunder_Reviews: 30 minutes at most) hold what their refund would have sent.
-global $wpdb;
-$refunder_reviews = $wpdb->esc_like( '_refunder_review_' ) . '%';
-$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->postmeta} WHERE meta_key LIKE %s", $refunder_reviews ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
-if ( $wpdb->get_var( $wpdb->prepare( 'SHOW TABLES LIKE %s', $wpdb->prefix . 'wc_orders_meta' ) ) ) { // phpcs:ignore WordPress.DB.DirectDatabaseQuery
-	$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->prefix}wc_orders_meta WHERE meta_key LIKE %s", $refunder_reviews ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
-}
+// Reviews waiting for their confirm (also removed at deactivation, which may have been silent), and a rest held back
+// for Refunder to book (Refunder_Held_Rest), which nobody books now.
+require_once __DIR__ . '/includes/class-refunder-store.php';
+require_once __DIR__ . '/includes/class-refunder-reviews.php';
+require_once __DIR__ . '/includes/class-refunder-held-rest.php';
+Refunder_Reviews::forget_all();
+Refunder_Store::delete_order_meta( $GLOBALS['wpdb']->esc_like( Refunder_Held_Rest::META ) );

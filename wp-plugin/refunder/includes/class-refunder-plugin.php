@@ -54,5 +54,6 @@ final class Refunder_Plugin {
 			as_unschedule_all_actions( '', array(), Refunder_Follow_Up::GROUP );
 		}
 		delete_option( Refunder_Follow_Up::SYNC_SEEN );
+		Refunder_Reviews::forget_all(); // their expiry actions are gone
 	}
 }

@@ -6,7 +6,8 @@
  * outlive a lost answer, so that "Press Refund again" sends the same refund under the same key.
  *
  * A review holds for TTL seconds. Once the service has answered its refund only that refund's id stays, so the
- * token never sends anything again. Action Scheduler (refunder_forget_review) removes each review when it expires.
+ * token never sends anything again. Action Scheduler (refunder_forget_review) removes each review when it expires;
+ * deactivation removes them all.
  *
  * @package Refunder
  */
@@ -62,6 +63,15 @@ final class Refunder_Reviews {
 	 */
 	public static function answered( $order_id, $token, array $review, $refund_id ) {
 		self::put( $order_id, $token, array( 'expires' => $review['expires'], 'user_id' => $review['user_id'], 'refund_id' => $refund_id ) );
+	}
+
+	/**
+	 * Every review removed, from every order: at deactivation, which drops their expiry actions. A confirm after it
+	 * answers that the review expired, as it would 30 minutes later.
+	 */
+	public static function forget_all() {
+		global $wpdb;
+		Refunder_Store::delete_order_meta( $wpdb->esc_like( self::PREFIX ) . '%' );
 	}
 
 	/** The action: the review is removed from its order. */

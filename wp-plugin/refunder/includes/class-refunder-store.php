@@ -131,6 +131,18 @@ final class Refunder_Store {
 		return class_exists( '\Automattic\WooCommerce\Utilities\OrderUtil' ) && \Automattic\WooCommerce\Utilities\OrderUtil::custom_orders_table_usage_is_enabled();
 	}
 
+	/**
+	 * Deletes the order meta whose key matches a LIKE pattern, from both order storages (WooCommerce may keep
+	 * both in sync) by SQL: at deactivation and uninstall, when WooCommerce may be inactive.
+	 */
+	public static function delete_order_meta( $pattern ) {
+		global $wpdb;
+		$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->postmeta} WHERE meta_key LIKE %s", $pattern ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+		if ( $wpdb->get_var( $wpdb->prepare( 'SHOW TABLES LIKE %s', $wpdb->prefix . 'wc_orders_meta' ) ) ) { // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+			$wpdb->query( $wpdb->prepare( "DELETE FROM {$wpdb->prefix}wc_orders_meta WHERE meta_key LIKE %s", $pattern ) ); // phpcs:ignore WordPress.DB.DirectDatabaseQuery
+		}
+	}
+
 	/** @return int[] Orders carrying a meta key, read from the order storage WooCommerce uses. */
 	private static function orders_with_meta( $key ) {
 		global $wpdb;
