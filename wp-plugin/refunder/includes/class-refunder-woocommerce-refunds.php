@@ -17,7 +17,9 @@ final class Refunder_WooCommerce_Refunds {
 
 	const REPORTED = '_refunder_reported_as'; // on the WooCommerce refund: the service's record of it
 	const HOW      = '_refunder_report_how'; // on it while its report waits: how it came about, as first seen
-	const MOLLIE   = array( 'mollie-payments-for-woocommerce_refund_payment_created', 'mollie-payments-for-woocommerce_refund_amount_created', 'mollie-payments-for-woocommerce_refund_items_created' );
+	// Mollie's refund actions. Its fourth, _refund_order_created, comes only from MollieOrder::refund_order_items,
+	// which Mollie (7.8.2 to 8.1.9) no longer calls: line refunds go through _refund_items_created.
+	const MOLLIE = array( 'mollie-payments-for-woocommerce_refund_payment_created', 'mollie-payments-for-woocommerce_refund_amount_created', 'mollie-payments-for-woocommerce_refund_items_created' );
 	// Mollie's webhook: ?wc-api=mollie_wc_gateway_<method> (this action), and since Mollie 8.0.6 this REST route.
 	const MOLLIE_WEBHOOK_ACTION = 'woocommerce_api_mollie_wc_gateway_';
 	const MOLLIE_WEBHOOK_ROUTE  = '/mollie/v1/webhook';
