@@ -277,6 +277,38 @@ def test_a_refund_made_in_stripe_counts_at_the_service(stripe: WordPress) -> Non
     assert wp.php_problems() == []
 
 
+@pytest.mark.parametrize("language", ["en", "nb"])
+def test_a_refund_via_stripe_counts_at_the_service_with_its_stripe_id(stripe: WordPress, language: str) -> None:
+    """Staff's "Refund via Stripe": the plugin's note of it gives its id, in the language the plugin wrote it in. The
+    order's _stripe_refund_id is not saved by then, so it still names the refund before."""
+    wp = stripe
+    order_id = stripe_order(wp, "wp-books-0013" if language == "en" else "wp-books-0014")
+    wp.answer_http(f"{STRIPE}payment_intents/pi_{order_id}", 200, json.dumps({
+        "id": f"pi_{order_id}", "object": "payment_intent", "status": "succeeded", "latest_charge": f"ch_{order_id}"}))
+    wp.answer_http(f"{STRIPE}refunds", 200, json.dumps({
+        "id": f"re_staff{order_id}", "object": "refund", "amount": 2000, "currency": "nok", "charge": f"ch_{order_id}",
+        "status": "pending", "balance_transaction": None}))
+    if language == "nb":  # as a Norwegian language pack of the Stripe plugin would word it
+        wp.eval("update_option('refunder_test_translations', array('woocommerce-gateway-stripe' => array("
+                "'Refunded %1$s - Refund ID: %2$s - Reason: %3$s'"
+                " => 'Refundert %1$s – refusjons-ID: %2$s – grunn: %3$s')));")
+    try:
+        made = php(wp, f"""
+          Refunder_Payments::summary(wc_get_order({order_id}), Refunder_Client::configured());
+          $o = wc_get_order({order_id}); $o->update_meta_data('_stripe_refund_id', 're_before'); $o->save();
+          $r = wc_create_refund(array('order_id' => {order_id}, 'amount' => '20.00', 'reason' => 'Via Stripe',
+            'refund_payment' => true));
+          echo json_encode(is_wp_error($r) ? $r->get_error_message() : $r->get_id());""")
+    finally:
+        wp.eval("delete_option('refunder_test_translations');")
+    assert isinstance(made, int), made
+    assert (f"refusjons-ID: re_staff{order_id}" in notes(wp, order_id)) == (language == "nb")
+    [reported] = sidecar(wp, "GET", f"/v1/refunds?order_id={order_id}")["refunds"]
+    assert (reported["kind"], reported["via"], reported["provider_reference"], reported["amount"]["value"]) == (
+        "woocommerce", "provider", f"re_staff{order_id}", 2000)
+    assert wp.php_problems() == []
+
+
 def test_stripe_deletes_only_the_refund_of_the_stripe_refund_that_failed(stripe: WordPress) -> None:
     wp = stripe
     order_id = stripe_order(wp, "wp-books-0028")

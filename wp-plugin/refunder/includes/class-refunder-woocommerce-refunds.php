@@ -5,8 +5,8 @@
  * webhook record (Stripe's "Refunded via Stripe Dashboard") and the "Order fully refunded." that WooCommerce
  * books when an order is set to Refunded. Each is reported at once (woocommerce_refund_created), with
  * whether a gateway moved money and the provider's refund id when one is known (Stripe: its "Refund ID:
- * re_…" note or _stripe_refund_id; Mollie: its refund actions; Vipps gives none); a deleted one too. While
- * the service is away the report is retried through Action Scheduler.
+ * re_…" note, in any language, or _stripe_refund_id; Mollie: its refund actions; Vipps gives none); a deleted
+ * one too. While the service is away the report is retried through Action Scheduler.
  *
  * @package Refunder
  */
@@ -17,6 +17,8 @@ final class Refunder_WooCommerce_Refunds {
 
 	const REPORTED = '_refunder_reported_as'; // on the WooCommerce refund: the service's record of it
 	const HOW      = '_refunder_report_how'; // on it while its report waits: how it came about, as first seen
+	// The Stripe plugin's notes of a refund (%2$s: its id), when made (process_refund) and when booked (webhook).
+	const STRIPE_REFUNDED = array( 'Refunded %1$s - Refund ID: %2$s - Reason: %3$s', 'Refunded %1$s - Refund ID: %2$s - %3$s' );
 	// Mollie's refund actions. Its fourth, _refund_order_created, comes only from MollieOrder::refund_order_items,
 	// which Mollie (7.8.2 to 8.1.9) no longer calls: line refunds go through _refund_items_created.
 	const MOLLIE = array( 'mollie-payments-for-woocommerce_refund_payment_created', 'mollie-payments-for-woocommerce_refund_amount_created', 'mollie-payments-for-woocommerce_refund_items_created' );
@@ -56,11 +58,23 @@ final class Refunder_WooCommerce_Refunds {
 		return $response;
 	}
 
-	/** Stripe's "Refunded … - Refund ID: re_… - …" note, written during its process_refund. */
+	/**
+	 * Stripe's note of a refund it made (process_refund) or booked (its webhook): "Refunded … - Refund ID: re_… - …",
+	 * read in the language Stripe wrote it in, the site's or the user's (a translation of Stripe's own strings). Its
+	 * notes of a refund that failed or was cancelled are not a refund made.
+	 */
 	public static function stripe_note( $note_id, $order ) {
 		$note = get_comment( $note_id );
-		if ( $note && preg_match( '/Refund ID: (re_[A-Za-z0-9]+)/', $note->comment_content, $m ) ) {
-			self::$provider_ids[ $order->get_id() ] = $m[1];
+		if ( ! $note || ! Refunder_Stripe::is_stripe_order( $order ) ) {
+			return;
+		}
+		foreach ( self::STRIPE_REFUNDED as $format ) {
+			$words   = translate( $format, 'woocommerce-gateway-stripe' ); // phpcs:ignore WordPress.WP.I18n -- Stripe's strings, translated as Stripe translates them
+			$pattern = strtr( preg_quote( $words, '/' ), array( '%1\$s' => '.*?', '%2\$s' => '((?:re|pyr)_[A-Za-z0-9]+)', '%3\$s' => '.*?' ) );
+			if ( preg_match( '/^' . $pattern . '$/s', $note->comment_content, $m ) ) {
+				self::$provider_ids[ $order->get_id() ] = $m[1];
+				return;
+			}
 		}
 	}
 
