@@ -34,6 +34,8 @@ fi
 
 down
 rm -rf "$W"; mkdir -p "$W/db" "$W/run" "$W/bin"
+# An `up` that fails half-way stops what it started (a MariaDB server, PHP's), which nobody would stop otherwise.
+trap 'rc=$?; if [ "$rc" -ne 0 ]; then echo "wp-env: up failed ($rc), stopping what it started" >&2; down; fi' EXIT
 mariadb-install-db --no-defaults --datadir="$W/db" --user=root --auth-root-authentication-method=normal \
   --skip-test-db >/dev/null
 setsid mariadbd --no-defaults --datadir="$W/db" --user=root --socket="$W/run/mysqld.sock" --port="$DBPORT" \
