@@ -196,9 +196,19 @@ def main() -> None:
                 if not kept or not hasattr(local, "connection"):
                     local.connection = http.client.HTTPConnection(host, port, timeout=60)
                 data = json.dumps(body).encode() if body is not None else b""
-                local.connection.request(method, target, body=data,
-                                         headers=signed(SECRET, method, target, data, datetime.now(UTC), headers))
-                answer = local.connection.getresponse()
+
+                def send() -> http.client.HTTPResponse:
+                    local.connection.request(method, target, body=data, headers=signed(
+                        SECRET, method, target, data, datetime.now(UTC), headers))
+                    return local.connection.getresponse()
+
+                try:
+                    answer = send()
+                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                    if not kept:
+                        raise
+                    local.connection.close()  # the sidecar closed it while idle: once more on a new one
+                    answer = send()
                 content = answer.read()
                 if not kept:
                     local.connection.close()
