@@ -184,7 +184,7 @@ def main() -> None:
                     "REFUNDER_PROVIDERS": "stripe", "REFUNDER_STRIPE_TEST_API_KEY": KEY,
                     "REFUNDER_STRIPE_TEST_API_BASE": stripe_url, "REFUNDER_WORKERS": "2"}
         with serving_sidecar(settings, Path(tmp) / "sidecar.log") as (url, _):
-            host, port = urlsplit(url).hostname, urlsplit(url).port
+            sidecar_address = urlsplit(url)
             local, main_thread = threading.local(), threading.current_thread()
 
             def call(method: str, target: str, body: dict | None = None, headers: dict | None = None) -> dict:
@@ -194,7 +194,8 @@ def main() -> None:
                 for 2 s, which callers that come and go would race)."""
                 kept = threading.current_thread() is main_thread
                 if not kept or not hasattr(local, "connection"):
-                    local.connection = http.client.HTTPConnection(host, port, timeout=60)
+                    local.connection = http.client.HTTPConnection(sidecar_address.hostname, sidecar_address.port,
+                                                                  timeout=60)
                 data = json.dumps(body).encode() if body is not None else b""
 
                 def send() -> http.client.HTTPResponse:
