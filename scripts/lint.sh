@@ -2,12 +2,15 @@
 # Lint the plugin: its JavaScript with WordPress's ESLint rules (@wordpress/eslint-plugin, installed from
 # package-lock.json into node_modules/ here), its PHP with `php -l` and the project's own checks for
 # escaping, nonces and capabilities, and text domains (scripts/plugin-checks.php). Installs Debian's
-# nodejs, npm and php-cli when they are missing. scripts/test.sh runs it first.
+# nodejs, npm and php-cli when they are missing (each only if missing). scripts/test.sh runs it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v npm >/dev/null || ! command -v php >/dev/null; then
-  echo "lint: installing nodejs, npm and php-cli from Debian" >&2
-  apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends nodejs npm php-cli >/dev/null
+missing=()  # only what is missing: a Node.js from elsewhere (nodesource) conflicts with Debian's npm
+command -v npm >/dev/null || missing+=(nodejs npm)
+command -v php >/dev/null || missing+=(php-cli)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "lint: installing ${missing[*]} from Debian" >&2
+  apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 stamp=$(cat package.json package-lock.json | sha256sum | cut -c1-16)
 if [ "$(cat node_modules/.stamp 2>/dev/null)" != "$stamp" ]; then
