@@ -4,7 +4,8 @@
  * never overwrites a newer one; a stale claim is taken over; a record made by a process that died is found by
  * its key; refunded-then-failed is reversed; the old order meta moves into the table; WooCommerce's own refunds
  * count at the service, and Refunder never offers more than WooCommerce shows left; an order set to Refunded
- * first records Refunder's refunds and refuses WooCommerce's automatic refund while one is in flight.
+ * first records Refunder's refunds and refuses WooCommerce's automatic refund while one is in flight, and the rest
+ * held back then is booked by one process only.
  */
 class BooksTest extends Refunder_TestCase {
 
@@ -421,6 +422,8 @@ class BooksTest extends Refunder_TestCase {
 		$this->assertSame( 200, $answer->get_status() );
 		$this->assertCount( 0, $this->refunds( $order->get_id() ), "core's 1 500,00 kr would count Refunder's 200,00 kr twice" );
 		$this->assertStringContainsString( 'Mollie shows the payment refunded, but WooCommerce did not record 1 500,00 kr as refunded now: Refunder is still refunding 200,00 kr', implode( "\n", $this->notes( $order->get_id() ) ) );
+		$other = wc_get_order( $order->get_id() ); // a second process that read the hold before the first took it
+		$this->assertIsArray( $other->get_meta( Refunder_Held_Rest::META ) );
 		self::settled( $refund_id );
 		$amounts = array_map( fn( $r ) => wc_format_decimal( $r->get_amount(), 2 ), $this->refunds( $order->get_id() ) );
 		sort( $amounts );
@@ -429,6 +432,9 @@ class BooksTest extends Refunder_TestCase {
 		$this->assertContains( array( 'woocommerce', 'provider', 130000 ), array_map( fn( $r ) => array( $r['kind'], $r['via'], $r['amount']['value'] ), $reported ), "Mollie's money, not a bank transfer" );
 		Refunder_Follow_Up::run();
 		$this->assertCount( 2, $this->refunds( $order->get_id() ), 'booked once' );
+		$claim = new ReflectionMethod( Refunder_Held_Rest::class, 'claim' );
+		$claim->setAccessible( true );
+		$this->assertFalse( $claim->invoke( null, $other ), 'the second process finds the hold taken, though its order object still shows it' );
 		delete_transient( 'refunder_notices_1' );
 	}
 }
