@@ -157,19 +157,94 @@ def sidecar_pid() -> int:
     raise RuntimeError("no sidecar process found")
 
 
-def database_url(choice: str, tmp: str) -> str:
+def database_url(choice: str, tmp: str, name: str = "") -> str:
+    """A fresh ledger: SQLite in tmp, or on the private PostgreSQL server of scripts/postgres.sh ("postgresql"; a
+    `name` gives it a database of its own there), or the URL given."""
     if choice == "sqlite":
-        return f"sqlite:///{tmp}/ledger.db"
+        return f"sqlite:///{tmp}/ledger{name}.db"
     if choice == "postgresql":
         export = subprocess.run([str(ROOT / "scripts" / "postgres.sh")], check=True, capture_output=True,
                                 text=True).stdout
         choice = export.strip().split("=", 1)[1]
+        if name:
+            server = create_engine(choice, isolation_level="AUTOCOMMIT")
+            with server.connect() as connection:
+                connection.execute(text(f"DROP DATABASE IF EXISTS bench_{name}"))
+                connection.execute(text(f"CREATE DATABASE bench_{name}"))
+            server.dispose()
+            return choice.rsplit("/", 1)[0] + f"/bench_{name}"
         engine = create_engine(choice)
         with engine.begin() as connection:  # a fresh ledger each run
             Base.metadata.drop_all(connection)
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         engine.dispose()
     return choice
+
+
+class Caller:
+    """Signed calls to one sidecar by http.client, a caller about as lean as the plugin's cURL (requests would
+    spend about a millisecond of this process's CPU per call more, counted in the overhead): on a connection kept
+    by the thread that made this caller (concurrency 1), else on a new one per call (open loop: the sidecar
+    closes connections idle for 2 s, which callers that come and go would race)."""
+
+    def __init__(self, url: str) -> None:
+        address = urlsplit(url)
+        self.host, self.port = address.hostname or "127.0.0.1", address.port
+        self.owner, self.local = threading.current_thread(), threading.local()
+        self.keys = itertools.count()
+
+    def call(self, method: str, target: str, body: dict | None = None, headers: dict | None = None) -> dict:
+        kept = threading.current_thread() is self.owner
+        local = self.local
+        if not kept or not hasattr(local, "connection"):
+            local.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        data = json.dumps(body).encode() if body is not None else b""
+
+        def send() -> http.client.HTTPResponse:
+            local.connection.request(method, target, body=data, headers=signed(
+                SECRET, method, target, data, datetime.now(UTC), headers))
+            return local.connection.getresponse()
+
+        try:
+            answer = send()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            if not kept:
+                raise
+            local.connection.close()  # the sidecar closed it while idle: once more on a new one
+            answer = send()
+        content = answer.read()
+        if not kept:
+            local.connection.close()
+        if answer.status >= 400:
+            raise RuntimeError(f"{method} {target}: {answer.status} {content[:200]!r}")
+        return json.loads(content)
+
+    def register_payments(self) -> list[str]:
+        """The bench's Stripe payments registered at the sidecar: their ids there."""
+        return [self.call("POST", "/v1/payments", {
+            "provider": "stripe", "reference": pid, "mode": "test", "order_id": pid,
+            "paid_at": "2026-11-20T10:00:00+00:00",
+            "captured": {"value": 10**12, "currency": "NOK"}, "actor": {"id": "1", "name": "bench"}})["id"]
+            for pid in PAYMENTS]
+
+    def refund(self, payment_id: str) -> Callable[[], object]:
+        """A refund of 1,00 of a payment, with an idempotency key of its own."""
+        key = f"bench-{next(self.keys)}-key"
+        return lambda: self.call("POST", f"/v1/payments/{payment_id}/refunds", {
+            "amount": {"value": 100, "currency": "NOK"}, "reason": "bench", "actor": {"id": "1", "name": "bench"}},
+            {"Idempotency-Key": key})
+
+
+def direct_refunds(stripe_url: str) -> Callable[[int], Callable[[], object]]:
+    """The same Stripe refund made directly, by the provider module the sidecar uses."""
+    direct = StripeProvider(StripeSettings(api_key=KEY, api_base=stripe_url), lambda: None)  # type: ignore
+    keys = itertools.count()
+
+    def straight(i: int) -> Callable[[], object]:
+        key = f"rf_d{next(keys)}"
+        return lambda: direct.refund(RefundCall(key, key, PAYMENTS[i % len(PAYMENTS)], Money(100, "NOK"), "bench"))
+
+    return straight
 
 
 def main() -> None:
@@ -184,56 +259,13 @@ def main() -> None:
                     "REFUNDER_PROVIDERS": "stripe", "REFUNDER_STRIPE_TEST_API_KEY": KEY,
                     "REFUNDER_STRIPE_TEST_API_BASE": stripe_url, "REFUNDER_WORKERS": "2"}
         with serving_sidecar(settings, Path(tmp) / "sidecar.log") as (url, _):
-            sidecar_address = urlsplit(url)
-            local, main_thread = threading.local(), threading.current_thread()
-
-            def call(method: str, target: str, body: dict | None = None, headers: dict | None = None) -> dict:
-                """One call by http.client, a caller about as lean as the plugin's cURL (requests would spend
-                about a millisecond of this process's CPU per call more, counted in the overhead); on a connection
-                kept by this thread (concurrency 1), else a new one (open loop: the sidecar closes connections idle
-                for 2 s, which callers that come and go would race)."""
-                kept = threading.current_thread() is main_thread
-                if not kept or not hasattr(local, "connection"):
-                    local.connection = http.client.HTTPConnection(sidecar_address.hostname, sidecar_address.port,
-                                                                  timeout=60)
-                data = json.dumps(body).encode() if body is not None else b""
-
-                def send() -> http.client.HTTPResponse:
-                    local.connection.request(method, target, body=data, headers=signed(
-                        SECRET, method, target, data, datetime.now(UTC), headers))
-                    return local.connection.getresponse()
-
-                try:
-                    answer = send()
-                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                    if not kept:
-                        raise
-                    local.connection.close()  # the sidecar closed it while idle: once more on a new one
-                    answer = send()
-                content = answer.read()
-                if not kept:
-                    local.connection.close()
-                if answer.status >= 400:
-                    raise RuntimeError(f"{method} {target}: {answer.status} {content[:200]!r}")
-                return json.loads(content)
-
-            ids = [call("POST", "/v1/payments", {
-                "provider": "stripe", "reference": pid, "mode": "test", "order_id": pid,
-                "paid_at": "2026-11-20T10:00:00+00:00",
-                "captured": {"value": 10**12, "currency": "NOK"}, "actor": {"id": "1", "name": "bench"}})["id"]
-                for pid in PAYMENTS]
-            direct = StripeProvider(StripeSettings(api_key=KEY, api_base=stripe_url), lambda: None)  # type: ignore
-            counter = itertools.count()
+            caller = Caller(url)
+            call = caller.call
+            ids = caller.register_payments()
+            straight = direct_refunds(stripe_url)
 
             def through_sidecar(i: int) -> Callable[[], object]:
-                return lambda: call("POST", f"/v1/payments/{ids[i % len(ids)]}/refunds", {
-                    "amount": {"value": 100, "currency": "NOK"}, "reason": "bench",
-                    "actor": {"id": "1", "name": "bench"}}, {"Idempotency-Key": f"bench-{next(counter)}-key"})
-
-            def straight(i: int) -> Callable[[], object]:
-                key = f"rf_d{next(counter)}"
-                return lambda: direct.refund(RefundCall(key, key, PAYMENTS[i % len(PAYMENTS)], Money(100, "NOK"),
-                                                        "bench"))
+                return caller.refund(ids[i % len(ids)])
 
             backend = url_db.split(":", 1)[0].split("+", 1)[0]
             target50 = 7.0 if backend == "postgresql" else 5.0
