@@ -6,6 +6,23 @@ from typing import Any
 
 ACTOR = {"id": "7", "name": "Kari Nordmann"}
 
+# A Norwegian booking: a haircut at 25 % VAT and two concert tickets at 12 %, as WooCommerce stores them.
+ORDER = {
+    "language": "nb_NO",
+    "order": {"number": "1042", "date": "2026-11-20T10:00:00+00:00", "invoice_number": "K-2026-0042",
+              "payment_method": "Vipps", "timezone": "Europe/Oslo"},
+    "seller": {"name": "Fjordsalong AS", "address": ["Strandgata 12", "5013 Bergen"],
+               "organisation_number": "923456789", "vat_registered": True, "foretaksregisteret": True,
+               "email": "post@fjordsalong.no"},
+    "buyer": {"name": "Ola Nordmann", "address": ["Storgata 1", "0155 Oslo"], "email": "ola@example.com"},
+    "lines": [
+        {"item_id": "11", "name": "Hårklipp, herre", "quantity": 1, "total": "800.00", "taxes": {"1": "200.00"}},
+        {"item_id": "12", "name": "Konsertbillett, jazzkveld", "quantity": 2, "total": "892.857143",
+         "taxes": {"2": "107.142857"}},
+    ],
+    "tax_rates": {"1": {"percent": "25.0000", "label": "MVA"}, "2": {"percent": "12.0000", "label": "MVA lav sats"}},
+}
+
 
 def register(api: Any, provider: str, reference: str, captured: int, *, order_id: str = "1001",
              paid_at: str = "2026-11-20T10:00:00+00:00", currency: str = "NOK") -> dict[str, Any]:
