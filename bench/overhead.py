@@ -51,6 +51,7 @@ from tests.fakes.server import serving
 from tests.fakes.sidecar import serving_sidecar
 from tests.fakes.stripe import FakeStripe
 from tests.fakes.timing import Latency
+from tests.sidecar.helpers import ORDER
 
 SECRET = "bench-secret-0123456789-abcdefghijklmnop"
 KEY, HOOK = "sk_test_bench", "whsec_bench"
@@ -220,11 +221,12 @@ class Caller:
         return json.loads(content)
 
     def register_payments(self) -> list[str]:
-        """The bench's Stripe payments registered at the sidecar: their ids there."""
+        """The bench's Stripe payments registered at the sidecar as the plugin registers an order's, with the
+        order's document (so every refund is issued its credit note): their ids there."""
         return [self.call("POST", "/v1/payments", {
             "provider": "stripe", "reference": pid, "mode": "test", "order_id": pid,
-            "paid_at": "2026-11-20T10:00:00+00:00",
-            "captured": {"value": 10**12, "currency": "NOK"}, "actor": {"id": "1", "name": "bench"}})["id"]
+            "paid_at": "2026-11-20T10:00:00+00:00", "captured": {"value": 10**12, "currency": "NOK"},
+            "actor": {"id": "1", "name": "bench"}, "document": ORDER})["id"]
             for pid in PAYMENTS]
 
     def refund(self, payment_id: str) -> Callable[[], object]:
