@@ -2,9 +2,9 @@
 
 The next number is taken with one statement on the series' row, made at 1 or counted on (INSERT ... ON CONFLICT
 DO UPDATE ... RETURNING: a row lock on PostgreSQL; SQLite's transactions already hold the database's write lock
-from BEGIN IMMEDIATE) in the same transaction that records the refund
-as refunded or failed. If that transaction rolls back, so does the number: no gaps; two transactions can
-never hold the row at once: no duplicates; the unique (refund, kind) makes a second issue impossible.
+from BEGIN IMMEDIATE) in the same transaction that records the refund as refunded or failed. If that transaction
+rolls back, so does the number: no gaps; two transactions can never hold the row at once: no duplicates; the
+unique (refund, kind) makes a second issue impossible.
 """
 
 from __future__ import annotations
