@@ -19,10 +19,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.overhead import KEY, SECRET, Caller, database_url, direct_refunds, fake_stripe, percentile, timed
+from bench.overhead import ROOT, Caller, database_url, direct_refunds, fake_stripe, percentile, sidecar_settings, timed
 from tests.fakes.sidecar import serving_sidecar
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
@@ -38,10 +36,7 @@ def main() -> None:
         for name, tree in trees.items():
             if not (tree / "sidecar" / "refunder").is_dir():
                 parser.error(f"{tree} holds no sidecar/refunder")
-            ledger = database_url(args.database, tmp, name.lower())
-            settings = {"REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": ledger,
-                        "REFUNDER_PROVIDERS": "stripe", "REFUNDER_STRIPE_TEST_API_KEY": KEY,
-                        "REFUNDER_STRIPE_TEST_API_BASE": stripe_url, "REFUNDER_WORKERS": "2",
+            settings = {**sidecar_settings(database_url(args.database, tmp, name.lower()), stripe_url),
                         "PYTHONPATH": f"{tree / 'sidecar'}{os.pathsep}{ROOT}"}
             url, _env = sidecars.enter_context(serving_sidecar(settings, Path(tmp) / f"sidecar-{name}.log"))
             caller = Caller(url)

@@ -182,6 +182,12 @@ def database_url(choice: str, tmp: str, name: str = "") -> str:
     return choice
 
 
+def sidecar_settings(ledger: str, stripe_url: str) -> dict[str, str]:
+    """The bench's sidecar: 2 workers, Stripe alone (the fake at stripe_url), its ledger at `ledger`."""
+    return {"REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": ledger, "REFUNDER_PROVIDERS": "stripe",
+            "REFUNDER_STRIPE_TEST_API_KEY": KEY, "REFUNDER_STRIPE_TEST_API_BASE": stripe_url, "REFUNDER_WORKERS": "2"}
+
+
 class Caller:
     """Signed calls to one sidecar by http.client, a caller about as lean as the plugin's cURL (requests would
     spend about a millisecond of this process's CPU per call more, counted in the overhead): on a connection kept
@@ -257,10 +263,7 @@ def main() -> None:
     args = parser.parse_args()
     with fake_stripe() as (stripe_url, set_latency), tempfile.TemporaryDirectory() as tmp:
         url_db = database_url(args.database, tmp)
-        settings = {"REFUNDER_SHARED_SECRET": SECRET, "REFUNDER_DATABASE_URL": url_db,
-                    "REFUNDER_PROVIDERS": "stripe", "REFUNDER_STRIPE_TEST_API_KEY": KEY,
-                    "REFUNDER_STRIPE_TEST_API_BASE": stripe_url, "REFUNDER_WORKERS": "2"}
-        with serving_sidecar(settings, Path(tmp) / "sidecar.log") as (url, _):
+        with serving_sidecar(sidecar_settings(url_db, stripe_url), Path(tmp) / "sidecar.log") as (url, _):
             caller = Caller(url)
             call = caller.call
             ids = caller.register_payments()
