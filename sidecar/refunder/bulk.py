@@ -257,7 +257,7 @@ class BulkRefunds:
         """Seconds until this call's slot in the provider's schedule, which every worker shares."""
         if not rate:
             return 0.0
-        return (book_slot(self.db, provider_name, rate, self.clock()) - self.clock()).total_seconds()
+        return (book_slot(self.db, provider_name, rate, self.clock) - self.clock()).total_seconds()
 
     def _send(self, item_id: int, amount: Money | None, at_slot: Callable[[], object]) -> None:
         with self.db.transaction() as s:
