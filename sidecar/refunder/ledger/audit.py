@@ -20,7 +20,8 @@ class Actor:
 
 
 SYSTEM = Actor("system", "Refunder")
-_APPEND = insert(cast(Table, AuditEvent.__table__))  # Core, built once: no unit of work for an append
+# Core, built once: no unit of work for an append; inline: the new row's id is not asked back (no RETURNING)
+_APPEND = insert(cast(Table, AuditEvent.__table__)).inline()
 
 
 def audit(
