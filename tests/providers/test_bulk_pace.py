@@ -137,5 +137,10 @@ def test_two_workers_at_latency_share_one_limit(world: World) -> None:
     took = time.monotonic() - started
     assert sum(done) == 40 and refunded(world, job_id) == ["refunded"] * 40
     assert world.stripe.refund_calls == 40  # each booking sent by one of them, once
-    assert busiest_second(world.stripe.timing.arrivals["refund"]) <= RATES["stripe"] + 1  # not 20 each
+    assert world.stripe.throttled == 0  # Stripe's own limit (test mode: 25 a second) never reached
+    # One limit for both, not 20 a second each (that would take half as long): 40 slots 50 ms apart, the first
+    # booked after the start. Not "at most 21 in any second" as above: with two workers' threads on a busy
+    # machine a call held up between its slot and the fake can arrive with the next one (22 in CI, stop 26, and
+    # in a fresh clone, stop 28); test_pace holds the slots themselves to their spacing.
+    assert max(world.stripe.timing.arrivals["refund"]) - started > 39 / RATES["stripe"] - 0.05
     assert took < 2 * 40 / RATES["stripe"]
