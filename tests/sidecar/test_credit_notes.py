@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from refunder.bookkeeping import render
+from refunder.bookkeeping import issue, render
 from refunder.bookkeeping.models import CreditNote
 from refunder.ledger.audit import SYSTEM
 from refunder.money import Money
@@ -221,3 +221,29 @@ def test_an_unusual_snapshot_never_blocks_the_refund(api: SignedClient, settings
     with db.transaction() as s:
         note = s.scalars(select(CreditNote).where(CreditNote.refund_id == done["id"])).one()
     assert note.number == 1 and note.gross_minor == 10000
+
+
+@pytest.mark.parametrize("failing", ["content", "statement"])
+def test_a_document_that_cannot_be_issued_leaves_the_refund_recorded_and_its_number_unused(
+        api: SignedClient, settings: Any, clock: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any,
+        failing: str) -> None:
+    """Issuing fails after the series' number was taken: in Python while writing the note, or in the ledger (on
+    PostgreSQL a failed statement aborts the whole transaction unless it is rolled back to before issuing)."""
+    def fail_once(*args: Any, **kwargs: Any) -> Any:
+        monkeypatch.undo()
+        if failing == "content":
+            raise ValueError("a snapshot the credit note cannot show")
+        s = args[0]
+        s.connection().exec_driver_sql("SELECT no_such_column FROM credit_notes")
+
+    monkeypatch.setattr(issue.document if failing == "content" else issue, "credit_note" if failing == "content"
+                        else "_add", fail_once)
+    payment_id = pay(api, settings, clock, f"sim-cn-fail-{failing}")
+    first = refund(api, payment_id, f"cn-key-fail-{failing}-1", 10000)
+    assert first["status"] == "refunded"
+    assert api.get(f"/v1/refunds/{first['id']}").json["status"] == "refunded"
+    assert api.get(f"/v1/refunds/{first['id']}/credit-notes").json["credit_notes"] == []
+    assert "no document issued" in caplog.text
+    second = refund(api, payment_id, f"cn-key-fail-{failing}-2", 5000)
+    notes = api.get(f"/v1/refunds/{second['id']}/credit-notes").json["credit_notes"]
+    assert [(n["kind"], n["number"]) for n in notes] == [("credit_note", 1)]  # the failed one's number, unused

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, event, text
 from refunder.ledger.audit import SYSTEM
 from refunder.money import Money
 from refunder.outcomes import apply_result
-from tests.sidecar.helpers import refund_body, register
+from tests.sidecar.helpers import ACTOR, ORDER, refund_body, register
 
 
 @contextmanager
@@ -47,6 +47,22 @@ def test_a_refund_writes_its_row_once_with_the_answer_and_opens_no_savepoint_wit
     assert not [s for s in seen if "SAVEPOINT" in s], seen  # no order snapshot: no credit note, no savepoint
     assert not [s for s in seen if "failure_code" in s], seen  # no failed refund: its last failure is not read
     assert sum(s.startswith("INSERT INTO audit_events") for s in seen) == 2  # requested, refunded
+
+
+
+def test_a_documented_refund_issues_in_one_savepoint_that_its_commit_releases(
+        app: Any, api: Any, simulator: Any, clock: Any) -> None:
+    simulator.add_payment("sim-stmt-doc", Money(100000, "NOK"), clock() - timedelta(days=2))
+    answer = api.post("/v1/payments", {
+        "provider": "simulator", "reference": "sim-stmt-doc", "order_id": "1001", "actor": ACTOR,
+        "captured": {"value": 100000, "currency": "NOK"}, "paid_at": "2026-11-20T10:00:00+00:00", "document": ORDER})
+    assert answer.status_code == 200, answer.json
+    with statements(app) as seen:
+        answer = api.post(f"/v1/payments/{answer.json['id']}/refunds", refund_body(2500),
+                          headers={"Idempotency-Key": "stmt-key-doc1"})
+    assert answer.status_code == 201 and answer.json["status"] == "refunded"
+    assert [s for s in seen if "SAVEPOINT" in s] == ["SAVEPOINT refunder_issue"], seen  # no RELEASE round trip
+    assert sum(s.startswith("INSERT INTO credit_notes") for s in seen) == 1
 
 
 def test_a_signed_refund_checks_out_one_ledger_connection_on_postgresql(

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -59,10 +61,25 @@ def issue_documents(s: Session, refund: Refund, at: datetime) -> None:
         basis = _basis(s, refund)
         if basis is None:
             return
-        with s.begin_nested():
+        with _undone_on_failure(s):
             _issue(s, refund, basis, at)
     except Exception:
         log.exception("refund %s: no document issued", refund.id)
+
+
+@contextmanager
+def _undone_on_failure(s: Session) -> Iterator[None]:
+    """A savepoint, rolled back to if the work inside fails, else left for the transaction's COMMIT to release
+    (a RELEASE would cost PostgreSQL a round trip). Only Core statements run inside, behind the session's back:
+    it is flushed first, so none of its changes is written inside and then undone unseen."""
+    s.flush()
+    ledger = s.connection()
+    ledger.exec_driver_sql("SAVEPOINT refunder_issue")
+    try:
+        yield
+    except Exception:
+        ledger.exec_driver_sql("ROLLBACK TO SAVEPOINT refunder_issue")
+        raise
 
 
 @dataclass(frozen=True)
