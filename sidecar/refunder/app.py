@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import __version__
 from .api import problems
+from .api.after_response import after_response
 from .api.auth import make_verifier
 from .api.body import WholeBody
 from .api.bookkeeping_routes import bookkeeping
@@ -97,9 +98,11 @@ def create_app(
 
     @app.teardown_request
     def leave_ledger_scope(_error: BaseException | None) -> None:
+        """After the response (api.after_response): freeing the request's refund locks and giving its ledger
+        connection back are no round trips its caller waits for."""
         scope = g.pop("ledger_scope", None)
         if scope is not None:
-            scope.close()
+            after_response(scope.close)
 
     @app.before_request
     def refuse_control() -> None:

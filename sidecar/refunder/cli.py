@@ -20,7 +20,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 
 from . import signing
-from .api.gunicorn_errors import ProblemThreadWorker
+from .api.worker import SidecarWorker
 from .app import create_app, utcnow
 from .bulk import BulkRefunds
 from .config import Settings
@@ -86,7 +86,7 @@ def serve(settings: Settings) -> None:
     engine.dispose()  # an SQLite connection must not outlive a fork: its locks would lie to other processes
     _Gunicorn(settings, {
         "bind": settings.bind, "workers": settings.workers, "threads": settings.threads,
-        "worker_class": ProblemThreadWorker, "accesslog": "-", "graceful_timeout": 10,
+        "worker_class": SidecarWorker, "accesslog": "-", "graceful_timeout": 10,
         "timeout": 60, "forwarded_allow_ips": "127.0.0.1", "control_socket": control_socket(settings.bind),
     }).run()
 

@@ -82,7 +82,7 @@ def reason(code: str, params: Mapping[str, Any]) -> dict[str, Any]:
 def vectors() -> dict[str, Any]:
     """Every code, its status, params (an example each), English template and the example's sentence."""
     from . import app, bulk, providers  # noqa: F401 - importing them defines their codes
-    from .api import gunicorn_errors  # noqa: F401
+    from .api import worker  # noqa: F401
 
     providers.specs()  # imports every provider module
 

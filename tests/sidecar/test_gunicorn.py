@@ -15,8 +15,10 @@ from typing import Any
 
 import pytest
 import requests
+import sqlalchemy
 
 from refunder import signing
+from refunder.ledger.database import Database
 from refunder.money import Money
 from refunder.providers.simulator import SimulatorProvider
 from tests.conftest import BACKENDS, SECRET, fresh_database, signed
@@ -83,6 +85,37 @@ def test_refund_end_to_end(sidecar: Sidecar) -> None:
     assert over.status_code == 422 and over.headers["Content-Type"] == "application/problem+json"
     summary = sidecar.call("GET", f"/v1/payments/{payment['id']}").json()
     assert summary["refundable"] == {"value": 75000, "currency": "NOK", "exponent": 2}
+
+
+def test_a_refunds_lock_is_freed_once_its_answer_is_sent(sidecar: Sidecar) -> None:
+    """The sender frees its refund's lock after writing the answer (PostgreSQL: on the request's connection, left
+    for after the response): the lock is then free for the follow-up, and the connection, given back to the
+    worker's pool, serves the next requests (a connection dropped instead would free the lock too)."""
+    payment = paid(sidecar, "gu-lock", 100000)
+    refunds = f"/v1/payments/{payment['id']}/refunds"
+    assert sidecar.call("POST", refunds, refund_body(1000), {"Idempotency-Key": "gunicorn-lock-0"}).status_code == 201
+    serving = _sidecar_sessions(sidecar.database_url)
+    for n in range(1, 13):
+        created = sidecar.call("POST", refunds, refund_body(1000), {"Idempotency-Key": f"gunicorn-lock-{n}"})
+        assert created.status_code == 201, created.text
+    assert serving <= _sidecar_sessions(sidecar.database_url)
+    db = Database.from_url(sidecar.database_url)
+    try:
+        with db.refund_lock(created.json()["id"]) as taken:
+            assert taken
+    finally:
+        db.dispose()
+
+
+def _sidecar_sessions(database_url: str) -> set[int]:
+    """PostgreSQL: the server sessions of the sidecar's connections (SQLite: none)."""
+    if not database_url.startswith("postgresql"):
+        return set()
+    engine = sqlalchemy.create_engine(database_url, poolclass=sqlalchemy.NullPool)
+    with engine.connect() as connection:
+        return set(connection.execute(sqlalchemy.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'")).scalars())
 
 
 def test_replay_is_caught_by_any_worker(sidecar: Sidecar) -> None:

@@ -15,7 +15,8 @@ LedgerUnavailable, answered 503 with Retry-After.
 PostgreSQL: a signed request's ledger work (its nonce, then its transactions one after another) runs on one
 connection checked out for the request (Database.request_scope): one checkout per request, not one per
 transaction. A checkout costs no round trip: only a connection the server has closed is noticed and replaced
-(_checked_on_checkout). A transaction opened while another is open on it gets a connection of its own.
+(_checked_on_checkout). A transaction opened while another is open on it gets a connection of its own. The
+refund locks the request took on it are freed when the scope ends, just before the connection is given back.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from select import POLLIN, poll
 from typing import Any, TypeVar, cast
@@ -214,7 +216,7 @@ class Database:
         self._readers = sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
         self._lock_engine = _pool_of_its_own(engine)
         self._locks = refund_locks(self._lock_engine)
-        self._request: ContextVar[list[Connection] | None] = ContextVar(f"refunder_request_{id(self)}", default=None)
+        self._request: ContextVar[_RequestLedger | None] = ContextVar(f"refunder_request_{id(self)}", default=None)
 
     @classmethod
     def from_url(cls, url: str, connections: int | None = None) -> Database:
@@ -238,29 +240,29 @@ class Database:
 
     @contextmanager
     def request_scope(self) -> Iterator[None]:
-        """PostgreSQL: the ledger work inside runs on one connection, checked out once, when first needed;
-        elsewhere nothing changes (SQLite: no pool to check, and nonces live in a file of their own)."""
+        """PostgreSQL: the ledger work inside runs on one connection, checked out once, when first needed; the
+        refund locks taken on it are freed, and it is given back, when the scope ends. Elsewhere nothing changes
+        (SQLite: no pool to check, and nonces live in a file of their own)."""
         if self.engine.dialect.name != "postgresql" or self._request.get() is not None:
             yield
             return
-        held: list[Connection] = []
-        token = self._request.set(held)
+        scope = _RequestLedger()
+        token = self._request.set(scope)
         try:
             yield
         finally:
             self._request.reset(token)
-            for connection in held:
-                connection.close()
+            scope.close()
 
     def _request_connection(self) -> Connection | None:
         """The request's connection when there is one and no transaction is open on it (checked out on first use)."""
-        held = self._request.get()
-        if held is None:
+        scope = self._request.get()
+        if scope is None:
             return None
-        if not held:
+        if scope.connection is None:
             with ledger_errors():
-                held.append(self.engine.connect())
-        return None if held[0].in_transaction() else held[0]
+                scope.connection = self.engine.connect()
+        return None if scope.connection.in_transaction() else scope.connection
 
     @contextmanager
     def autocommit(self) -> Iterator[Connection]:
@@ -321,7 +323,8 @@ class Database:
         """The refund's lock (ledger.locks), taken without waiting: yields whether it was taken.
 
         PostgreSQL, in a request: held on the request's connection, between its transactions (no checkout of its
-        own); if it cannot be freed there, the connection is dropped, and the lock with it."""
+        own), and freed when the request's scope ends, which the app leaves for after the response (no round trip
+        the caller waits for); if it cannot be freed then, the connection is dropped, and the lock with it."""
         connection = self._request_connection()
         if connection is None:
             with ledger_errors(), self._locks.hold(refund_id) as taken:
@@ -333,12 +336,8 @@ class Database:
         try:
             yield taken
         finally:
-            if taken and not connection.invalidated:  # invalidated: its session is gone, and the lock with it
-                try:
-                    with _autocommitting(connection):
-                        connection.execute(FREE_ADVISORY, key)
-                except (LedgerUnavailable, SQLAlchemyError):  # the server went away: drop the session
-                    connection.invalidate()
+            if taken:
+                cast(_RequestLedger, self._request.get()).locks.append(key)
 
     def ready(self, timeout: float) -> None:
         """Raise LedgerUnavailable unless the ledger answers a read within about `timeout` seconds."""
@@ -346,6 +345,31 @@ class Database:
             if self.engine.dialect.name == "postgresql":
                 s.execute(text(f"SET LOCAL statement_timeout = {int(timeout * 1000)}"))
             s.execute(text("SELECT 1 FROM payments LIMIT 1"))
+
+
+@dataclass
+class _RequestLedger:
+    """A request's ledger connection (PostgreSQL), checked out on first use, and the refund locks held on it."""
+
+    connection: Connection | None = None
+    locks: list[dict[str, int]] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Free the locks, then give the connection back (dropped, and its locks with it, if they cannot be freed)."""
+        connection = self.connection
+        if connection is None:
+            return
+        try:
+            for key in self.locks:
+                if connection.invalidated:  # its session is gone, and its locks with it
+                    break
+                try:
+                    with _autocommitting(connection):
+                        connection.execute(FREE_ADVISORY, key)
+                except (LedgerUnavailable, SQLAlchemyError):  # the server went away: drop the session
+                    connection.invalidate()
+        finally:
+            connection.close()
 
 
 @contextmanager

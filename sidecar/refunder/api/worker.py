@@ -1,10 +1,10 @@
-"""gunicorn's own refusals as problem documents, like every other error of the sidecar.
+"""`refunder serve`'s gunicorn worker: gunicorn's gthread worker, with gunicorn's own refusals as problem documents
+like every other error of the sidecar, and the work a request left for after its response run once it is sent.
 
 A request gunicorn cannot parse (a broken request line, an address or headers over its limits, broken
 chunked framing) never reaches the application: gunicorn answers it itself, with an HTML page. It has
-no hook for that page, so `refunder serve` runs this subclass of its gthread worker, which answers the
-same refusals with the same status as an application/problem+json document. Anything else (a fault in
-gunicorn itself) is left to gunicorn.
+no hook for that page, so this worker answers the same refusals with the same status as an
+application/problem+json document. Anything else (a fault in gunicorn itself) is left to gunicorn.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from gunicorn.http import errors
 from gunicorn.workers.gthread import ThreadWorker
 
 from ..messages import define, render
+from .after_response import responding
 from .problems import PROBLEM_JSON, PROBLEM_TYPE
 
 _ANSWERS: tuple[tuple[type[Exception], int, str], ...] = (
@@ -53,8 +54,13 @@ def problem_answer(exc: Exception) -> bytes | None:
     return None
 
 
-class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]
-    """gunicorn's gthread worker, answering its own refusals with problem documents."""
+class SidecarWorker(ThreadWorker):  # type: ignore[misc]
+    """gunicorn's gthread worker, answering its own refusals with problem documents, and running a request's
+    after-response work (api.after_response) once the response is written."""
+
+    def handle_request(self, req: Any, conn: Any) -> Any:
+        with responding():
+            return super().handle_request(req, conn)
 
     def handle_error(self, req: Any, client: Any, addr: Any, exc: Exception) -> None:
         answer = problem_answer(exc)
