@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import rules
-from .bookkeeping.issue import issue_documents
+from .bookkeeping.issue import DUE_SNAPSHOT, issue_credit_note, issue_documents
 from .context import Context
 from .ledger.audit import SYSTEM, Actor, audit
 from .ledger.models import Payment, Refund
@@ -31,9 +31,11 @@ _LOCK_REFUND = select(Refund).where(Refund.id == bindparam("refund_id")).with_fo
 _UPDATE_REFUND = update(cast(Table, Refund.__table__)).where(Refund.id == bindparam("refund_id"))
 _ANSWERED = ("status", "provider_reference", "finalized_at", "updated_at",  # what an answer writes (_changes)
              "failure_code", "failure_message", "failure_params", "next_check_at")
-_ANSWER_AS_RECORDED = (  # the row as its sender recorded it, returned as written
+_COLUMNS = tuple(column.key for column in cast(Table, Refund.__table__).c)
+_ANSWER_AS_RECORDED = (  # the row as its sender recorded it, returned as written ...
     _UPDATE_REFUND.where(Refund.status == RefundStatus.PENDING, Refund.provider_reference.is_(None))
     .values({name: bindparam(name) for name in _ANSWERED}).returning(*cast(Table, Refund.__table__).c))
+_REFUNDED_AS_RECORDED = _ANSWER_AS_RECORDED.returning(*DUE_SNAPSHOT)  # ... and, once refunded, its note's snapshot
 
 
 def refund_call(payment: Payment, refund_id: str, amount: Money, reason: str, bank_reference: str | None,
@@ -73,7 +75,8 @@ def apply_result(context: Context, refund_id: str, result: ProviderResult | None
 def apply_answer(context: Context, refund_id: str, recorded_at: datetime, result: ProviderResult) -> Refund:
     """The provider's answer to the refund its sender recorded as pending at `recorded_at`, applied as
     apply_result does, in one Core UPDATE ... RETURNING of the row as recorded (no read before it, no ORM load
-    after it: on SQLite, where a read costs no round trip, the ORM load cost more than the read). Should anything
+    after it: on SQLite, where a read costs no round trip, the ORM load cost more than the read); when the answer
+    is "refunded", it returns the order snapshot its credit note rests on too (no read of its own). Should anything
     have moved the refund meanwhile (it is no longer pending, or has a provider reference), the answer is
     applied by apply_result's way instead, to the row as it is."""
     now = context.clock()
@@ -84,13 +87,19 @@ def apply_answer(context: Context, refund_id: str, recorded_at: datetime, result
         status = changes["status"]
         answer = {"failure_code": None, "failure_message": None, "failure_params": None, **changes,  # none yet
                   "next_check_at": _next_check(status, now, recorded_at)}
-        row = s.connection().execute(_ANSWER_AS_RECORDED, {"refund_id": refund_id, **answer}).one_or_none()
+        refunded = status == RefundStatus.REFUNDED
+        row = s.connection().execute(_REFUNDED_AS_RECORDED if refunded else _ANSWER_AS_RECORDED,
+                                     {"refund_id": refund_id, **answer}).one_or_none()
         if row is None:
             return _apply(s, refund_id, result, SYSTEM, now)
-        refund = Refund(**row._mapping)  # the row as written, in the session as it is in the ledger (no load)
+        written = row._mapping
+        refund = Refund(**{name: written[name] for name in _COLUMNS})  # in the session as in the ledger (no load)
         make_transient_to_detached(refund)
         s.add(refund)
-        if status != RefundStatus.PENDING:
+        if refunded:
+            _audit_move(s, refund, RefundStatus.PENDING, result, SYSTEM, now)
+            issue_credit_note(s, refund, row, now)  # on the snapshot read with the row
+        elif status != RefundStatus.PENDING:
             _moved(s, refund, RefundStatus.PENDING, result, SYSTEM, now)
         return refund
 
@@ -146,10 +155,15 @@ def _changes(before: RefundStatus, provider_reference: str | None, result: Provi
 def _moved(s: Session, refund: Refund, before: RefundStatus, result: ProviderResult, actor: Actor,
           at: datetime) -> None:
     """Audit a refund's move from `before` (its row is written first) and issue its documents."""
+    _audit_move(s, refund, before, result, actor, at)
+    issue_documents(s, refund, at)  # refunded: its credit note; failed after that: the cancelling document
+
+
+def _audit_move(s: Session, refund: Refund, before: RefundStatus, result: ProviderResult, actor: Actor,
+                at: datetime) -> None:
     detail: dict[str, Any] = {"failure_code": result.failure_code, "failure_params": result.failure_params,
                               "failure_message": result.failure_message} if result.failure_code else {}
     if before in rules.FINAL:
         detail["corrected_from"] = before.value  # the provider's record says otherwise
     audit(s, at, f"refund.{RefundStatus(refund.status)}", actor, payment_id=refund.payment_id, refund=refund,
           amount=refund.amount, provider_reference=refund.provider_reference, detail=detail)
-    issue_documents(s, refund, at)  # refunded: its credit note; failed after that: the cancelling document

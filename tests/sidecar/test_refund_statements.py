@@ -50,7 +50,7 @@ def test_a_refund_writes_its_row_once_with_the_answer_and_opens_no_savepoint_wit
 
 
 
-def test_a_documented_refund_issues_in_one_savepoint_that_its_commit_releases(
+def test_a_documented_refund_reads_its_snapshot_with_its_row_and_issues_in_one_savepoint(
         app: Any, api: Any, simulator: Any, clock: Any) -> None:
     simulator.add_payment("sim-stmt-doc", Money(100000, "NOK"), clock() - timedelta(days=2))
     answer = api.post("/v1/payments", {
@@ -62,6 +62,7 @@ def test_a_documented_refund_issues_in_one_savepoint_that_its_commit_releases(
                           headers={"Idempotency-Key": "stmt-key-doc1"})
     assert answer.status_code == 201 and answer.json["status"] == "refunded"
     assert [s for s in seen if "SAVEPOINT" in s] == ["SAVEPOINT refunder_issue"], seen  # no RELEASE round trip
+    assert not [s for s in seen if s.startswith("SELECT payment_documents.document")], seen  # read with the UPDATE
     assert sum(s.startswith("INSERT INTO credit_notes") for s in seen) == 1
 
 

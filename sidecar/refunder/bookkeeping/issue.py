@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, exists, insert, select
+from sqlalchemy import Insert, Row, Table, bindparam, exists, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,18 @@ _SNAPSHOT = (select(PaymentDocument.document, Payment.provider,
                                    CreditNote.kind == "credit_note").label("issued"))
              .join(Payment, Payment.id == PaymentDocument.payment_id)
              .where(PaymentDocument.payment_id == bindparam("payment_id")))
+# ... the same as two columns of a statement on the refund's row (its UPDATE ... RETURNING, read with it: no
+# statement of their own): the snapshot while a credit note is due on it (NULL: its payment came with none, or it
+# has its note), found by the refund's id (not correlated: SQLite renders RETURNING's columns without their table) ...
+_PAYMENT_OF_REFUND = select(Refund.payment_id).where(Refund.id == bindparam("refund_id")).correlate(None)
+DUE_SNAPSHOT = (
+    select(PaymentDocument.document).where(
+        PaymentDocument.payment_id == _PAYMENT_OF_REFUND.scalar_subquery(),
+        ~exists().where(CreditNote.refund_id == bindparam("refund_id"), CreditNote.kind == "credit_note"),
+    ).scalar_subquery().label("due_snapshot"),
+    select(Payment.provider).where(Payment.id == _PAYMENT_OF_REFUND.scalar_subquery())
+    .scalar_subquery().label("due_snapshot_provider"),
+)
 # ... a document of the refund's, of one kind ...
 _ISSUED = select(CreditNote).where(CreditNote.refund_id == bindparam("refund_id"), CreditNote.kind == bindparam("kind"))
 _NEW_NOTE = insert(cast(Table, CreditNote.__table__))  # ... a document added (Core: no unit of work) ...
@@ -57,8 +69,20 @@ def issue_documents(s: Session, refund: Refund, at: datetime) -> None:
     only when there is something to issue: should it ever fail, the refund is still recorded (and listed in
     the journal without a number), and the number taken is given back, so the series keeps no gap.
     """
+    _issue_safely(s, refund, lambda: _basis(s, refund), at)
+
+
+def issue_credit_note(s: Session, refund: Refund, row: Row[Any], at: datetime) -> None:
+    """A refund that just became refunded gets its credit note, as issue_documents would give it, on the snapshot
+    read with its row (`row` has the DUE_SNAPSHOT columns)."""
+    due = row.due_snapshot is not None and refund.kind == "requested"
+    _issue_safely(s, refund, lambda: Snapshot(row.due_snapshot, row.due_snapshot_provider) if due else None, at)
+
+
+def _issue_safely(s: Session, refund: Refund, basis_of: Callable[[], Snapshot | CreditNote | None],
+                  at: datetime) -> None:
     try:
-        basis = _basis(s, refund)
+        basis = basis_of()
         if basis is None:
             return
         with _undone_on_failure(s):
@@ -83,28 +107,28 @@ def _undone_on_failure(s: Session) -> Iterator[None]:
 
 
 @dataclass(frozen=True)
-class _Snapshot:
+class Snapshot:
     """What a credit note rests on: the order as WooCommerce described it, and who took the payment."""
 
     document: dict[str, Any]
     provider: str
 
 
-def _basis(s: Session, refund: Refund) -> _Snapshot | CreditNote | None:
+def _basis(s: Session, refund: Refund) -> Snapshot | CreditNote | None:
     """What the refund's document rests on (the order's snapshot, or the credit note a failure cancels); None: no
-    document is due. Every refunded refund asks for the snapshot: a Core row on the session's connection (the
-    refund's move is flushed already, by its audit)."""
+    document is due. A refunded refund asks for the snapshot (unless it came with its row: issue_credit_note): a Core
+    row on the session's connection (the refund's move is flushed already, by its audit)."""
     if refund.status == RefundStatus.REFUNDED and refund.kind == "requested":
         found = s.connection().execute(_SNAPSHOT, {"payment_id": refund.payment_id, "refund_id": refund.id}).first()
-        return _Snapshot(found.document, found.provider) if found is not None and not found.issued else None
+        return Snapshot(found.document, found.provider) if found is not None and not found.issued else None
     if refund.status == RefundStatus.FAILED:
         original = _issued(s, refund.id, "credit_note")
         return original if original is not None and _issued(s, refund.id, "cancellation") is None else None
     return None
 
 
-def _issue(s: Session, refund: Refund, basis: _Snapshot | CreditNote, at: datetime) -> None:
-    if isinstance(basis, _Snapshot):
+def _issue(s: Session, refund: Refund, basis: Snapshot | CreditNote, at: datetime) -> None:
+    if isinstance(basis, Snapshot):
         series = document.series_of(basis.document)
         number = next_number(s, series)
         facts = document.RefundFacts(
