@@ -1,11 +1,12 @@
 """Refund locks: who is sending or reading back a refund right now, so no refund is worked on twice at once.
 
-A refund's sender holds its lock from before the refund is recorded until the provider's answer is
-recorded; the follow-up, reconcile and refresh take it without waiting and leave the refund alone while it
-is held. The lock belongs to a living process, not to a row: the operating system (SQLite: an flock on a
-file beside the ledger) or the database server (PostgreSQL: a session advisory lock) releases it the
-moment its holder dies. A refund still in flight whose lock is free is therefore being sent by no one:
-the provider either has it (read it back) or never got it (send it again with the same key), at once.
+A refund's sender holds its lock from before the refund is recorded until the provider's answer is recorded
+(PostgreSQL, in a request: until its response is sent, Database.refund_lock); the follow-up, reconcile and
+refresh take it without waiting and leave the refund alone while it is held. The lock belongs to a living
+process, not to a row: the operating system (SQLite: an flock on a file beside the ledger) or the database
+server (PostgreSQL: a session advisory lock) releases it the moment its holder dies. A refund still in
+flight whose lock is free is therefore being sent by no one: the provider either has it (read it back) or
+never got it (send it again with the same key), at once.
 """
 
 from __future__ import annotations
