@@ -27,16 +27,10 @@ from . import document
 from .models import CreditNote, NoteSeries, PaymentDocument
 
 log = logging.getLogger(__name__)
-# Built once (every refunded refund runs them): the order's snapshot, the payment's provider and whether the refund
-# has its credit note already (read after the refund's row was written, so no other transaction can be issuing it), ...
-_SNAPSHOT = (select(PaymentDocument.document, Payment.provider,
-                    exists().where(CreditNote.refund_id == bindparam("refund_id"),
-                                   CreditNote.kind == "credit_note").label("issued"))
-             .join(Payment, Payment.id == PaymentDocument.payment_id)
-             .where(PaymentDocument.payment_id == bindparam("payment_id")))
-# ... the same as two columns of a statement on the refund's row (its UPDATE ... RETURNING, read with it: no
-# statement of their own): the snapshot while a credit note is due on it (NULL: its payment came with none, or it
-# has its note), found by the refund's id (not correlated: SQLite renders RETURNING's columns without their table) ...
+# Built once (every refunded refund runs them): the order snapshot a refund's credit note rests on while one is due
+# (NULL: its payment came with none, or the refund has its note already) and the payment's provider, as two columns
+# of a statement on the refund's row (its answer's UPDATE ... RETURNING: no read of their own), found by the
+# refund's id (not correlated: SQLite renders RETURNING's columns without their table) ...
 _PAYMENT_OF_REFUND = select(Refund.payment_id).where(Refund.id == bindparam("refund_id")).correlate(None)
 DUE_SNAPSHOT = (
     select(PaymentDocument.document).where(
@@ -46,6 +40,8 @@ DUE_SNAPSHOT = (
     select(Payment.provider).where(Payment.id == _PAYMENT_OF_REFUND.scalar_subquery())
     .scalar_subquery().label("due_snapshot_provider"),
 )
+_SNAPSHOT = select(*DUE_SNAPSHOT)  # ... or read on their own (read after the refund's row was written, so no other
+# transaction can be issuing its note) ...
 # ... a document of the refund's, of one kind ...
 _ISSUED = select(CreditNote).where(CreditNote.refund_id == bindparam("refund_id"), CreditNote.kind == bindparam("kind"))
 _NEW_NOTE = insert(cast(Table, CreditNote.__table__))  # ... a document added (Core: no unit of work) ...
@@ -75,8 +71,7 @@ def issue_documents(s: Session, refund: Refund, at: datetime) -> None:
 def issue_credit_note(s: Session, refund: Refund, row: Row[Any], at: datetime) -> None:
     """A refund that just became refunded gets its credit note, as issue_documents would give it, on the snapshot
     read with its row (`row` has the DUE_SNAPSHOT columns)."""
-    due = row.due_snapshot is not None and refund.kind == "requested"
-    _issue_safely(s, refund, lambda: Snapshot(row.due_snapshot, row.due_snapshot_provider) if due else None, at)
+    _issue_safely(s, refund, lambda: _due(row) if refund.kind == "requested" else None, at)
 
 
 def _issue_safely(s: Session, refund: Refund, basis_of: Callable[[], Snapshot | CreditNote | None],
@@ -119,12 +114,16 @@ def _basis(s: Session, refund: Refund) -> Snapshot | CreditNote | None:
     document is due. A refunded refund asks for the snapshot (unless it came with its row: issue_credit_note): a Core
     row on the session's connection (the refund's move is flushed already, by its audit)."""
     if refund.status == RefundStatus.REFUNDED and refund.kind == "requested":
-        found = s.connection().execute(_SNAPSHOT, {"payment_id": refund.payment_id, "refund_id": refund.id}).first()
-        return Snapshot(found.document, found.provider) if found is not None and not found.issued else None
+        return _due(s.connection().execute(_SNAPSHOT, {"refund_id": refund.id}).one())
     if refund.status == RefundStatus.FAILED:
         original = _issued(s, refund.id, "credit_note")
         return original if original is not None and _issued(s, refund.id, "cancellation") is None else None
     return None
+
+
+def _due(row: Row[Any]) -> Snapshot | None:
+    """The snapshot in a row with the DUE_SNAPSHOT columns; None: no credit note is due."""
+    return Snapshot(row.due_snapshot, row.due_snapshot_provider) if row.due_snapshot is not None else None
 
 
 def _issue(s: Session, refund: Refund, basis: Snapshot | CreditNote, at: datetime) -> None:
