@@ -68,7 +68,7 @@ def issue_documents(s: Session, refund: Refund, at: datetime) -> None:
     _issue_safely(s, refund, lambda: _basis(s, refund), at)
 
 
-def issue_credit_note(s: Session, refund: Refund, row: Row[Any], at: datetime) -> None:
+def issue_credit_note(s: Session, refund: Refund, row: Row[*tuple[Any, ...]], at: datetime) -> None:
     """A refund that just became refunded gets its credit note, as issue_documents would give it, on the snapshot
     read with its row (`row` has the DUE_SNAPSHOT columns)."""
     _issue_safely(s, refund, lambda: _due(row) if refund.kind == "requested" else None, at)
@@ -121,7 +121,7 @@ def _basis(s: Session, refund: Refund) -> Snapshot | CreditNote | None:
     return None
 
 
-def _due(row: Row[Any]) -> Snapshot | None:
+def _due(row: Row[*tuple[Any, ...]]) -> Snapshot | None:
     """The snapshot in a row with the DUE_SNAPSHOT columns; None: no credit note is due."""
     return Snapshot(row.due_snapshot, row.due_snapshot_provider) if row.due_snapshot is not None else None
 
